@@ -1,0 +1,100 @@
+# katasbx: one `make` builds everything into build/.
+#   make            runtime, agent, guest image
+#   make check      installs test dependencies, builds, runs every test suite
+#   make demo       installs dependencies, builds, runs a busybox container in a VM
+#   make install    PREFIX=/usr/local
+
+PREFIX ?= /usr/local
+BUILD  := build
+GEN    := $(BUILD)/gen
+CC     ?= cc
+
+WARN     := -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
+CFLAGS   ?= -O2 -g
+CFLAGS   += $(WARN) -std=gnu11 -D_GNU_SOURCE -pthread
+CPPFLAGS += -Iuserspace/lib -I$(GEN) -Iinclude/uapi
+ifeq ($(WERROR),1)
+CFLAGS   += -Werror
+endif
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer
+
+PROTOS   := $(wildcard proto/*.proto)
+GEN_SRCS := $(patsubst proto/%.proto,$(GEN)/%.pb-c.c,$(PROTOS))
+GEN_HDRS := $(GEN_SRCS:.c=.h)
+
+LIB_SRCS := $(wildcard userspace/lib/*.c userspace/lib/vmm/*.c)
+RT_SRCS  := $(wildcard userspace/runtime/*.c)
+AGENT_SRCS := $(wildcard agent/*.c)
+# The agent shares the wire code with the host, nothing else.
+AGENT_SHARED := userspace/lib/ttrpc.c userspace/lib/kx_error.c
+
+HOST_LIBS  := -ljson-c -lprotobuf-c
+AGENT_LIBS := -lseccomp -lprotobuf-c
+
+obj = $(patsubst %.c,$(BUILD)/obj/$(1)/%.o,$(2))
+
+LIB_OBJS   := $(call obj,host,$(LIB_SRCS) $(GEN_SRCS))
+RT_OBJS    := $(call obj,host,$(RT_SRCS))
+AGENT_OBJS := $(call obj,agent,$(AGENT_SRCS) $(AGENT_SHARED) $(GEN_SRCS))
+
+GUEST := $(BUILD)/guest
+
+.PHONY: all install check demo deps test-deps unit e2e clean
+all: $(BUILD)/bin/katasbx-runtime $(BUILD)/bin/katasbx-agent $(GUEST)/initrd.img
+
+$(GEN)/%.pb-c.c $(GEN)/%.pb-c.h: proto/%.proto
+	@mkdir -p $(GEN)
+	protoc-c --c_out=$(GEN) -Iproto $<
+
+$(BUILD)/obj/host/%.o: %.c $(GEN_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/obj/agent/%.o: %.c $(GEN_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/lib/libkatasbx.a: $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/bin/katasbx-runtime: $(RT_OBJS) $(BUILD)/lib/libkatasbx.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(HOST_LIBS)
+
+# Static: the initramfs holds the agent and nothing it links against.
+$(BUILD)/bin/katasbx-agent: $(AGENT_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -static -o $@ $^ $(AGENT_LIBS)
+
+$(GUEST)/initrd.img: $(BUILD)/bin/katasbx-agent guest/mkguest.sh guest/modules.list
+	sh guest/mkguest.sh $(BUILD)/bin/katasbx-agent $(GUEST) $(GUEST_KERNEL_VERSION)
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/katasbx
+	install -m 0755 $(BUILD)/bin/katasbx-runtime $(DESTDIR)$(PREFIX)/bin/
+	install -m 0644 $(GUEST)/initrd.img $(GUEST)/vmlinuz $(GUEST)/kernel-release \
+		$(DESTDIR)$(PREFIX)/share/katasbx/
+	if [ -f $(GUEST)/vmlinux ]; then \
+		install -m 0644 $(GUEST)/vmlinux $(DESTDIR)$(PREFIX)/share/katasbx/; fi
+
+deps:
+	sh scripts/install-deps.sh build
+
+test-deps:
+	sh scripts/install-deps.sh test
+
+demo: deps
+	$(MAKE) all
+	sh scripts/demo.sh
+
+check: test-deps
+	$(MAKE) WERROR=1 all
+	$(MAKE) WERROR=1 unit
+	sh selftests/run-all.sh
+
+clean:
+	rm -rf $(BUILD)
+
+-include selftests/unit/unit.mk
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

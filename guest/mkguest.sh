@@ -1,0 +1,78 @@
+#!/bin/sh
+# Build the guest image: the kernel (as shipped, plus its uncompressed vmlinux
+# for a fast PVH boot) and an initramfs whose /init is katasbx-agent.
+#
+# usage: mkguest.sh AGENT OUTDIR [KERNEL_VERSION]
+#   KERNEL_VERSION defaults to the newest /boot/vmlinuz-* with a module tree.
+set -eu
+
+agent=$1
+out=$2
+kver=${3:-}
+here=$(cd "$(dirname "$0")" && pwd)
+
+if [ -z "$kver" ]; then
+	for k in $(ls -1 /boot/vmlinuz-* 2>/dev/null | sed 's|/boot/vmlinuz-||' | sort -V); do
+		[ -f "/lib/modules/$k/modules.dep" ] && kver=$k
+	done
+fi
+if [ -z "$kver" ] || [ ! -f "/boot/vmlinuz-$kver" ]; then
+	echo "mkguest: no guest kernel: install linux-image-amd64" >&2
+	exit 1
+fi
+moddir=/lib/modules/$kver
+[ -f "$moddir/modules.dep" ] || { echo "mkguest: $moddir/modules.dep missing" >&2; exit 1; }
+
+mkdir -p "$out"
+stage=$(mktemp -d)
+trap 'rm -rf "$stage"' EXIT
+
+cp "/boot/vmlinuz-$kver" "$out/vmlinuz.tmp" && mv "$out/vmlinuz.tmp" "$out/vmlinuz"
+
+# Debian's bzImage carries an XZ payload; decompressing it in the guest costs
+# seconds under TCG, so extract it once here. Boots through the PVH entry.
+off=$(LC_ALL=C grep -obUaP '\xfd7zXZ\x00' "$out/vmlinuz" | head -n 1 | cut -d: -f1)
+if [ -n "$off" ]; then
+	tail -c +"$((off + 1))" "$out/vmlinuz" | xz -dc > "$out/vmlinux.tmp" 2>/dev/null || true
+	if [ "$(head -c 4 "$out/vmlinux.tmp" | od -An -c | tr -d ' ')" = "177ELF" ]; then
+		mv "$out/vmlinux.tmp" "$out/vmlinux"
+	else
+		rm -f "$out/vmlinux.tmp" "$out/vmlinux"
+	fi
+fi
+
+# Modules with their dependencies, dependencies first.
+mkdir -p "$stage/lib/modules" "$stage/proc" "$stage/sys" "$stage/dev" "$stage/run" \
+	"$stage/tmp" "$stage/sbin"
+: > "$stage/lib/modules/load-order"
+add_module() { # relpath
+	local rel name deps d
+	rel=$1
+	name=$(basename "$rel")
+	grep -qx "$name" "$stage/lib/modules/load-order" && return 0
+	# modules.dep lists every dependency, transitive ones included
+	deps=$(grep "^$rel:" "$moddir/modules.dep" | cut -d: -f2)
+	for d in $deps; do add_module "$d"; done
+	cp "$moddir/$rel" "$stage/lib/modules/$name"
+	echo "$name" >> "$stage/lib/modules/load-order"
+}
+grep -v '^#' "$here/modules.list" | while read -r m; do
+	[ -n "$m" ] || continue
+	rel=$(grep -E "/$m\.ko(\.xz|\.zst)?:" "$moddir/modules.dep" | head -n 1 | cut -d: -f1)
+	if [ -z "$rel" ]; then
+		# built into the kernel: nothing to load
+		grep -qE "/$m\.ko" "$moddir/modules.builtin" 2>/dev/null && continue
+		echo "mkguest: module $m not found for $kver" >&2
+		exit 1
+	fi
+	add_module "$rel"
+done
+
+cp "$agent" "$stage/init"
+chmod 0755 "$stage/init"
+echo "$kver" > "$stage/kernel-release"
+
+(cd "$stage" && find . | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0) | gzip -1 -n \
+	> "$out/initrd.img.tmp"
+mv "$out/initrd.img.tmp" "$out/initrd.img"
+echo "$kver" > "$out/kernel-release"

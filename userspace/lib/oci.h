@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * OCI runtime config (config.json) parsing with json-c. The host validates
+ * every field it uses and turns it into the agent's structured messages; a
+ * bad field gives an error naming it ("config.json: process.args: ...").
+ */
+#ifndef KX_OCI_H
+#define KX_OCI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "agent.pb-c.h"
+#include "kx_error.h"
+
+struct kx_spec {
+	char *oci_version;
+	char *bundle;			/* absolute, canonical bundle directory */
+	char *root_path;		/* absolute rootfs directory on the host */
+	bool root_readonly;
+	char *hostname;			/* NULL when not set */
+	/* process, with args/env/cwd/user/rlimits/caps/noNewPrivileges/terminal */
+	Katasbx__Agent__V1__Process *process;
+	size_t n_mounts;
+	Katasbx__Agent__V1__Mount **mounts;	/* mounts the guest can make */
+	size_t n_masked_paths;
+	char **masked_paths;
+	size_t n_readonly_paths;
+	char **readonly_paths;
+	char *annotations_json;		/* the "annotations" object as JSON text, "{}" if none */
+};
+
+/* Read BUNDLE/config.json and parse it. */
+int kx_spec_load(const char *bundle, struct kx_spec *spec, struct kx_err *err);
+/* Parse config text; bundle resolves a relative root.path. */
+int kx_spec_parse(const char *json_text, const char *bundle, struct kx_spec *spec,
+		  struct kx_err *err);
+void kx_spec_free(struct kx_spec *spec);
+
+/* Capability name ("CAP_NET_ADMIN") to number, -1 if unknown. */
+int kx_cap_from_name(const char *name);
+/* Rlimit name ("RLIMIT_NOFILE") to number, -1 if unknown. */
+int kx_rlimit_from_name(const char *name);
+
+#endif

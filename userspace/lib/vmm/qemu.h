@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The QEMU driver: builds the qemu-system-x86_64 -M microvm command line,
+ * starts QEMU, speaks QMP (json-c) on a unix socket, connects to the agent
+ * channel and stops the VM.
+ */
+#ifndef KX_VMM_QEMU_H
+#define KX_VMM_QEMU_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "kx_error.h"
+
+enum kx_accel { KX_ACCEL_AUTO = 0, KX_ACCEL_KVM, KX_ACCEL_TCG };
+enum kx_channel { KX_CHANNEL_AUTO = 0, KX_CHANNEL_SERIAL, KX_CHANNEL_VSOCK };
+
+#define KX_AGENT_VSOCK_PORT 1024
+#define KX_AGENT_SERIAL_NAME "katasbx.agent"
+#define KX_ROOTFS_TAG "rootfs"
+
+struct kx_hostcaps {
+	bool kvm_dev;		/* /dev/kvm opens read-write */
+	bool kvm_cpu;		/* vmx or svm in /proc/cpuinfo */
+	bool vhost_vsock;	/* /dev/vhost-vsock opens */
+	bool katasbx_dev;	/* /dev/katasbx exists */
+	bool cgroup2;		/* a cgroup2 hierarchy is mounted */
+	char cgroup2_path[256];	/* where, "" if none */
+	bool cgroup2_pure;	/* /sys/fs/cgroup itself is cgroup2 */
+	char qemu[256];		/* qemu-system-x86_64 found in PATH, "" if none */
+};
+
+void kx_hostcaps_probe(struct kx_hostcaps *caps);
+/* The accelerator to use; *why says why (for check and --debug). */
+enum kx_accel kx_accel_choose(const struct kx_hostcaps *caps, enum kx_accel want,
+			      const char **why);
+enum kx_channel kx_channel_choose(const struct kx_hostcaps *caps, enum kx_channel want);
+const char *kx_accel_name(enum kx_accel a);
+const char *kx_channel_name(enum kx_channel c);
+int kx_accel_parse(const char *s, enum kx_accel *a);		/* auto|kvm|tcg */
+int kx_channel_parse(const char *s, enum kx_channel *c);	/* auto|serial|vsock */
+
+struct kx_vm_config {
+	const char *qemu;		/* qemu binary */
+	const char *kernel;		/* vmlinux (PVH) or vmlinuz */
+	const char *initrd;
+	const char *cmdline_extra;	/* appended to the kernel command line, may be NULL */
+	unsigned int mem_mib;		/* default 256 */
+	unsigned int vcpus;		/* default 1 */
+	enum kx_accel accel;		/* resolved: KVM or TCG */
+	unsigned int tb_size_mib;	/* TCG translation cache, default 32 */
+	enum kx_channel channel;	/* resolved: SERIAL or VSOCK */
+	uint32_t vsock_cid;		/* for VSOCK */
+	const char *rundir;		/* holds qmp.sock, agent.sock, console.log */
+	const char *share_path;		/* host directory shared over 9p as KX_ROOTFS_TAG */
+	bool share_readonly;
+};
+
+struct kx_vm {
+	pid_t pid;
+	int qmp_fd;
+	enum kx_channel channel;
+	uint32_t vsock_cid;
+	char qmp_path[256];
+	char agent_path[256];
+	char console_path[256];
+};
+
+/* argv for QEMU, NULL-terminated, malloc'd (free with kx_argv_free). */
+int kx_vm_build_argv(const struct kx_vm_config *cfg, char ***argv, struct kx_err *err);
+void kx_argv_free(char **argv);
+/*
+ * Start QEMU as a child that dies with its parent (PR_SET_PDEATHSIG), wait
+ * for its QMP socket and negotiate capabilities. On failure nothing is left
+ * running and the error carries the tail of QEMU's stderr.
+ */
+int kx_vm_start(const struct kx_vm_config *cfg, struct kx_vm *vm, struct kx_err *err);
+/* Connect to the agent channel (unix socket or vsock), retrying until timeout. */
+int kx_vm_connect_agent(struct kx_vm *vm, int timeout_ms, struct kx_err *err);
+/* QMP "quit", then SIGKILL after timeout_ms; reaps QEMU and removes the sockets. */
+void kx_vm_stop(struct kx_vm *vm, int timeout_ms);
+
+/* QMP: send {"execute": cmd, "arguments": args_json} and wait for its return. */
+int kx_qmp_execute(int qmp_fd, const char *cmd, const char *args_json, char **return_json,
+		   int timeout_ms, struct kx_err *err);
+
+#endif
