@@ -9,7 +9,8 @@ BUILD  := build
 GEN    := $(BUILD)/gen
 CC     ?= cc
 
-WARN     := -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
+WARN     := -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
+            -Wno-format-truncation
 CFLAGS   ?= -O2 -g
 CFLAGS   += $(WARN) -std=gnu11 -D_GNU_SOURCE -pthread
 CPPFLAGS += -Iuserspace/lib -I$(GEN) -Iinclude/uapi

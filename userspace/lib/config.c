@@ -1,0 +1,175 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "state.h"
+
+void kx_config_defaults(struct kx_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	snprintf(c->root, sizeof(c->root), "%s", KX_DEFAULT_ROOT);
+	c->accel = KX_ACCEL_AUTO;
+	c->channel = KX_CHANNEL_AUTO;
+	c->mem_mib = 256;
+	c->vcpus = 1;
+	c->tb_size_mib = 32;
+	c->boot_timeout_ms = 60000;
+}
+
+static int parse_uint(const char *key, const char *v, unsigned int min, unsigned int max,
+		      unsigned int *out, struct kx_err *err)
+{
+	char *end;
+	unsigned long n;
+
+	errno = 0;
+	n = strtoul(v, &end, 10);
+	if (errno || end == v || *end || n < min || n > max)
+		return kx_error(err, 0, "%s: \"%s\" is not a number from %u to %u", key, v, min,
+				max);
+	*out = n;
+	return 0;
+}
+
+static int set_str(char *dst, size_t len, const char *key, const char *v, struct kx_err *err)
+{
+	if (snprintf(dst, len, "%s", v) >= (int)len)
+		return kx_error(err, 0, "%s: value too long", key);
+	return 0;
+}
+
+int kx_config_set(struct kx_config *c, const char *key, const char *v, struct kx_err *err)
+{
+	if (!strcmp(key, "root"))
+		return set_str(c->root, sizeof(c->root), key, v, err);
+	if (!strcmp(key, "kernel"))
+		return set_str(c->kernel, sizeof(c->kernel), key, v, err);
+	if (!strcmp(key, "initrd"))
+		return set_str(c->initrd, sizeof(c->initrd), key, v, err);
+	if (!strcmp(key, "kernel_params"))
+		return set_str(c->kernel_params, sizeof(c->kernel_params), key, v, err);
+	if (!strcmp(key, "accel")) {
+		if (kx_accel_parse(v, &c->accel))
+			return kx_error(err, 0, "accel: \"%s\" is not auto, kvm or tcg", v);
+		return 0;
+	}
+	if (!strcmp(key, "channel")) {
+		if (kx_channel_parse(v, &c->channel))
+			return kx_error(err, 0, "channel: \"%s\" is not auto, serial or vsock", v);
+		return 0;
+	}
+	if (!strcmp(key, "memory_mib"))
+		return parse_uint(key, v, 64, 1 << 20, &c->mem_mib, err);
+	if (!strcmp(key, "vcpus"))
+		return parse_uint(key, v, 1, 64, &c->vcpus, err);
+	if (!strcmp(key, "tb_size_mib"))
+		return parse_uint(key, v, 1, 4096, &c->tb_size_mib, err);
+	if (!strcmp(key, "boot_timeout_ms"))
+		return parse_uint(key, v, 100, 3600000, &c->boot_timeout_ms, err);
+	if (!strcmp(key, "debug")) {
+		c->debug = !strcmp(v, "true") || !strcmp(v, "1") || !strcmp(v, "yes");
+		return 0;
+	}
+	return kx_error(err, 0, "unknown setting \"%s\"", key);
+}
+
+static char *trim(char *s)
+{
+	char *e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+int kx_config_load(struct kx_config *c, const char *path, bool must_exist, struct kx_err *err)
+{
+	char line[2048];
+	int lineno = 0;
+	FILE *f = fopen(path, "re");
+
+	if (!f) {
+		if (errno == ENOENT && !must_exist)
+			return 0;
+		return kx_error(err, errno, "open config %s", path);
+	}
+	while (fgets(line, sizeof(line), f)) {
+		char *s = trim(line), *eq;
+
+		lineno++;
+		if (!*s || *s == '#')
+			continue;
+		eq = strchr(s, '=');
+		if (!eq) {
+			fclose(f);
+			return kx_error(err, 0, "%s:%d: expected key = value", path, lineno);
+		}
+		*eq = '\0';
+		if (kx_config_set(c, trim(s), trim(eq + 1), err)) {
+			fclose(f);
+			return kx_error_wrap(err, "%s:%d", path, lineno);
+		}
+	}
+	fclose(f);
+	return 0;
+}
+
+static bool readable(const char *p)
+{
+	return access(p, R_OK) == 0;
+}
+
+/* DIR holding initrd.img: BINDIR/../guest (build tree) or BINDIR/../share/katasbx. */
+static int guest_dir(char *out, size_t len)
+{
+	static const char *const rel[] = { "../guest", "../share/katasbx" };
+	char exe[PATH_MAX], cand[PATH_MAX + 64], *slash;
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	size_t i;
+
+	if (n <= 0)
+		return -1;
+	exe[n] = '\0';
+	slash = strrchr(exe, '/');
+	if (!slash)
+		return -1;
+	*slash = '\0';
+	for (i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
+		snprintf(cand, sizeof(cand), "%s/%s/initrd.img", exe, rel[i]);
+		if (readable(cand)) {
+			snprintf(out, len, "%s/%s", exe, rel[i]);
+			return 0;
+		}
+	}
+	return -1;
+}
+
+int kx_config_find_guest(struct kx_config *c, struct kx_err *err)
+{
+	char dir[PATH_MAX];
+
+	if (c->kernel[0] && c->initrd[0])
+		return 0;
+	if (guest_dir(dir, sizeof(dir)))
+		return kx_error(err, 0,
+				"guest image not found next to the runtime (../guest or ../share/katasbx): run make, or set kernel and initrd in %s or with --kernel/--initrd",
+				KX_CONFIG_FILE);
+	if (!c->initrd[0])
+		snprintf(c->initrd, sizeof(c->initrd), "%s/initrd.img", dir);
+	if (!c->kernel[0]) {
+		/* the uncompressed kernel boots seconds faster under TCG */
+		snprintf(c->kernel, sizeof(c->kernel), "%s/vmlinux", dir);
+		if (!readable(c->kernel))
+			snprintf(c->kernel, sizeof(c->kernel), "%s/vmlinuz", dir);
+	}
+	return 0;
+}

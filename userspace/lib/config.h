@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Runtime settings: defaults, then the config file (/etc/katasbx/config.conf
+ * or $KATASBX_CONFIG), then command-line flags. Also finds the guest image:
+ * next to the binary in a build tree, in PREFIX/share/katasbx when installed.
+ */
+#ifndef KX_CONFIG_H
+#define KX_CONFIG_H
+
+#include <stdbool.h>
+
+#include "kx_error.h"
+#include "vmm/qemu.h"
+
+#define KX_CONFIG_FILE "/etc/katasbx/config.conf"
+
+struct kx_config {
+	char root[1024];
+	char kernel[1024];		/* "" = find */
+	char initrd[1024];		/* "" = find */
+	enum kx_accel accel;
+	enum kx_channel channel;
+	unsigned int mem_mib;
+	unsigned int vcpus;
+	unsigned int tb_size_mib;
+	unsigned int boot_timeout_ms;
+	char kernel_params[512];	/* extra guest kernel parameters */
+	bool debug;
+};
+
+void kx_config_defaults(struct kx_config *c);
+/* Load key = value lines; a missing default file is fine, a named one must exist. */
+int kx_config_load(struct kx_config *c, const char *path, bool must_exist, struct kx_err *err);
+/* Set one key (file key names: root, kernel, initrd, accel, channel, memory_mib, vcpus,
+ * tb_size_mib, boot_timeout_ms, kernel_params, debug). */
+int kx_config_set(struct kx_config *c, const char *key, const char *value, struct kx_err *err);
+/* Fill kernel/initrd when empty; error says where it looked and how to build. */
+int kx_config_find_guest(struct kx_config *c, struct kx_err *err);
+
+#endif

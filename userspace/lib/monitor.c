@@ -1,0 +1,715 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "monitor.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent.pb-c.h"
+#include "log.h"
+#include "monitor.pb-c.h"
+#include "sockets.h"
+#include "state.h"
+#include "ttrpc.h"
+#include "vmm/qemu.h"
+
+#define MAX_CLIENTS 16
+#define MAX_PENDING 64
+#define READ_CHUNK (64 * 1024)
+
+enum pending_kind {
+	P_NONE = 0,
+	P_START,
+	P_KILL,
+	P_READ_OUT,
+	P_READ_ERR,
+	P_WAIT,
+	P_WRITE_IN,
+	P_CLOSE_IN,
+	P_FORWARD,	/* a forwarded signal: nobody waits for the answer */
+};
+
+struct pending {
+	enum pending_kind kind;
+	uint32_t stream;
+	int client;		/* index into clients, -1: the monitor itself */
+	uint32_t client_stream;
+};
+
+struct client {
+	bool used;
+	struct ttrpc_conn conn;
+};
+
+struct mon {
+	const struct kx_monitor_args *a;
+	struct kx_state st;
+	struct kx_vm vm;
+	struct ttrpc_conn agent;
+	int listen_fd;
+	int sig_fd;
+	struct client clients[MAX_CLIENTS];
+	struct pending pend[MAX_PENDING];
+	bool started, start_pending;
+	bool out_eof, err_eof, waited;
+	bool stdin_open, stdin_busy;
+	bool vm_gone;
+	int exit_status;
+	char sock_path[4096];
+};
+
+static int add_pending(struct mon *m, enum pending_kind kind, uint32_t stream, int client,
+		       uint32_t client_stream)
+{
+	int i;
+
+	for (i = 0; i < MAX_PENDING; i++) {
+		if (m->pend[i].kind == P_NONE) {
+			m->pend[i] = (struct pending){ kind, stream, client, client_stream };
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static int agent_send(struct mon *m, const char *method, const ProtobufCMessage *msg,
+		      enum pending_kind kind, int client, uint32_t client_stream)
+{
+	struct kx_err err;
+	uint32_t stream = m->agent.next_stream;
+
+	m->agent.next_stream += 2;
+	if (add_pending(m, kind, stream, client, client_stream)) {
+		kx_log(KX_LOG_ERROR, "too many outstanding agent requests");
+		return -1;
+	}
+	if (ttrpc_send_request(&m->agent, stream, KX_AGENT_SERVICE, method, msg, 0, &err)) {
+		kx_log(KX_LOG_ERROR, "%s: %s", method, err.msg);
+		return -1;
+	}
+	return 0;
+}
+
+static void request_read(struct mon *m, bool err_stream)
+{
+	Katasbx__Agent__V1__ReadStreamRequest r = KATASBX__AGENT__V1__READ_STREAM_REQUEST__INIT;
+
+	r.container_id = (char *)m->a->id;
+	r.len = READ_CHUNK;
+	agent_send(m, err_stream ? "ReadStderr" : "ReadStdout", &r.base,
+		   err_stream ? P_READ_ERR : P_READ_OUT, -1, 0);
+}
+
+static void request_wait(struct mon *m)
+{
+	Katasbx__Agent__V1__ProcessRequest r = KATASBX__AGENT__V1__PROCESS_REQUEST__INIT;
+
+	r.container_id = (char *)m->a->id;
+	agent_send(m, "WaitProcess", &r.base, P_WAIT, -1, 0);
+}
+
+static void request_start(struct mon *m, int client, uint32_t client_stream)
+{
+	Katasbx__Agent__V1__ContainerRequest r = KATASBX__AGENT__V1__CONTAINER_REQUEST__INIT;
+
+	r.container_id = (char *)m->a->id;
+	m->start_pending = true;
+	agent_send(m, "StartContainer", &r.base, P_START, client, client_stream);
+}
+
+static void request_signal(struct mon *m, uint32_t sig, bool all, enum pending_kind kind,
+			   int client, uint32_t client_stream)
+{
+	Katasbx__Agent__V1__SignalProcessRequest r =
+		KATASBX__AGENT__V1__SIGNAL_PROCESS_REQUEST__INIT;
+
+	r.container_id = (char *)m->a->id;
+	r.signal = sig;
+	r.all = all;
+	agent_send(m, "SignalProcess", &r.base, kind, client, client_stream);
+}
+
+static void save_state(struct mon *m)
+{
+	struct kx_err err;
+
+	if (kx_state_write(m->a->cfg->root, &m->st, &err))
+		kx_log(KX_LOG_ERROR, "%s", err.msg);
+}
+
+static void reply_client(struct mon *m, int client, uint32_t stream, int code, const char *msg)
+{
+	struct kx_err err;
+
+	if (client < 0 || !m->clients[client].used)
+		return;
+	if (ttrpc_send_response(&m->clients[client].conn, stream, code, msg, NULL, &err))
+		kx_debug("reply to runtime client: %s", err.msg);
+}
+
+static void write_out(int fd, const uint8_t *p, size_t n)
+{
+	/* A reader that went away must not stop the container: drop its output. */
+	while (n) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN) {
+				struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+
+				poll(&pfd, 1, 1000);
+				continue;
+			}
+			return;
+		}
+		p += w;
+		n -= w;
+	}
+}
+
+static void on_agent_response(struct mon *m, struct pending *p, Ttrpc__Response *r)
+{
+	int code = r->status ? r->status->code : TTRPC_OK;
+	const char *emsg = r->status && r->status->message ? r->status->message : "";
+
+	switch (p->kind) {
+	case P_START:
+		m->start_pending = false;
+		if (code == TTRPC_OK) {
+			m->started = true;
+			m->st.status = KX_STATUS_RUNNING;
+			save_state(m);
+			kx_debug("phase container-started %.1f ms", kx_log_elapsed_ms());
+		} else if (p->client < 0) {
+			/* run: nobody else to tell; the exit status follows from Wait */
+			kx_log(KX_LOG_ERROR, "start container %s: %s", m->a->id, emsg);
+		}
+		reply_client(m, p->client, p->client_stream, code, emsg);
+		break;
+	case P_KILL:
+		reply_client(m, p->client, p->client_stream, code, emsg);
+		break;
+	case P_READ_OUT:
+	case P_READ_ERR: {
+		bool is_err = p->kind == P_READ_ERR;
+		Katasbx__Agent__V1__ReadStreamResponse *rr = NULL;
+
+		if (code == TTRPC_OK)
+			rr = katasbx__agent__v1__read_stream_response__unpack(NULL,
+					r->payload.len, r->payload.data);
+		if (!rr || rr->eof) {
+			if (!rr && code != TTRPC_OK)
+				kx_debug("read %s: %s", is_err ? "stderr" : "stdout", emsg);
+			if (is_err)
+				m->err_eof = true;
+			else
+				m->out_eof = true;
+		} else {
+			write_out(is_err ? 2 : 1, rr->data.data, rr->data.len);
+			request_read(m, is_err);
+		}
+		if (rr)
+			katasbx__agent__v1__read_stream_response__free_unpacked(rr, NULL);
+		break;
+	}
+	case P_WAIT: {
+		Katasbx__Agent__V1__WaitProcessResponse *wr = NULL;
+
+		if (code == TTRPC_OK)
+			wr = katasbx__agent__v1__wait_process_response__unpack(NULL,
+					r->payload.len, r->payload.data);
+		m->waited = true;
+		m->exit_status = wr ? wr->status : 255;
+		if (!wr)
+			kx_log(KX_LOG_ERROR, "wait for container %s: %s", m->a->id, emsg);
+		if (wr)
+			katasbx__agent__v1__wait_process_response__free_unpacked(wr, NULL);
+		kx_debug("phase container-exited %.1f ms status %d", kx_log_elapsed_ms(),
+			 m->exit_status);
+		break;
+	}
+	case P_WRITE_IN:
+		m->stdin_busy = false;
+		if (code != TTRPC_OK) {
+			kx_debug("write stdin: %s", emsg);
+			m->stdin_open = false;
+		}
+		break;
+	default:
+		break;
+	}
+}
+
+static int handle_agent_frames(struct mon *m)
+{
+	struct ttrpc_frame f;
+	int ret, i;
+
+	while ((ret = ttrpc_decoder_next(&m->agent.dec, &f)) == 1) {
+		Ttrpc__Response *r;
+
+		if (f.type != TTRPC_TYPE_RESPONSE) {
+			free(f.data);
+			continue;
+		}
+		r = ttrpc__response__unpack(NULL, f.len, f.data);
+		free(f.data);
+		if (!r) {
+			kx_log(KX_LOG_ERROR, "malformed response from the agent");
+			return -1;
+		}
+		for (i = 0; i < MAX_PENDING; i++) {
+			struct pending p = m->pend[i];
+
+			if (p.kind == P_NONE || p.stream != f.stream_id)
+				continue;
+			m->pend[i].kind = P_NONE;
+			on_agent_response(m, &p, r);
+			break;
+		}
+		ttrpc__response__free_unpacked(r, NULL);
+	}
+	if (ret < 0) {
+		kx_log(KX_LOG_ERROR, "agent sent an oversize frame");
+		return -1;
+	}
+	return 0;
+}
+
+static void on_client_request(struct mon *m, int ci, struct ttrpc_frame *f)
+{
+	struct client *c = &m->clients[ci];
+	Ttrpc__Request *req = ttrpc__request__unpack(NULL, f->len, f->data);
+	struct kx_err err;
+
+	if (!req) {
+		ttrpc_send_response(&c->conn, f->stream_id, TTRPC_INVALID_ARGUMENT,
+				    "malformed request", NULL, &err);
+		return;
+	}
+	if (strcmp(req->service, KX_MONITOR_SERVICE)) {
+		ttrpc_send_response(&c->conn, f->stream_id, TTRPC_UNIMPLEMENTED,
+				    "unknown service", NULL, &err);
+	} else if (!strcmp(req->method, "Start")) {
+		if (m->started || m->start_pending || m->waited)
+			ttrpc_send_response(&c->conn, f->stream_id, TTRPC_FAILED_PRECONDITION,
+					    m->waited ? "container has stopped" :
+					    "container already started", NULL, &err);
+		else
+			request_start(m, ci, f->stream_id);
+	} else if (!strcmp(req->method, "Kill")) {
+		Katasbx__Monitor__V1__KillRequest *k =
+			katasbx__monitor__v1__kill_request__unpack(NULL, req->payload.len,
+								   req->payload.data);
+
+		if (!k)
+			ttrpc_send_response(&c->conn, f->stream_id, TTRPC_INVALID_ARGUMENT,
+					    "malformed kill request", NULL, &err);
+		else if (m->waited)
+			ttrpc_send_response(&c->conn, f->stream_id, TTRPC_FAILED_PRECONDITION,
+					    "container is not running", NULL, &err);
+		else
+			request_signal(m, k->signal, k->all, P_KILL, ci, f->stream_id);
+		if (k)
+			katasbx__monitor__v1__kill_request__free_unpacked(k, NULL);
+	} else {
+		ttrpc_send_response(&c->conn, f->stream_id, TTRPC_UNIMPLEMENTED,
+				    "unknown method", NULL, &err);
+	}
+	ttrpc__request__free_unpacked(req, NULL);
+}
+
+static void drop_client(struct mon *m, int ci)
+{
+	int i;
+
+	ttrpc_conn_close(&m->clients[ci].conn);
+	m->clients[ci].used = false;
+	for (i = 0; i < MAX_PENDING; i++)
+		if (m->pend[i].client == ci)
+			m->pend[i].client = -1;
+}
+
+static void on_client_readable(struct mon *m, int ci)
+{
+	struct client *c = &m->clients[ci];
+	struct ttrpc_frame f;
+	struct kx_err err;
+	int ret;
+
+	if (ttrpc_conn_fill(&c->conn, &err) <= 0) {
+		drop_client(m, ci);
+		return;
+	}
+	while ((ret = ttrpc_decoder_next(&c->conn.dec, &f)) == 1) {
+		if (f.type == TTRPC_TYPE_REQUEST)
+			on_client_request(m, ci, &f);
+		free(f.data);
+	}
+	if (ret < 0)
+		drop_client(m, ci);
+}
+
+static void on_accept(struct mon *m)
+{
+	int fd = accept4(m->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK), i;
+
+	if (fd < 0)
+		return;
+	for (i = 0; i < MAX_CLIENTS; i++) {
+		if (!m->clients[i].used) {
+			m->clients[i].used = true;
+			ttrpc_conn_init(&m->clients[i].conn, fd);
+			return;
+		}
+	}
+	close(fd);
+}
+
+static void on_stdin(struct mon *m)
+{
+	Katasbx__Agent__V1__WriteStreamRequest w = KATASBX__AGENT__V1__WRITE_STREAM_REQUEST__INIT;
+	uint8_t buf[READ_CHUNK];
+	ssize_t n = read(0, buf, sizeof(buf));
+
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return;
+	if (n <= 0) {
+		Katasbx__Agent__V1__ProcessRequest c = KATASBX__AGENT__V1__PROCESS_REQUEST__INIT;
+
+		c.container_id = (char *)m->a->id;
+		m->stdin_open = false;
+		agent_send(m, "CloseStdin", &c.base, P_CLOSE_IN, -1, 0);
+		return;
+	}
+	w.container_id = (char *)m->a->id;
+	w.data.data = buf;
+	w.data.len = n;
+	m->stdin_busy = true;
+	agent_send(m, "WriteStdin", &w.base, P_WRITE_IN, -1, 0);
+}
+
+static void on_signal(struct mon *m)
+{
+	struct signalfd_siginfo si;
+
+	while (read(m->sig_fd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGCHLD) {
+			int status;
+
+			if (!m->vm_gone && waitpid(m->vm.pid, &status, WNOHANG) == m->vm.pid) {
+				m->vm_gone = true;
+				m->vm.pid = 0;
+			}
+			continue;
+		}
+		if (m->started && !m->waited) {
+			request_signal(m, si.ssi_signo, false, P_FORWARD, -1, 0);
+		} else if (!m->started && (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT ||
+					   si.ssi_signo == SIGHUP)) {
+			/* a created container is torn down by signalling its monitor */
+			m->waited = m->out_eof = m->err_eof = true;
+			m->exit_status = 128 + si.ssi_signo;
+		}
+	}
+}
+
+static int listen_monitor(struct mon *m, struct kx_err *err)
+{
+	if (kx_state_path(m->sock_path, sizeof(m->sock_path), m->a->cfg->root, m->a->id,
+			  "monitor.sock"))
+		return kx_error(err, ENAMETOOLONG, "monitor socket for %s", m->a->id);
+	m->listen_fd = kx_unix_listen(m->sock_path, err);
+	return m->listen_fd < 0 ? -1 : 0;
+}
+
+static int boot(struct mon *m, struct kx_err *err)
+{
+	const struct kx_config *cfg = m->a->cfg;
+	struct kx_hostcaps caps;
+	struct kx_vm_config vc = { 0 };
+	char rundir[4096];
+	const char *why;
+	Katasbx__Agent__V1__Empty empty = KATASBX__AGENT__V1__EMPTY__INIT;
+	Katasbx__Agent__V1__CreateContainerRequest cr =
+		KATASBX__AGENT__V1__CREATE_CONTAINER_REQUEST__INIT;
+	Katasbx__Agent__V1__CheckResponse *check = NULL;
+	int fd;
+
+	kx_hostcaps_probe(&caps);
+	if (kx_state_path(rundir, sizeof(rundir), cfg->root, m->a->id, NULL))
+		return kx_error(err, ENAMETOOLONG, "state directory of %s", m->a->id);
+	vc.qemu = caps.qemu[0] ? caps.qemu : "qemu-system-x86_64";
+	vc.kernel = cfg->kernel;
+	vc.initrd = cfg->initrd;
+	vc.cmdline_extra = cfg->kernel_params[0] ? cfg->kernel_params : NULL;
+	vc.mem_mib = cfg->mem_mib;
+	vc.vcpus = cfg->vcpus;
+	vc.accel = kx_accel_choose(&caps, cfg->accel, &why);
+	vc.tb_size_mib = cfg->tb_size_mib;
+	vc.channel = kx_channel_choose(&caps, cfg->channel);
+	vc.rundir = rundir;
+	vc.share_path = m->a->spec->root_path;
+	vc.share_readonly = m->a->spec->root_readonly;
+	kx_debug("accel %s (%s), channel %s", kx_accel_name(vc.accel), why,
+		 kx_channel_name(vc.channel));
+	snprintf(m->st.accel, sizeof(m->st.accel), "%s", kx_accel_name(vc.accel));
+	snprintf(m->st.channel, sizeof(m->st.channel), "%s", kx_channel_name(vc.channel));
+	if (vc.channel == KX_CHANNEL_VSOCK) {
+		/* Without the module's CID pool, derive one from the pid: unique while we live. */
+		vc.vsock_cid = 1000 + (uint32_t)getpid();
+	}
+
+	if (kx_vm_start(&vc, &m->vm, err))
+		return -1;
+	m->st.qemu_pid = m->vm.pid;
+	m->st.qemu_start = kx_proc_start_time(m->vm.pid);
+	save_state(m);
+	kx_debug("phase qemu-ready %.1f ms", kx_log_elapsed_ms());
+
+	fd = kx_vm_connect_agent(&m->vm, cfg->boot_timeout_ms, err);
+	if (fd < 0)
+		return -1;
+	ttrpc_conn_init(&m->agent, fd);
+	if (ttrpc_call(&m->agent, KX_AGENT_SERVICE, "Check", &empty.base,
+		       &katasbx__agent__v1__check_response__descriptor,
+		       (ProtobufCMessage **)&check, cfg->boot_timeout_ms, err))
+		return kx_error_wrap(err, "the guest agent did not answer (see %s)",
+				     m->vm.console_path);
+	kx_debug("phase agent-ready %.1f ms, guest kernel %s", kx_log_elapsed_ms(),
+		 check->kernel_release);
+	katasbx__agent__v1__check_response__free_unpacked(check, NULL);
+
+	cr.container_id = (char *)m->a->id;
+	cr.process = m->a->spec->process;
+	cr.hostname = m->a->spec->hostname ? m->a->spec->hostname : "";
+	cr.rootfs_tag = KX_ROOTFS_TAG;
+	cr.rootfs_readonly = m->a->spec->root_readonly;
+	cr.n_mounts = m->a->spec->n_mounts;
+	cr.mounts = m->a->spec->mounts;
+	cr.n_masked_paths = m->a->spec->n_masked_paths;
+	cr.masked_paths = m->a->spec->masked_paths;
+	cr.n_readonly_paths = m->a->spec->n_readonly_paths;
+	cr.readonly_paths = m->a->spec->readonly_paths;
+	if (ttrpc_call(&m->agent, KX_AGENT_SERVICE, "CreateContainer", &cr.base,
+		       &katasbx__agent__v1__empty__descriptor, NULL, cfg->boot_timeout_ms, err))
+		return kx_error_wrap(err, "create container %s in the guest", m->a->id);
+	kx_debug("phase container-created %.1f ms", kx_log_elapsed_ms());
+	return 0;
+}
+
+static int write_pid_file(const char *path, pid_t pid, struct kx_err *err)
+{
+	char tmp[4200], buf[32];
+	int fd, n;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return kx_error(err, errno, "write pid file %s", path);
+	n = snprintf(buf, sizeof(buf), "%d", pid);
+	if (write(fd, buf, n) != n) {
+		close(fd);
+		unlink(tmp);
+		return kx_error(err, errno, "write pid file %s", path);
+	}
+	close(fd);
+	if (rename(tmp, path))
+		return kx_error(err, errno, "write pid file %s", path);
+	return 0;
+}
+
+static void now_rfc3339(char *buf, size_t len)
+{
+	struct timespec ts;
+	struct tm tm;
+	size_t n;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf + n, len - n, ".%09ldZ", ts.tv_nsec);
+}
+
+static void teardown(struct mon *m)
+{
+	int i;
+
+	if (m->agent.fd >= 0)
+		ttrpc_conn_close(&m->agent);
+	if (m->vm.pid > 0)
+		kx_vm_stop(&m->vm, 1000);
+	for (i = 0; i < MAX_CLIENTS; i++)
+		if (m->clients[i].used)
+			drop_client(m, i);
+	if (m->listen_fd >= 0) {
+		close(m->listen_fd);
+		m->listen_fd = -1;
+		unlink(m->sock_path);
+	}
+}
+
+static void serve(struct mon *m)
+{
+	enum { F_AGENT, F_LISTEN, F_SIG, F_STDIN, F_CLIENT0 };
+	struct pollfd pfd[F_CLIENT0 + MAX_CLIENTS];
+	struct kx_err err;
+	int i;
+
+	while (!(m->waited && m->out_eof && m->err_eof)) {
+		if (m->vm_gone || m->agent.eof) {
+			kx_log(KX_LOG_ERROR, "container %s: the VM exited unexpectedly (see %s)",
+			       m->a->id, m->vm.console_path);
+			if (!m->waited)
+				m->exit_status = 255;
+			break;
+		}
+		memset(pfd, 0, sizeof(pfd));
+		pfd[F_AGENT] = (struct pollfd){ .fd = m->agent.fd, .events = POLLIN };
+		pfd[F_LISTEN] = (struct pollfd){ .fd = m->listen_fd, .events = POLLIN };
+		pfd[F_SIG] = (struct pollfd){ .fd = m->sig_fd, .events = POLLIN };
+		pfd[F_STDIN].fd = -1;
+		if (m->started && m->stdin_open && !m->stdin_busy)
+			pfd[F_STDIN] = (struct pollfd){ .fd = 0, .events = POLLIN };
+		for (i = 0; i < MAX_CLIENTS; i++) {
+			pfd[F_CLIENT0 + i].fd = m->clients[i].used ? m->clients[i].conn.fd : -1;
+			pfd[F_CLIENT0 + i].events = POLLIN;
+		}
+		if (poll(pfd, F_CLIENT0 + MAX_CLIENTS, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			kx_log(KX_LOG_ERROR, "poll: %s", strerror(errno));
+			break;
+		}
+		if (pfd[F_SIG].revents)
+			on_signal(m);
+		if (pfd[F_AGENT].revents) {
+			if (ttrpc_conn_fill(&m->agent, &err) < 0 && err.errnum != EAGAIN)
+				m->agent.eof = true;
+			if (handle_agent_frames(m))
+				m->agent.eof = true;
+		}
+		if (pfd[F_LISTEN].revents)
+			on_accept(m);
+		if (pfd[F_STDIN].revents)
+			on_stdin(m);
+		for (i = 0; i < MAX_CLIENTS; i++)
+			if (m->clients[i].used && pfd[F_CLIENT0 + i].revents)
+				on_client_readable(m, i);
+	}
+}
+
+static void report_ready(int fd, const char *msg)
+{
+	char line[1200];
+	int n;
+
+	if (fd < 0)
+		return;
+	n = snprintf(line, sizeof(line), "%s\n", msg);
+	if (write(fd, line, n) < 0)
+		return;
+	close(fd);
+}
+
+int kx_monitor_run(const struct kx_monitor_args *a, struct kx_err *err)
+{
+	struct mon m = { .a = a, .listen_fd = -1, .sig_fd = -1 };
+	struct kx_err e2;
+	sigset_t mask;
+	int i, stdin_flags;
+
+	m.agent.fd = -1;
+	for (i = 0; i < MAX_PENDING; i++)
+		m.pend[i].client = -1;
+	snprintf(m.st.id, sizeof(m.st.id), "%s", a->id);
+	snprintf(m.st.bundle, sizeof(m.st.bundle), "%s", a->spec->bundle);
+	m.st.status = KX_STATUS_CREATING;
+	m.st.pid = getpid();
+	m.st.pid_start = kx_proc_start_time(m.st.pid);
+	m.st.annotations_json = a->spec->annotations_json;
+	now_rfc3339(m.st.created, sizeof(m.st.created));
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGQUIT);
+	sigaddset(&mask, SIGUSR1);
+	sigaddset(&mask, SIGUSR2);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	m.sig_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+
+	if (kx_state_write(a->cfg->root, &m.st, err) || listen_monitor(&m, err) ||
+	    boot(&m, err))
+		goto fail;
+	m.st.status = KX_STATUS_CREATED;
+	if (kx_state_write(a->cfg->root, &m.st, err))
+		goto fail;
+	if (a->pid_file && write_pid_file(a->pid_file, getpid(), err))
+		goto fail;
+
+	/* Drain output and watch for exit from the start; start comes later or now. */
+	request_read(&m, false);
+	request_read(&m, true);
+	request_wait(&m);
+	report_ready(a->ready_fd, "ok");
+	if (a->start)
+		request_start(&m, -1, 0);
+	stdin_flags = fcntl(0, F_GETFL);
+	m.stdin_open = stdin_flags >= 0 && (stdin_flags & O_ACCMODE) != O_WRONLY;
+
+	serve(&m);
+
+	m.st.status = KX_STATUS_STOPPED;
+	m.st.has_exit = true;
+	m.st.exit_status = m.exit_status;
+	teardown(&m);
+	m.st.qemu_pid = 0;
+	save_state(&m);
+	close(m.sig_fd);
+	kx_debug("phase monitor-done %.1f ms", kx_log_elapsed_ms());
+	return m.exit_status;
+
+fail:
+	teardown(&m);
+	close(m.sig_fd);
+	kx_state_remove(a->cfg->root, a->id, &e2);
+	if (a->pid_file)
+		unlink(a->pid_file);
+	report_ready(a->ready_fd, err->msg);
+	sigprocmask(SIG_UNBLOCK, &mask, NULL);
+	return -1;
+}
+
+int kx_monitor_call(const char *root, const char *id, const char *method,
+		    const ProtobufCMessage *req, struct kx_err *err)
+{
+	char path[4096];
+	struct ttrpc_conn c;
+	int fd, ret;
+
+	if (kx_state_path(path, sizeof(path), root, id, "monitor.sock"))
+		return kx_error(err, ENAMETOOLONG, "monitor of %s", id);
+	fd = kx_unix_connect(path, err);
+	if (fd < 0)
+		return kx_error_wrap(err, "container %s: its monitor is gone", id);
+	ttrpc_conn_init(&c, fd);
+	ret = ttrpc_call(&c, KX_MONITOR_SERVICE, method, req,
+			 &katasbx__monitor__v1__empty__descriptor, NULL, 30000, err);
+	ttrpc_conn_close(&c);
+	return ret;
+}

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The monitor: one host process per container that holds its VM and the
+ * agent connection, relays the container's stdin/stdout/stderr between the
+ * caller's descriptors and the agent, serves ROOT/ID/monitor.sock for the
+ * runtime's start and kill, and exits with the container's exit status once
+ * its output is drained.
+ */
+#ifndef KX_MONITOR_H
+#define KX_MONITOR_H
+
+#include <stdbool.h>
+
+#include "config.h"
+#include "kx_error.h"
+#include "oci.h"
+
+#define KX_MONITOR_SERVICE "katasbx.monitor.v1.Monitor"
+#define KX_AGENT_SERVICE "katasbx.agent.v1.AgentService"
+
+struct kx_monitor_args {
+	const struct kx_config *cfg;
+	const char *id;
+	const struct kx_spec *spec;
+	int ready_fd;		/* told "ok" or an error line once created; -1 if none */
+	const char *pid_file;	/* written with the monitor's pid once created */
+	bool start;		/* start the container at once (run) */
+};
+
+/*
+ * Boot the sandbox, create the container, report readiness, serve until the
+ * container has exited. Returns its exit status, or -1 with *err when the
+ * sandbox could not be made; then nothing is left: no QEMU, no state dir.
+ */
+int kx_monitor_run(const struct kx_monitor_args *a, struct kx_err *err);
+
+/* Runtime side: a call to a container's monitor over its socket. */
+int kx_monitor_call(const char *root, const char *id, const char *method,
+		    const ProtobufCMessage *req, struct kx_err *err);
+
+#endif

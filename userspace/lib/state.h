@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Container state under ROOT/ID/: state.json (written to a temp file and
+ * renamed into place), a lock file serialising commands on one id, and the
+ * monitor's sockets. An id is checked against a strict character set before
+ * it becomes a path.
+ */
+#ifndef KX_STATE_H
+#define KX_STATE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "kx_error.h"
+
+#define KX_ID_MAX 128
+#define KX_DEFAULT_ROOT "/run/katasbx"
+
+enum kx_status {
+	KX_STATUS_CREATING = 0,
+	KX_STATUS_CREATED,
+	KX_STATUS_RUNNING,
+	KX_STATUS_STOPPED,
+};
+
+struct kx_state {
+	char id[KX_ID_MAX + 1];
+	char bundle[4096];
+	enum kx_status status;
+	pid_t pid;			/* the monitor process */
+	uint64_t pid_start;		/* its start time, against pid reuse */
+	pid_t qemu_pid;
+	uint64_t qemu_start;
+	int exit_status;		/* valid when status is stopped and has_exit */
+	bool has_exit;
+	char created[40];		/* RFC 3339, UTC */
+	char accel[8];
+	char channel[8];
+	char *annotations_json;		/* owned; "{}" when none */
+};
+
+/* [A-Za-z0-9][A-Za-z0-9_.+-]{0,127}, not "." or "..". */
+bool kx_id_valid(const char *id);
+const char *kx_status_name(enum kx_status s);
+
+/* ROOT/ID (or ROOT/ID/NAME) into buf; -1 if it does not fit. */
+int kx_state_path(char *buf, size_t len, const char *root, const char *id, const char *name);
+/* Make ROOT (0711) and ROOT/ID (0700); EEXIST gives "container ID already exists". */
+int kx_state_mkdir(const char *root, const char *id, struct kx_err *err);
+/* Take ROOT/ID/lock exclusively; returns the fd holding it. */
+int kx_state_lock(const char *root, const char *id, struct kx_err *err);
+int kx_state_write(const char *root, const struct kx_state *st, struct kx_err *err);
+/* ENOENT gives "container ID does not exist". */
+int kx_state_read(const char *root, const char *id, struct kx_state *st, struct kx_err *err);
+void kx_state_clear(struct kx_state *st);
+/* Remove ROOT/ID and everything in it (files and sockets only). */
+int kx_state_remove(const char *root, const char *id, struct kx_err *err);
+/* Names of the ids under ROOT, sorted; *n set. Free with kx_strv_free. */
+char **kx_state_list(const char *root, size_t *n);
+void kx_strv_free(char **v);
+
+/* Process start time from /proc/PID/stat (field 22), 0 if gone. */
+uint64_t kx_proc_start_time(pid_t pid);
+/* Alive and the same process (start time matches, when start is non-zero). */
+bool kx_proc_alive(pid_t pid, uint64_t start);
+/* The status a reader should see: created/running with a dead monitor is stopped. */
+enum kx_status kx_state_effective(const struct kx_state *st);
+/* OCI state JSON (ociVersion, id, status, pid, bundle, annotations, created). */
+char *kx_state_oci_json(const struct kx_state *st);
+
+#endif

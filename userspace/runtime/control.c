@@ -1,0 +1,209 @@
+// SPDX-License-Identifier: GPL-2.0
+/* state, kill, delete, list */
+#include <getopt.h>
+#include <json-c/json.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "monitor.h"
+#include "monitor.pb-c.h"
+#include "runtime.h"
+#include "signals.h"
+#include "state.h"
+
+int cmd_state(struct kx_config *cfg, int argc, char **argv)
+{
+	struct kx_state st;
+	struct kx_err err;
+	char *json;
+
+	if (argc != 2)
+		return fail("usage: state ID");
+	if (kx_state_read(cfg->root, argv[1], &st, &err))
+		return fail("%s", err.msg);
+	json = kx_state_oci_json(&st);
+	kx_state_clear(&st);
+	if (!json)
+		return fail("state %s: out of memory", argv[1]);
+	printf("%s\n", json);
+	free(json);
+	return 0;
+}
+
+int cmd_kill(struct kx_config *cfg, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "all", no_argument, NULL, 'a' },
+		{ 0 }
+	};
+	Katasbx__Monitor__V1__KillRequest req = KATASBX__MONITOR__V1__KILL_REQUEST__INIT;
+	const char *id, *signame = "TERM";
+	struct kx_state st;
+	struct kx_err err;
+	enum kx_status s;
+	int c, sig;
+
+	while ((c = getopt_long(argc, argv, "+a", opts, NULL)) != -1) {
+		if (c != 'a')
+			return 1;
+		req.all = true;
+	}
+	if (optind != argc - 1 && optind != argc - 2)
+		return fail("usage: kill [--all] ID [SIGNAL]");
+	id = argv[optind];
+	if (optind == argc - 2)
+		signame = argv[optind + 1];
+	sig = kx_signal_parse(signame);
+	if (sig < 0)
+		return fail("kill: unknown signal \"%s\"", signame);
+	if (kx_state_read(cfg->root, id, &st, &err))
+		return fail("%s", err.msg);
+	s = kx_state_effective(&st);
+	kx_state_clear(&st);
+	if (s != KX_STATUS_CREATED && s != KX_STATUS_RUNNING)
+		return fail("cannot kill container %s: it is %s", id, kx_status_name(s));
+	req.signal = sig;
+	if (kx_monitor_call(cfg->root, id, "Kill", &req.base, &err))
+		return fail("kill %s: %s", id, err.msg);
+	return 0;
+}
+
+static void kill_checked(pid_t pid, uint64_t start)
+{
+	if (pid > 0 && kx_proc_alive(pid, start))
+		kill(pid, SIGKILL);
+}
+
+/* Wait up to ms for both processes to be gone. */
+static bool wait_gone(pid_t a, uint64_t as, pid_t b, uint64_t bs, int ms)
+{
+	struct timespec ts = { 0, 10 * 1000 * 1000 };
+
+	for (; ms > 0; ms -= 10) {
+		if (!kx_proc_alive(a, as) && !(b > 0 && kx_proc_alive(b, bs)))
+			return true;
+		nanosleep(&ts, NULL);
+	}
+	return false;
+}
+
+int cmd_delete(struct kx_config *cfg, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "force", no_argument, NULL, 'f' },
+		{ 0 }
+	};
+	struct kx_state st;
+	struct kx_err err;
+	bool force = false;
+	enum kx_status s;
+	const char *id;
+	int c, lock;
+
+	while ((c = getopt_long(argc, argv, "+f", opts, NULL)) != -1) {
+		if (c != 'f')
+			return 1;
+		force = true;
+	}
+	if (optind != argc - 1)
+		return fail("usage: delete [--force] ID");
+	id = argv[optind];
+	if (!kx_id_valid(id))
+		return fail("invalid container id \"%s\"", id);
+	if (kx_state_read(cfg->root, id, &st, &err)) {
+		char dir[4096];
+
+		/* --force also clears a directory a crashed create left without a state file */
+		if (force && !kx_state_path(dir, sizeof(dir), cfg->root, id, NULL) &&
+		    access(dir, F_OK) == 0) {
+			kx_state_remove(cfg->root, id, &err);
+			return 0;
+		}
+		return fail("%s", err.msg);
+	}
+	lock = kx_state_lock(cfg->root, id, &err);
+	if (lock < 0) {
+		kx_state_clear(&st);
+		return fail("%s", err.msg);
+	}
+	s = kx_state_effective(&st);
+	if ((s == KX_STATUS_RUNNING || s == KX_STATUS_CREATING) && !force) {
+		kx_state_clear(&st);
+		close(lock);
+		return fail("cannot delete container %s: it is %s (stop it first, or use --force)",
+			    id, kx_status_name(s));
+	}
+	/* The monitor's QEMU dies with it (PDEATHSIG); kill both to be sure. */
+	kill_checked(st.pid, st.pid_start);
+	kill_checked(st.qemu_pid, st.qemu_start);
+	if (!wait_gone(st.pid, st.pid_start, st.qemu_pid, st.qemu_start, 10000)) {
+		kx_state_clear(&st);
+		close(lock);
+		return fail("delete %s: its monitor or QEMU did not exit", id);
+	}
+	kx_state_clear(&st);
+	close(lock);
+	if (kx_state_remove(cfg->root, id, &err))
+		return fail("%s", err.msg);
+	return 0;
+}
+
+int cmd_list(struct kx_config *cfg, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "format", required_argument, NULL, 'f' },
+		{ 0 }
+	};
+	bool quiet = false, json = false;
+	json_object *arr = NULL;
+	size_t i, n;
+	char **ids;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "+qf:", opts, NULL)) != -1) {
+		if (c == 'q')
+			quiet = true;
+		else if (c == 'f' && (!strcmp(optarg, "json") || !strcmp(optarg, "table")))
+			json = !strcmp(optarg, "json");
+		else
+			return fail("usage: list [--quiet] [--format table|json]");
+	}
+	ids = kx_state_list(cfg->root, &n);
+	if (json)
+		arr = json_object_new_array();
+	else if (!quiet)
+		printf("%-24s %-8s %-10s %-32s %s\n", "ID", "PID", "STATUS", "CREATED", "BUNDLE");
+	for (i = 0; i < n; i++) {
+		struct kx_state st;
+		struct kx_err err;
+		enum kx_status s;
+
+		if (kx_state_read(cfg->root, ids[i], &st, &err))
+			continue;
+		s = kx_state_effective(&st);
+		if (json) {
+			char *text = kx_state_oci_json(&st);
+
+			json_object_array_add(arr, json_tokener_parse(text));
+			free(text);
+		} else if (quiet) {
+			printf("%s\n", st.id);
+		} else {
+			printf("%-24s %-8d %-10s %-32s %s\n", st.id,
+			       s == KX_STATUS_STOPPED ? 0 : st.pid, kx_status_name(s), st.created,
+			       st.bundle);
+		}
+		kx_state_clear(&st);
+	}
+	if (json) {
+		printf("%s\n", json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PLAIN |
+							       JSON_C_TO_STRING_NOSLASHESCAPE));
+		json_object_put(arr);
+	}
+	kx_strv_free(ids);
+	return 0;
+}

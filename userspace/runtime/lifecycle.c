@@ -1,0 +1,227 @@
+// SPDX-License-Identifier: GPL-2.0
+/* create, run, start */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "monitor.h"
+#include "monitor.pb-c.h"
+#include "oci.h"
+#include "runtime.h"
+#include "state.h"
+
+struct create_opts {
+	const char *bundle;
+	const char *pid_file;
+	bool detach;
+	const char *id;
+};
+
+static int parse_create(int argc, char **argv, struct create_opts *o, bool run)
+{
+	static const struct option opts[] = {
+		{ "bundle", required_argument, NULL, 'b' },
+		{ "pid-file", required_argument, NULL, 'p' },
+		{ "detach", no_argument, NULL, 'd' },
+		{ "console-socket", required_argument, NULL, 'c' },
+		{ "no-pivot", no_argument, NULL, 'P' },
+		{ "no-new-keyring", no_argument, NULL, 'K' },
+		{ 0 }
+	};
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	o->bundle = ".";
+	while ((c = getopt_long(argc, argv, "+b:p:d", opts, NULL)) != -1) {
+		switch (c) {
+		case 'b': o->bundle = optarg; break;
+		case 'p': o->pid_file = optarg; break;
+		case 'd':
+			if (!run)
+				return fail("%s: --detach is only for run", argv[0]);
+			o->detach = true;
+			break;
+		case 'c':
+			return fail("--console-socket: terminals are not supported yet");
+		case 'P': case 'K': break;	/* the guest decides; accepted for runc callers */
+		default:
+			return 1;
+		}
+	}
+	if (optind != argc - 1)
+		return fail("usage: %s [--bundle DIR] [--pid-file FILE]%s ID", argv[0],
+			    run ? " [--detach]" : "");
+	o->id = argv[optind];
+	return 0;
+}
+
+/* Validate everything we can before any state exists. */
+static int prepare(struct kx_config *cfg, const struct create_opts *o, struct kx_spec *spec)
+{
+	struct kx_err err;
+
+	if (!kx_id_valid(o->id))
+		return fail("invalid container id \"%s\": use 1-128 of [A-Za-z0-9_.+-], starting with a letter or digit",
+			    o->id);
+	if (kx_spec_load(o->bundle, spec, &err))
+		return fail("%s", err.msg);
+	if (spec->process->terminal) {
+		kx_spec_free(spec);
+		return fail("config.json: process.terminal: terminals are not supported yet");
+	}
+	if (spec->n_skipped_mounts)
+		kx_warn("%zu bind mount(s) of host paths skipped: not supported in the VM yet",
+			spec->n_skipped_mounts);
+	if (kx_config_find_guest(cfg, &err)) {
+		kx_spec_free(spec);
+		return fail("%s", err.msg);
+	}
+	if (kx_state_mkdir(cfg->root, o->id, &err)) {
+		kx_spec_free(spec);
+		return fail("%s", err.msg);
+	}
+	return 0;
+}
+
+/* Fork a monitor that outlives us; return once the container is created. */
+static int spawn_monitor(struct kx_config *cfg, const struct create_opts *o,
+			 struct kx_spec *spec)
+{
+	struct kx_monitor_args a = { .cfg = cfg, .id = o->id, .spec = spec,
+				     .pid_file = o->pid_file };
+	char msg[1200] = "";
+	struct kx_err err;
+	int ready[2], status;
+	size_t n = 0;
+	ssize_t r;
+	pid_t pid;
+
+	if (pipe2(ready, O_CLOEXEC))
+		return fail("pipe: %m");
+	pid = fork();
+	if (pid < 0) {
+		kx_state_remove(cfg->root, o->id, &err);
+		return fail("fork: %m");
+	}
+	if (pid == 0) {
+		int ret;
+
+		close(ready[0]);
+		setsid();
+		kx_log_quiet_stderr();
+		a.ready_fd = ready[1];
+		ret = kx_monitor_run(&a, &err);
+		kx_spec_free(spec);
+		_exit(ret < 0 ? 1 : ret);
+	}
+	close(ready[1]);
+	while (n < sizeof(msg) - 1 && (r = read(ready[0], msg + n, sizeof(msg) - 1 - n)) != 0) {
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		n += r;
+		if (memchr(msg, '\n', n))
+			break;
+	}
+	close(ready[0]);
+	msg[n] = '\0';
+	if (n && msg[n - 1] == '\n')
+		msg[n - 1] = '\0';
+	if (!strcmp(msg, "ok"))
+		return 0;
+	waitpid(pid, &status, 0);
+	if (!n) {
+		/* the monitor died without a word: clean up after it */
+		kx_state_remove(cfg->root, o->id, &err);
+		return fail("container %s: the monitor exited during creation", o->id);
+	}
+	return fail("%s", msg);
+}
+
+static int start_container(struct kx_config *cfg, const char *id)
+{
+	Katasbx__Monitor__V1__Empty req = KATASBX__MONITOR__V1__EMPTY__INIT;
+	struct kx_err err;
+
+	if (kx_monitor_call(cfg->root, id, "Start", &req.base, &err))
+		return fail("start %s: %s", id, err.msg);
+	return 0;
+}
+
+int cmd_create(struct kx_config *cfg, int argc, char **argv)
+{
+	struct create_opts o;
+	struct kx_spec spec;
+	int ret;
+
+	if (parse_create(argc, argv, &o, false) || prepare(cfg, &o, &spec))
+		return 1;
+	ret = spawn_monitor(cfg, &o, &spec);
+	kx_spec_free(&spec);
+	return ret;
+}
+
+int cmd_run(struct kx_config *cfg, int argc, char **argv)
+{
+	struct create_opts o;
+	struct kx_spec spec;
+	struct kx_err err;
+	int ret;
+
+	if (parse_create(argc, argv, &o, true) || prepare(cfg, &o, &spec))
+		return 1;
+	if (o.detach) {
+		ret = spawn_monitor(cfg, &o, &spec);
+		kx_spec_free(&spec);
+		return ret ? ret : start_container(cfg, o.id);
+	}
+	/* In the foreground this process is the monitor; its exit status is the container's. */
+	{
+		struct kx_monitor_args a = { .cfg = cfg, .id = o.id, .spec = &spec,
+					     .ready_fd = -1, .pid_file = o.pid_file,
+					     .start = true };
+
+		ret = kx_monitor_run(&a, &err);
+	}
+	kx_spec_free(&spec);
+	if (ret < 0)
+		return fail("%s", err.msg);
+	return ret;
+}
+
+int cmd_start(struct kx_config *cfg, int argc, char **argv)
+{
+	struct kx_state st;
+	struct kx_err err;
+	enum kx_status s;
+	int lock, ret;
+
+	if (argc != 2)
+		return fail("usage: start ID");
+	if (!kx_id_valid(argv[1]))
+		return fail("invalid container id \"%s\"", argv[1]);
+	if (kx_state_read(cfg->root, argv[1], &st, &err))
+		return fail("%s", err.msg);
+	lock = kx_state_lock(cfg->root, argv[1], &err);
+	if (lock < 0) {
+		kx_state_clear(&st);
+		return fail("%s", err.msg);
+	}
+	s = kx_state_effective(&st);
+	kx_state_clear(&st);
+	if (s != KX_STATUS_CREATED) {
+		close(lock);
+		return fail("cannot start container %s: it is %s, not created", argv[1],
+			    kx_status_name(s));
+	}
+	ret = start_container(cfg, argv[1]);
+	close(lock);
+	return ret;
+}

@@ -1,0 +1,171 @@
+// SPDX-License-Identifier: GPL-2.0
+/* katasbx-runtime: an OCI runtime command line that runs containers in micro-VMs. */
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "runtime.h"
+#include "state.h"
+
+#define VERSION "0.1.0"
+
+static bool have_log_file;
+
+int fail(const char *fmt, ...)
+{
+	char msg[2048];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "katasbx-runtime: %s\n", msg);
+	if (have_log_file)
+		kx_log(KX_LOG_ERROR, "%s", msg);
+	return 1;
+}
+
+static const struct {
+	const char *name;
+	int (*fn)(struct kx_config *, int, char **);
+	const char *help;
+} commands[] = {
+	{ "create", cmd_create, "create [--bundle DIR] [--pid-file FILE] ID" },
+	{ "start", cmd_start, "start ID" },
+	{ "run", cmd_run, "run [--bundle DIR] [--pid-file FILE] [--detach] ID" },
+	{ "state", cmd_state, "state ID" },
+	{ "kill", cmd_kill, "kill [--all] ID [SIGNAL]" },
+	{ "delete", cmd_delete, "delete [--force] ID" },
+	{ "list", cmd_list, "list [--quiet] [--format table|json]" },
+	{ "check", cmd_check, "check" },
+};
+
+static void usage(FILE *f)
+{
+	size_t i;
+
+	fprintf(f, "usage: katasbx-runtime [global options] COMMAND [options] ...\n\n"
+		   "commands:\n");
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "  %s\n", commands[i].help);
+	fprintf(f, "\nglobal options:\n"
+		   "  --root DIR            state directory (default %s)\n"
+		   "  --log FILE            log file (default stderr)\n"
+		   "  --log-format FMT      text or json\n"
+		   "  --debug               log what the runtime does, with timings\n"
+		   "  --config FILE         settings file (default %s)\n"
+		   "  --kernel FILE --initrd FILE   guest image\n"
+		   "  --accel auto|kvm|tcg  --channel auto|serial|vsock\n"
+		   "  --memory MIB  --vcpus N  --boot-timeout MS\n",
+		KX_DEFAULT_ROOT, KX_CONFIG_FILE);
+}
+
+/* A closed 0, 1 or 2 would be reused by our own fds and mistaken for stdio. */
+static void ensure_stdio(void)
+{
+	int fd;
+
+	while ((fd = open("/dev/null", O_RDWR)) >= 0 && fd <= 2)
+		;
+	if (fd > 2)
+		close(fd);
+}
+
+int main(int argc, char **argv)
+{
+	enum { O_ROOT = 256, O_LOG, O_LOGFMT, O_DEBUG, O_CONFIG, O_KERNEL, O_INITRD, O_ACCEL,
+	       O_CHANNEL, O_MEMORY, O_VCPUS, O_BOOT_TIMEOUT, O_SYSTEMD, O_VERSION, O_HELP };
+	static const struct option opts[] = {
+		{ "root", required_argument, NULL, O_ROOT },
+		{ "log", required_argument, NULL, O_LOG },
+		{ "log-format", required_argument, NULL, O_LOGFMT },
+		{ "debug", no_argument, NULL, O_DEBUG },
+		{ "config", required_argument, NULL, O_CONFIG },
+		{ "kernel", required_argument, NULL, O_KERNEL },
+		{ "initrd", required_argument, NULL, O_INITRD },
+		{ "accel", required_argument, NULL, O_ACCEL },
+		{ "channel", required_argument, NULL, O_CHANNEL },
+		{ "memory", required_argument, NULL, O_MEMORY },
+		{ "vcpus", required_argument, NULL, O_VCPUS },
+		{ "boot-timeout", required_argument, NULL, O_BOOT_TIMEOUT },
+		{ "systemd-cgroup", no_argument, NULL, O_SYSTEMD },
+		{ "version", no_argument, NULL, O_VERSION },
+		{ "help", no_argument, NULL, O_HELP },
+		{ 0 }
+	};
+	/* flag -> config key; applied after the config file so flags win */
+	struct { const char *key; const char *val; } set[16];
+	const char *log_path = NULL, *config_path = NULL;
+	bool log_json = false, debug = false;
+	struct kx_config cfg;
+	struct kx_err err;
+	size_t i, nset = 0;
+	int c;
+
+	ensure_stdio();
+	kx_config_defaults(&cfg);
+	while ((c = getopt_long(argc, argv, "+hv", opts, NULL)) != -1) {
+		switch (c) {
+		case O_ROOT: set[nset++] = (typeof(set[0])){ "root", optarg }; break;
+		case O_KERNEL: set[nset++] = (typeof(set[0])){ "kernel", optarg }; break;
+		case O_INITRD: set[nset++] = (typeof(set[0])){ "initrd", optarg }; break;
+		case O_ACCEL: set[nset++] = (typeof(set[0])){ "accel", optarg }; break;
+		case O_CHANNEL: set[nset++] = (typeof(set[0])){ "channel", optarg }; break;
+		case O_MEMORY: set[nset++] = (typeof(set[0])){ "memory_mib", optarg }; break;
+		case O_VCPUS: set[nset++] = (typeof(set[0])){ "vcpus", optarg }; break;
+		case O_BOOT_TIMEOUT:
+			set[nset++] = (typeof(set[0])){ "boot_timeout_ms", optarg };
+			break;
+		case O_LOG: log_path = optarg; break;
+		case O_LOGFMT:
+			if (strcmp(optarg, "text") && strcmp(optarg, "json"))
+				return fail("--log-format: \"%s\" is not text or json", optarg);
+			log_json = !strcmp(optarg, "json");
+			break;
+		case O_DEBUG: debug = true; break;
+		case O_CONFIG: config_path = optarg; break;
+		case O_SYSTEMD: break;	/* accepted for runc compatibility; cgroups are in the guest */
+		case O_VERSION: case 'v':
+			printf("katasbx-runtime version %s\nspec: 1.0.2\n", VERSION);
+			return 0;
+		case O_HELP: case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 1;
+		}
+		if (nset == sizeof(set) / sizeof(set[0]))
+			return fail("too many options");
+	}
+	if (config_path ? kx_config_load(&cfg, config_path, true, &err) :
+	    kx_config_load(&cfg, getenv("KATASBX_CONFIG") ? getenv("KATASBX_CONFIG") :
+			   KX_CONFIG_FILE, getenv("KATASBX_CONFIG") != NULL, &err))
+		return fail("%s", err.msg);
+	for (i = 0; i < nset; i++)
+		if (kx_config_set(&cfg, set[i].key, set[i].val, &err))
+			return fail("--%s", err.msg);
+	cfg.debug = cfg.debug || debug;
+	if (kx_log_open(log_path, log_json, cfg.debug))
+		return fail("open log %s: %m", log_path);
+	have_log_file = log_path != NULL;
+
+	if (optind >= argc) {
+		usage(stderr);
+		return 1;
+	}
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (!strcmp(argv[optind], commands[i].name)) {
+			argv += optind;
+			argc -= optind;
+			optind = 0;	/* glibc: a full re-init of getopt */
+			return commands[i].fn(&cfg, argc, argv);
+		}
+	}
+	return fail("unknown command \"%s\" (try --help)", argv[optind]);
+}

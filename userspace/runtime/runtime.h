@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef KX_RUNTIME_H
+#define KX_RUNTIME_H
+
+#include "config.h"
+
+/* Each command: argument parsing plus calls into libkatasbx. Returns the exit code. */
+int cmd_create(struct kx_config *cfg, int argc, char **argv);
+int cmd_run(struct kx_config *cfg, int argc, char **argv);
+int cmd_start(struct kx_config *cfg, int argc, char **argv);
+int cmd_state(struct kx_config *cfg, int argc, char **argv);
+int cmd_kill(struct kx_config *cfg, int argc, char **argv);
+int cmd_delete(struct kx_config *cfg, int argc, char **argv);
+int cmd_list(struct kx_config *cfg, int argc, char **argv);
+int cmd_check(struct kx_config *cfg, int argc, char **argv);
+
+/* Print "katasbx-runtime: MSG" on stderr (and to the log); returns 1. */
+int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif
