@@ -40,6 +40,8 @@ const char *kx_accel_name(enum kx_accel a);
 const char *kx_channel_name(enum kx_channel c);
 int kx_accel_parse(const char *s, enum kx_accel *a);		/* auto|kvm|tcg */
 int kx_channel_parse(const char *s, enum kx_channel *c);	/* auto|serial|vsock */
+/* True if a /proc/cpuinfo line is a "flags" line naming vmx or svm. */
+bool kx_cpuinfo_line_has_virt(const char *line);
 
 struct kx_vm_config {
 	const char *qemu;		/* qemu binary */
@@ -65,6 +67,10 @@ struct kx_vm {
 	char qmp_path[256];
 	char agent_path[256];
 	char console_path[256];
+	char log_path[256];	/* QEMU's stderr */
+	bool live;		/* set by kx_vm_start, cleared by kx_vm_stop */
+	bool reaped;		/* QEMU already waited for; pid must not be waited again */
+	int exit_status;	/* waitpid status once reaped */
 };
 
 /* argv for QEMU, NULL-terminated, malloc'd (free with kx_argv_free). */
@@ -78,11 +84,16 @@ void kx_argv_free(char **argv);
 int kx_vm_start(const struct kx_vm_config *cfg, struct kx_vm *vm, struct kx_err *err);
 /* Connect to the agent channel (unix socket or vsock), retrying until timeout. */
 int kx_vm_connect_agent(struct kx_vm *vm, int timeout_ms, struct kx_err *err);
-/* QMP "quit", then SIGKILL after timeout_ms; reaps QEMU and removes the sockets. */
+/*
+ * QMP "quit", then SIGKILL after timeout_ms; reaps QEMU and removes the
+ * sockets. Idempotent; a zeroed struct kx_vm is a no-op.
+ */
 void kx_vm_stop(struct kx_vm *vm, int timeout_ms);
 
 /* QMP: send {"execute": cmd, "arguments": args_json} and wait for its return. */
 int kx_qmp_execute(int qmp_fd, const char *cmd, const char *args_json, char **return_json,
 		   int timeout_ms, struct kx_err *err);
+/* QMP: read the greeting and negotiate capabilities (qmp_capabilities). */
+int kx_qmp_handshake(int qmp_fd, int timeout_ms, struct kx_err *err);
 
 #endif

@@ -1,0 +1,212 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * What this host offers a VM (KVM, vhost-vsock, /dev/katasbx, cgroup2, QEMU)
+ * and the accelerator and channel chosen from it.
+ */
+#include "vmm/qemu.h"
+
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#define QEMU_BIN "qemu-system-x86_64"
+
+static bool dev_opens_rw(const char *path)
+{
+	int fd = open(path, O_RDWR | O_CLOEXEC);
+
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
+static bool is_cgroup2(const char *path)
+{
+	struct statfs sfs;
+
+	return statfs(path, &sfs) == 0 && sfs.f_type == CGROUP2_SUPER_MAGIC;
+}
+
+bool kx_cpuinfo_line_has_virt(const char *line)
+{
+	const char *p;
+	size_t n;
+
+	if (strncmp(line, "flags", 5) != 0)
+		return false;
+	p = line + 5;
+	p += strspn(p, " \t");
+	if (*p != ':')
+		return false;
+	p++;
+	for (;;) {
+		p += strspn(p, " \t\n");
+		if (!*p)
+			return false;
+		n = strcspn(p, " \t\n");
+		if (n == 3 && (!strncmp(p, "vmx", 3) || !strncmp(p, "svm", 3)))
+			return true;
+		p += n;
+	}
+}
+
+static bool cpu_has_virt(void)
+{
+	FILE *f = fopen("/proc/cpuinfo", "re");
+	char *line = NULL;
+	size_t cap = 0;
+	bool found = false;
+
+	if (!f)
+		return false;
+	while (!found && getline(&line, &cap, f) > 0)
+		found = kx_cpuinfo_line_has_virt(line);
+	free(line);
+	fclose(f);
+	return found;
+}
+
+static void find_qemu(char *out, size_t outsz)
+{
+	const char *env = getenv("KATASBX_QEMU");
+	const char *path = getenv("PATH");
+	const char *p, *end;
+	char cand[4096];
+	struct stat st;
+
+	out[0] = '\0';
+	if (env && *env) {
+		snprintf(out, outsz, "%s", env);
+		return;
+	}
+	if (!path || !*path)
+		path = "/usr/local/bin:/usr/bin:/bin";
+	for (p = path; *p; p = *end ? end + 1 : end) {
+		end = strchrnul(p, ':');
+		if (end == p)
+			continue;
+		if (snprintf(cand, sizeof(cand), "%.*s/%s", (int)(end - p), p, QEMU_BIN) >=
+		    (int)sizeof(cand))
+			continue;
+		if (stat(cand, &st) == 0 && S_ISREG(st.st_mode) && access(cand, X_OK) == 0 &&
+		    strlen(cand) < outsz) {
+			strcpy(out, cand);
+			return;
+		}
+	}
+}
+
+void kx_hostcaps_probe(struct kx_hostcaps *caps)
+{
+	memset(caps, 0, sizeof(*caps));
+	caps->kvm_dev = dev_opens_rw("/dev/kvm");
+	caps->kvm_cpu = cpu_has_virt();
+	caps->vhost_vsock = dev_opens_rw("/dev/vhost-vsock");
+	caps->katasbx_dev = access("/dev/katasbx", F_OK) == 0;
+	if (is_cgroup2("/sys/fs/cgroup")) {
+		caps->cgroup2 = caps->cgroup2_pure = true;
+		snprintf(caps->cgroup2_path, sizeof(caps->cgroup2_path), "/sys/fs/cgroup");
+	} else if (is_cgroup2("/sys/fs/cgroup/unified")) {
+		caps->cgroup2 = true;
+		snprintf(caps->cgroup2_path, sizeof(caps->cgroup2_path),
+			 "/sys/fs/cgroup/unified");
+	}
+	find_qemu(caps->qemu, sizeof(caps->qemu));
+}
+
+enum kx_accel kx_accel_choose(const struct kx_hostcaps *caps, enum kx_accel want,
+			      const char **why)
+{
+	const char *dummy;
+
+	if (!why)
+		why = &dummy;
+	switch (want) {
+	case KX_ACCEL_KVM:
+		*why = "KVM requested";
+		return KX_ACCEL_KVM;
+	case KX_ACCEL_TCG:
+		*why = "TCG requested";
+		return KX_ACCEL_TCG;
+	case KX_ACCEL_AUTO:
+		break;
+	}
+	if (caps->kvm_dev && caps->kvm_cpu) {
+		*why = "/dev/kvm usable and vmx/svm in /proc/cpuinfo, using KVM";
+		return KX_ACCEL_KVM;
+	}
+	if (caps->kvm_dev)
+		*why = "no vmx/svm in /proc/cpuinfo: /dev/kvm is not usable for a stock guest "
+		       "kernel here, using TCG";
+	else
+		*why = "/dev/kvm not available, using TCG";
+	return KX_ACCEL_TCG;
+}
+
+enum kx_channel kx_channel_choose(const struct kx_hostcaps *caps, enum kx_channel want)
+{
+	if (want != KX_CHANNEL_AUTO)
+		return want;
+	return caps->vhost_vsock ? KX_CHANNEL_VSOCK : KX_CHANNEL_SERIAL;
+}
+
+const char *kx_accel_name(enum kx_accel a)
+{
+	switch (a) {
+	case KX_ACCEL_AUTO:
+		return "auto";
+	case KX_ACCEL_KVM:
+		return "kvm";
+	case KX_ACCEL_TCG:
+		return "tcg";
+	}
+	return "?";
+}
+
+const char *kx_channel_name(enum kx_channel c)
+{
+	switch (c) {
+	case KX_CHANNEL_AUTO:
+		return "auto";
+	case KX_CHANNEL_SERIAL:
+		return "serial";
+	case KX_CHANNEL_VSOCK:
+		return "vsock";
+	}
+	return "?";
+}
+
+int kx_accel_parse(const char *s, enum kx_accel *a)
+{
+	if (!s)
+		return -1;
+	if (!strcmp(s, "auto"))
+		*a = KX_ACCEL_AUTO;
+	else if (!strcmp(s, "kvm"))
+		*a = KX_ACCEL_KVM;
+	else if (!strcmp(s, "tcg"))
+		*a = KX_ACCEL_TCG;
+	else
+		return -1;
+	return 0;
+}
+
+int kx_channel_parse(const char *s, enum kx_channel *c)
+{
+	if (!s)
+		return -1;
+	if (!strcmp(s, "auto"))
+		*c = KX_CHANNEL_AUTO;
+	else if (!strcmp(s, "serial"))
+		*c = KX_CHANNEL_SERIAL;
+	else if (!strcmp(s, "vsock"))
+		*c = KX_CHANNEL_VSOCK;
+	else
+		return -1;
+	return 0;
+}
