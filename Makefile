@@ -91,8 +91,7 @@ demo: deps
 
 check: test-deps
 	$(MAKE) WERROR=1 all
-	$(MAKE) WERROR=1 unit
-	sh selftests/run-all.sh
+	bash selftests/run-all.sh
 
 clean:
 	rm -rf $(BUILD)

@@ -1,0 +1,220 @@
+#!/bin/bash
+# End-to-end tests of katasbx-runtime: real VMs (TCG on hosts without usable
+# KVM), real agent, real channel. Prints TAP and a last line "e2e: N passed, N failed".
+set -u
+here=$(cd "$(dirname "$0")/../.." && pwd)
+RT=${RT:-$here/build/bin/katasbx-runtime}
+GUEST_RELEASE=$(cat "$here/build/guest/kernel-release")
+WORK=$(mktemp -d /tmp/katasbx-e2e.XXXXXX)
+ROOT=$WORK/state
+pass=0
+fail=0
+n=0
+
+rt() { "$RT" --root "$ROOT" "$@"; }
+
+cleanup() {
+	for id in $(rt list -q 2>/dev/null); do rt delete --force "$id" >/dev/null 2>&1; done
+	pkill -KILL -f "$WORK/" 2>/dev/null
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+ok() { n=$((n + 1)); pass=$((pass + 1)); echo "ok $n - $1"; }
+not_ok() {
+	n=$((n + 1)); fail=$((fail + 1)); echo "not ok $n - $1"
+	shift
+	for l in "$@"; do echo "#   $l"; done
+}
+
+# bundle NAME ARGS [EXTRA]: a busybox bundle under $WORK
+bundle() { sh "$here/selftests/lib/mkbundle.sh" "$WORK/$1" "$2" "${3:-}"; echo "$WORK/$1"; }
+
+# No QEMU, monitor or state directory left for ID.
+nothing_left() {
+	local id=$1
+	[ ! -e "$ROOT/$id" ] || { echo "state directory $ROOT/$id left"; return 1; }
+	if pgrep -f "$ROOT/$id/" >/dev/null; then
+		echo "process left: $(pgrep -af "$ROOT/$id/" | head -n 1)"
+		return 1
+	fi
+	return 0
+}
+
+# expect_fail NAME PATTERN ID CMD...: non-zero exit, one stderr line matching PATTERN,
+# nothing left behind for ID.
+expect_fail() {
+	local name=$1 pat=$2 id=$3 rc lines why
+	shift 3
+	"$@" >"$WORK/out" 2>"$WORK/err" </dev/null
+	rc=$?
+	lines=$(wc -l <"$WORK/err")
+	if [ $rc -eq 0 ]; then
+		not_ok "$name" "exit status 0, expected failure"
+	elif [ "$lines" -ne 1 ] || ! grep -q -- "$pat" "$WORK/err"; then
+		not_ok "$name" "stderr ($lines lines) does not match '$pat':" "$(cat "$WORK/err")"
+	elif [ -n "$id" ] && ! why=$(nothing_left "$id"); then
+		not_ok "$name" "$why"
+	else
+		ok "$name ($(cat "$WORK/err"))"
+	fi
+}
+
+wait_status() { # ID STATUS SECONDS
+	local i
+	for i in $(seq 1 $(($3 * 10))); do
+		rt state "$1" 2>/dev/null | grep -q "\"status\": \"$2\"" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+echo "TAP version 13"
+
+# --- run: output, exit codes --------------------------------------------------
+b=$(bundle uname '"uname", "-r"')
+out=$(rt run --bundle "$b" uname 2>"$WORK/err" </dev/null); rc=$?
+if [ $rc -eq 0 ] && [ "$out" = "$GUEST_RELEASE" ]; then
+	ok "run uname -r prints the guest kernel release ($out; host: $(uname -r))"
+else
+	not_ok "run uname -r" "rc=$rc out='$out' want '$GUEST_RELEASE'" "$(cat "$WORK/err")"
+fi
+rt delete uname >/dev/null 2>&1
+
+b=$(bundle streams '"sh", "-c", "echo to-stdout; echo to-stderr >&2; exit 7"')
+rt run --bundle "$b" streams >"$WORK/o" 2>"$WORK/e" </dev/null; rc=$?
+if [ $rc -eq 7 ] && [ "$(cat "$WORK/o")" = to-stdout ] && [ "$(cat "$WORK/e")" = to-stderr ]; then
+	ok "run keeps stdout and stderr apart and returns exit 7"
+else
+	not_ok "stdout/stderr/exit 7" "rc=$rc stdout='$(cat "$WORK/o")' stderr='$(cat "$WORK/e")'"
+fi
+rt delete streams >/dev/null 2>&1
+
+b=$(bundle killed '"sh", "-c", "kill -9 $$"')
+rt run --bundle "$b" killed >/dev/null 2>&1 </dev/null; rc=$?
+[ $rc -eq 137 ] && ok "a container killed by SIGKILL exits 137" || not_ok "SIGKILL gives 137" "rc=$rc"
+rt delete killed >/dev/null 2>&1
+
+b=$(bundle procfields '"sh", "-c", "echo $GREETING; pwd; id -u; id -g; id -G; hostname"' \
+	'"env": ["PATH=/bin", "GREETING=hello-env"], "cwd": "/tmp", "user": {"uid": 1000, "gid": 1001, "additionalGids": [10, 20]}')
+out=$(rt run --bundle "$b" procfields 2>"$WORK/err" </dev/null | tr '\n' ' '); rc=$?
+want="hello-env /tmp 1000 1001 1001 10 20 katasbx "
+if [ "$out" = "$want" ]; then
+	ok "env, cwd, uid, gid, additionalGids and hostname reach the process"
+else
+	not_ok "process fields" "got '$out'" "want '$want'" "$(cat "$WORK/err")"
+fi
+rt delete procfields >/dev/null 2>&1
+
+b=$(bundle stdin '"sh", "-c", "read line; echo got:$line"')
+out=$(echo "piped-in" | rt run --bundle "$b" stdin 2>"$WORK/err")
+[ "$out" = "got:piped-in" ] && ok "stdin reaches the container" \
+	|| not_ok "stdin" "got '$out'" "$(cat "$WORK/err")"
+rt delete stdin >/dev/null 2>&1
+
+# --- lifecycle -----------------------------------------------------------------
+b=$(bundle life '"sh", "-c", "trap \"exit 0\" TERM; echo started; while :; do sleep 0.1; done"')
+if rt create --bundle "$b" --pid-file "$WORK/life.pid" life >"$WORK/life.out" 2>"$WORK/err" </dev/null; then
+	ok "create"
+else
+	not_ok "create" "$(cat "$WORK/err")"
+fi
+rt state life | grep -q '"status": "created"' && ok "state: created" \
+	|| not_ok "state created" "$(rt state life 2>&1)"
+pid=$(rt state life | sed -n 's/.*"pid": \([0-9]*\).*/\1/p')
+[ -n "$pid" ] && [ "$pid" = "$(cat "$WORK/life.pid" 2>/dev/null)" ] && kill -0 "$pid" \
+	&& ok "state pid is the live monitor and matches --pid-file" \
+	|| not_ok "pid" "state pid '$pid', pid file '$(cat "$WORK/life.pid" 2>/dev/null)'"
+rt start life 2>"$WORK/err" && ok "start" || not_ok "start" "$(cat "$WORK/err")"
+wait_status life running 5 && ok "state: running" || not_ok "state running" "$(rt state life 2>&1)"
+expect_fail "start of a started container fails" "running" "" rt start life
+expect_fail "delete of a running container without --force fails" "force" "" rt delete life
+rt kill life TERM 2>"$WORK/err" && ok "kill TERM" || not_ok "kill TERM" "$(cat "$WORK/err")"
+wait_status life stopped 30 && ok "state: stopped after TERM" \
+	|| not_ok "state stopped" "$(rt state life 2>&1)"
+grep -q started "$WORK/life.out" && ok "a created container writes to create's stdout" \
+	|| not_ok "create stdout" "$(cat "$WORK/life.out")"
+expect_fail "kill of a stopped container fails" "stopped" "" rt kill life KILL
+rt delete life 2>"$WORK/err" && ok "delete" || not_ok "delete" "$(cat "$WORK/err")"
+expect_fail "state after delete fails" "does not exist" life rt state life
+
+# --- two at once -------------------------------------------------------------
+b1=$(bundle two1 '"sh", "-c", "sleep 1; echo one"')
+b2=$(bundle two2 '"sh", "-c", "sleep 1; echo two"')
+rt run --bundle "$b1" two1 >"$WORK/two1" 2>&1 </dev/null &
+p1=$!
+rt run --bundle "$b2" two2 >"$WORK/two2" 2>&1 </dev/null &
+p2=$!
+wait $p1; r1=$?
+wait $p2; r2=$?
+if [ $r1 -eq 0 ] && [ $r2 -eq 0 ] && [ "$(cat "$WORK/two1")" = one ] && [ "$(cat "$WORK/two2")" = two ]; then
+	ok "two containers run at once"
+else
+	not_ok "two at once" "rc $r1 $r2: '$(cat "$WORK/two1")' '$(cat "$WORK/two2")'"
+fi
+rt delete two1 >/dev/null 2>&1
+rt delete two2 >/dev/null 2>&1
+
+# --- run -d, crash, delete --force ----------------------------------------------
+b=$(bundle crash '"sleep", "1000"')
+if rt run -d --bundle "$b" crash </dev/null >/dev/null 2>"$WORK/err" && wait_status crash running 5; then
+	ok "run --detach leaves a running container"
+else
+	not_ok "run -d" "$(cat "$WORK/err")"
+fi
+mpid=$(rt state crash | sed -n 's/.*"pid": \([0-9]*\).*/\1/p')
+kill -KILL "$mpid" 2>/dev/null
+wait_status crash stopped 5 && ok "a crashed monitor reads as stopped" \
+	|| not_ok "crashed monitor state" "$(rt state crash 2>&1)"
+rt delete --force crash 2>"$WORK/err"; rc=$?
+why=$(nothing_left crash)
+[ $rc -eq 0 ] && [ -z "$why" ] && ok "delete --force cleans up after a crashed monitor" \
+	|| not_ok "delete --force" "rc=$rc $why $(cat "$WORK/err")"
+
+b=$(bundle forced '"sleep", "1000"')
+rt run -d --bundle "$b" forced </dev/null >/dev/null 2>&1
+rt delete --force forced 2>"$WORK/err"; rc=$?
+why=$(nothing_left forced)
+[ $rc -eq 0 ] && [ -z "$why" ] && ok "delete --force of a running container leaves nothing" \
+	|| not_ok "delete --force running" "rc=$rc $why $(cat "$WORK/err")"
+
+# --- errors ------------------------------------------------------------------
+expect_fail "missing bundle" "no-such-bundle" e1 rt run --bundle "$WORK/no-such-bundle" e1
+mkdir -p "$WORK/badjson" && echo '{ "ociVersion": ' > "$WORK/badjson/config.json"
+expect_fail "invalid JSON in config.json" "config.json" e2 rt run --bundle "$WORK/badjson" e2
+b=$(bundle noargs '"x"')
+sed -i 's/"args": \[ "x" \]/"args": []/' "$b/config.json"
+expect_fail "config.json with empty process.args names the field" "process.args" e3 \
+	rt create --bundle "$b" e3
+b=$(bundle nocwd '"true"' '"cwd": 5')
+expect_fail "config.json with a bad process.cwd names the field" "process.cwd" e4 \
+	rt create --bundle "$b" e4
+expect_fail "invalid id" "invalid container id" "" rt create --bundle "$b" "../escape"
+for cmd in state start kill delete; do
+	expect_fail "$cmd of an unknown id" "does not exist" nosuch rt $cmd nosuch
+done
+b=$(bundle dup '"sleep", "1000"')
+rt create --bundle "$b" dup </dev/null >/dev/null 2>&1
+expect_fail "duplicate id" "already exists" "" rt create --bundle "$b" dup
+rt delete --force dup >/dev/null 2>&1
+nothing_left dup >/dev/null && ok "delete of a created container" || not_ok "delete created" "$(nothing_left dup)"
+expect_fail "QEMU missing" "qemu" e5 env KATASBX_QEMU=/nonexistent/qemu-system-x86_64 \
+	"$RT" --root "$ROOT" run --bundle "$b" e5
+expect_fail "guest not answering within the boot timeout" "did not answer" e6 \
+	rt --boot-timeout 300 run --bundle "$b" e6
+b=$(bundle noexec '"/no/such/program"')
+"$RT" --root "$ROOT" run --bundle "$b" e7 >/dev/null 2>"$WORK/err" </dev/null; rc=$?
+[ $rc -ne 0 ] && grep -q "no/such/program" "$WORK/err" && ok "a missing program fails with its name (rc=$rc)" \
+	|| not_ok "missing program" "rc=$rc $(cat "$WORK/err")"
+rt delete e7 >/dev/null 2>&1
+
+# --- nothing left ---------------------------------------------------------------
+if pgrep -f "$WORK/" >/dev/null; then
+	not_ok "no QEMU or monitor left after the tests" "$(pgrep -af "$WORK/")"
+else
+	ok "no QEMU or monitor left after the tests"
+fi
+
+echo "1..$n"
+echo "e2e: $pass passed, $fail failed"
+[ $fail -eq 0 ]

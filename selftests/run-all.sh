@@ -1,0 +1,36 @@
+#!/bin/bash
+# Run every test suite and print one summary line: "N passed, N failed".
+# Called by `make check` after the build.
+set -u
+here=$(cd "$(dirname "$0")/.." && pwd)
+cd "$here"
+total_pass=0
+total_fail=0
+status=0
+
+suite() { # NAME CMD...: run it, take its "NAME: N passed, N failed" line
+	local name=$1 log line p f
+	shift
+	log=$(mktemp)
+	echo "=== $name"
+	"$@" 2>&1 | tee "$log"
+	line=$(grep -E "^$name: [0-9]+ passed, [0-9]+ failed" "$log" | tail -n 1)
+	if [ -z "$line" ]; then
+		echo "$name: no summary line: counted as 1 failure"
+		total_fail=$((total_fail + 1))
+		status=1
+	else
+		p=$(echo "$line" | sed -E 's/.*: ([0-9]+) passed.*/\1/')
+		f=$(echo "$line" | sed -E 's/.*passed, ([0-9]+) failed.*/\1/')
+		total_pass=$((total_pass + p))
+		total_fail=$((total_fail + f))
+		[ "$f" -eq 0 ] || status=1
+	fi
+	rm -f "$log"
+}
+
+suite unit make --no-print-directory WERROR=1 unit
+suite e2e bash selftests/e2e/run.sh
+
+echo "$total_pass passed, $total_fail failed"
+exit $status
