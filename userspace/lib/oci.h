@@ -23,6 +23,7 @@ struct kx_spec {
 	Katasbx__Agent__V1__Process *process;
 	size_t n_mounts;
 	Katasbx__Agent__V1__Mount **mounts;	/* mounts the guest can make */
+	size_t n_skipped_mounts;	/* host bind mounts left out; the caller warns */
 	size_t n_masked_paths;
 	char **masked_paths;
 	size_t n_readonly_paths;

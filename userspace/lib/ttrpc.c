@@ -44,6 +44,8 @@ void ttrpc_decoder_free(struct ttrpc_decoder *d)
 
 int ttrpc_decoder_feed(struct ttrpc_decoder *d, const void *data, size_t n)
 {
+	if (!n)		/* d->buf may still be NULL: memcpy(NULL, ..., 0) is undefined */
+		return 0;
 	if (d->len + n > d->cap) {
 		size_t cap = d->cap ? d->cap : 4096;
 		uint8_t *nb;
@@ -174,7 +176,10 @@ int ttrpc_conn_read_frame(struct ttrpc_conn *c, struct ttrpc_frame *f, int timeo
 			  struct kx_err *err)
 {
 	int64_t deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+	struct kx_err local;
 
+	if (!err)	/* err->errnum is read below */
+		err = &local;
 	for (;;) {
 		struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
 		int ret = ttrpc_decoder_next(&c->dec, f);

@@ -1,0 +1,576 @@
+// SPDX-License-Identifier: GPL-2.0
+/* config.json parsing: the default `runc spec`, and each bad input naming its field. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <cmocka.h>
+
+#include "oci.h"
+
+/* `runc spec` (runc 1.1), verbatim. */
+static const char runc_spec[] =
+	"{\n"
+	"\t\"ociVersion\": \"1.0.2-dev\",\n"
+	"\t\"process\": {\n"
+	"\t\t\"terminal\": true,\n"
+	"\t\t\"user\": {\n"
+	"\t\t\t\"uid\": 0,\n"
+	"\t\t\t\"gid\": 0\n"
+	"\t\t},\n"
+	"\t\t\"args\": [\n"
+	"\t\t\t\"sh\"\n"
+	"\t\t],\n"
+	"\t\t\"env\": [\n"
+	"\t\t\t\"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\",\n"
+	"\t\t\t\"TERM=xterm\"\n"
+	"\t\t],\n"
+	"\t\t\"cwd\": \"/\",\n"
+	"\t\t\"capabilities\": {\n"
+	"\t\t\t\"bounding\": [\n"
+	"\t\t\t\t\"CAP_AUDIT_WRITE\",\n"
+	"\t\t\t\t\"CAP_KILL\",\n"
+	"\t\t\t\t\"CAP_NET_BIND_SERVICE\"\n"
+	"\t\t\t],\n"
+	"\t\t\t\"effective\": [\n"
+	"\t\t\t\t\"CAP_AUDIT_WRITE\",\n"
+	"\t\t\t\t\"CAP_KILL\",\n"
+	"\t\t\t\t\"CAP_NET_BIND_SERVICE\"\n"
+	"\t\t\t],\n"
+	"\t\t\t\"permitted\": [\n"
+	"\t\t\t\t\"CAP_AUDIT_WRITE\",\n"
+	"\t\t\t\t\"CAP_KILL\",\n"
+	"\t\t\t\t\"CAP_NET_BIND_SERVICE\"\n"
+	"\t\t\t],\n"
+	"\t\t\t\"ambient\": [\n"
+	"\t\t\t\t\"CAP_AUDIT_WRITE\",\n"
+	"\t\t\t\t\"CAP_KILL\",\n"
+	"\t\t\t\t\"CAP_NET_BIND_SERVICE\"\n"
+	"\t\t\t]\n"
+	"\t\t},\n"
+	"\t\t\"rlimits\": [\n"
+	"\t\t\t{\n"
+	"\t\t\t\t\"type\": \"RLIMIT_NOFILE\",\n"
+	"\t\t\t\t\"hard\": 1024,\n"
+	"\t\t\t\t\"soft\": 1024\n"
+	"\t\t\t}\n"
+	"\t\t],\n"
+	"\t\t\"noNewPrivileges\": true\n"
+	"\t},\n"
+	"\t\"root\": {\n"
+	"\t\t\"path\": \"rootfs\",\n"
+	"\t\t\"readonly\": true\n"
+	"\t},\n"
+	"\t\"hostname\": \"runc\",\n"
+	"\t\"mounts\": [\n"
+	"\t\t{\n"
+	"\t\t\t\"destination\": \"/proc\",\n"
+	"\t\t\t\"type\": \"proc\",\n"
+	"\t\t\t\"source\": \"proc\"\n"
+	"\t\t},\n"
+	"\t\t{\n"
+	"\t\t\t\"destination\": \"/dev\",\n"
+	"\t\t\t\"type\": \"tmpfs\",\n"
+	"\t\t\t\"source\": \"tmpfs\",\n"
+	"\t\t\t\"options\": [\n"
+	"\t\t\t\t\"nosuid\",\n"
+	"\t\t\t\t\"strictatime\",\n"
+	"\t\t\t\t\"mode=755\",\n"
+	"\t\t\t\t\"size=65536k\"\n"
+	"\t\t\t]\n"
+	"\t\t},\n"
+	"\t\t{\n"
+	"\t\t\t\"destination\": \"/dev/pts\",\n"
+	"\t\t\t\"type\": \"devpts\",\n"
+	"\t\t\t\"source\": \"devpts\",\n"
+	"\t\t\t\"options\": [\n"
+	"\t\t\t\t\"nosuid\",\n"
+	"\t\t\t\t\"noexec\",\n"
+	"\t\t\t\t\"newinstance\",\n"
+	"\t\t\t\t\"ptmxmode=0666\",\n"
+	"\t\t\t\t\"mode=0620\",\n"
+	"\t\t\t\t\"gid=5\"\n"
+	"\t\t\t]\n"
+	"\t\t},\n"
+	"\t\t{\n"
+	"\t\t\t\"destination\": \"/dev/shm\",\n"
+	"\t\t\t\"type\": \"tmpfs\",\n"
+	"\t\t\t\"source\": \"shm\",\n"
+	"\t\t\t\"options\": [\n"
+	"\t\t\t\t\"nosuid\",\n"
+	"\t\t\t\t\"noexec\",\n"
+	"\t\t\t\t\"nodev\",\n"
+	"\t\t\t\t\"mode=1777\",\n"
+	"\t\t\t\t\"size=65536k\"\n"
+	"\t\t\t]\n"
+	"\t\t},\n"
+	"\t\t{\n"
+	"\t\t\t\"destination\": \"/dev/mqueue\",\n"
+	"\t\t\t\"type\": \"mqueue\",\n"
+	"\t\t\t\"source\": \"mqueue\",\n"
+	"\t\t\t\"options\": [\n"
+	"\t\t\t\t\"nosuid\",\n"
+	"\t\t\t\t\"noexec\",\n"
+	"\t\t\t\t\"nodev\"\n"
+	"\t\t\t]\n"
+	"\t\t},\n"
+	"\t\t{\n"
+	"\t\t\t\"destination\": \"/sys\",\n"
+	"\t\t\t\"type\": \"sysfs\",\n"
+	"\t\t\t\"source\": \"sysfs\",\n"
+	"\t\t\t\"options\": [\n"
+	"\t\t\t\t\"nosuid\",\n"
+	"\t\t\t\t\"noexec\",\n"
+	"\t\t\t\t\"nodev\",\n"
+	"\t\t\t\t\"ro\"\n"
+	"\t\t\t]\n"
+	"\t\t},\n"
+	"\t\t{\n"
+	"\t\t\t\"destination\": \"/sys/fs/cgroup\",\n"
+	"\t\t\t\"type\": \"cgroup\",\n"
+	"\t\t\t\"source\": \"cgroup\",\n"
+	"\t\t\t\"options\": [\n"
+	"\t\t\t\t\"nosuid\",\n"
+	"\t\t\t\t\"noexec\",\n"
+	"\t\t\t\t\"nodev\",\n"
+	"\t\t\t\t\"relatime\",\n"
+	"\t\t\t\t\"ro\"\n"
+	"\t\t\t]\n"
+	"\t\t}\n"
+	"\t],\n"
+	"\t\"linux\": {\n"
+	"\t\t\"resources\": {\n"
+	"\t\t\t\"devices\": [\n"
+	"\t\t\t\t{\n"
+	"\t\t\t\t\t\"allow\": false,\n"
+	"\t\t\t\t\t\"access\": \"rwm\"\n"
+	"\t\t\t\t}\n"
+	"\t\t\t]\n"
+	"\t\t},\n"
+	"\t\t\"namespaces\": [\n"
+	"\t\t\t{\n"
+	"\t\t\t\t\"type\": \"pid\"\n"
+	"\t\t\t},\n"
+	"\t\t\t{\n"
+	"\t\t\t\t\"type\": \"network\"\n"
+	"\t\t\t},\n"
+	"\t\t\t{\n"
+	"\t\t\t\t\"type\": \"ipc\"\n"
+	"\t\t\t},\n"
+	"\t\t\t{\n"
+	"\t\t\t\t\"type\": \"uts\"\n"
+	"\t\t\t},\n"
+	"\t\t\t{\n"
+	"\t\t\t\t\"type\": \"mount\"\n"
+	"\t\t\t},\n"
+	"\t\t\t{\n"
+	"\t\t\t\t\"type\": \"cgroup\"\n"
+	"\t\t\t}\n"
+	"\t\t],\n"
+	"\t\t\"maskedPaths\": [\n"
+	"\t\t\t\"/proc/acpi\",\n"
+	"\t\t\t\"/proc/asound\",\n"
+	"\t\t\t\"/proc/kcore\",\n"
+	"\t\t\t\"/proc/keys\",\n"
+	"\t\t\t\"/proc/latency_stats\",\n"
+	"\t\t\t\"/proc/timer_list\",\n"
+	"\t\t\t\"/proc/timer_stats\",\n"
+	"\t\t\t\"/proc/sched_debug\",\n"
+	"\t\t\t\"/sys/firmware\",\n"
+	"\t\t\t\"/proc/scsi\"\n"
+	"\t\t],\n"
+	"\t\t\"readonlyPaths\": [\n"
+	"\t\t\t\"/proc/bus\",\n"
+	"\t\t\t\"/proc/fs\",\n"
+	"\t\t\t\"/proc/irq\",\n"
+	"\t\t\t\"/proc/sys\",\n"
+	"\t\t\t\"/proc/sysrq-trigger\"\n"
+	"\t\t]\n"
+	"\t}\n"
+	"}\n";
+
+/* A minimal valid config with PROC inside "process" and EXTRA top-level members. */
+#define CFG(extra, proc)                                                            \
+	"{\"ociVersion\":\"1.0.2\",\"root\":{\"path\":\"rootfs\"}," extra           \
+	"\"process\":{" proc "}}"
+#define PROC "\"args\":[\"sh\"],\"cwd\":\"/\""
+
+static char bundle[PATH_MAX];
+
+static int write_file(const char *dir, const char *name, const char *text)
+{
+	char path[PATH_MAX * 2];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "w");
+	if (!f)
+		return -1;
+	fputs(text, f);
+	return fclose(f);
+}
+
+static int group_setup(void **state)
+{
+	char path[PATH_MAX + 16];
+
+	snprintf(bundle, sizeof(bundle), "/tmp/katasbx-test-oci.XXXXXX");
+	if (!mkdtemp(bundle))
+		return -1;
+	snprintf(path, sizeof(path), "%s/rootfs", bundle);
+	if (mkdir(path, 0755))
+		return -1;
+	snprintf(path, sizeof(path), "%s/empty", bundle);
+	if (mkdir(path, 0755))
+		return -1;
+	if (write_file(bundle, "config.json", runc_spec) || write_file(bundle, "afile", "x"))
+		return -1;
+	return 0;
+}
+
+static int group_teardown(void **state)
+{
+	char cmd[PATH_MAX + 16];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", bundle);
+	return system(cmd) ? -1 : 0;
+}
+
+static void check_runc_spec(const struct kx_spec *s)
+{
+	const Katasbx__Agent__V1__Process *p = s->process;
+	uint64_t caps = 1ull << 29 | 1ull << 5 | 1ull << 10;
+	char root[PATH_MAX + 16], *real = realpath(bundle, NULL);
+
+	assert_non_null(real);
+	snprintf(root, sizeof(root), "%s/rootfs", real);
+	assert_string_equal(s->bundle, real);
+	free(real);
+	assert_string_equal(s->oci_version, "1.0.2-dev");
+	assert_string_equal(s->root_path, root);
+	assert_true(s->root_readonly);
+	assert_string_equal(s->hostname, "runc");
+
+	assert_non_null(p);
+	assert_int_equal(p->n_args, 1);
+	assert_string_equal(p->args[0], "sh");
+	assert_int_equal(p->n_env, 2);
+	assert_string_equal(p->env[1], "TERM=xterm");
+	assert_string_equal(p->cwd, "/");
+	assert_true(p->terminal);
+	assert_true(p->no_new_privileges);
+	assert_non_null(p->user);
+	assert_int_equal(p->user->uid, 0);
+	assert_int_equal(p->user->gid, 0);
+	assert_int_equal(p->user->n_additional_gids, 0);
+	assert_false(p->user->has_umask);
+	assert_int_equal(p->n_rlimits, 1);
+	assert_int_equal(p->rlimits[0]->resource, 7);	/* RLIMIT_NOFILE */
+	assert_int_equal(p->rlimits[0]->soft, 1024);
+	assert_int_equal(p->rlimits[0]->hard, 1024);
+	assert_non_null(p->capabilities);
+	assert_int_equal(p->capabilities->bounding, caps);
+	assert_int_equal(p->capabilities->effective, caps);
+	assert_int_equal(p->capabilities->permitted, caps);
+	assert_int_equal(p->capabilities->ambient, caps);
+	assert_int_equal(p->capabilities->inheritable, 0);
+
+	assert_int_equal(s->n_mounts, 7);
+	assert_int_equal(s->n_skipped_mounts, 0);
+	assert_string_equal(s->mounts[0]->destination, "/proc");
+	assert_string_equal(s->mounts[0]->type, "proc");
+	assert_int_equal(s->mounts[0]->n_options, 0);
+	assert_string_equal(s->mounts[2]->type, "devpts");
+	assert_int_equal(s->mounts[2]->n_options, 6);
+	assert_string_equal(s->mounts[2]->options[3], "ptmxmode=0666");
+	assert_string_equal(s->mounts[3]->source, "shm");
+	assert_string_equal(s->mounts[6]->destination, "/sys/fs/cgroup");
+	assert_int_equal(s->n_masked_paths, 10);
+	assert_string_equal(s->masked_paths[9], "/proc/scsi");
+	assert_int_equal(s->n_readonly_paths, 5);
+	assert_string_equal(s->readonly_paths[4], "/proc/sysrq-trigger");
+	assert_string_equal(s->annotations_json, "{}");
+}
+
+static void test_runc_spec_parse(void **state)
+{
+	struct kx_err err = { 0 };
+	struct kx_spec s;
+
+	assert_int_equal(kx_spec_parse(runc_spec, bundle, &s, &err), 0);
+	check_runc_spec(&s);
+	kx_spec_free(&s);
+	assert_null(s.process);
+}
+
+static void test_runc_spec_load(void **state)
+{
+	struct kx_err err = { 0 };
+	char rel[PATH_MAX + 16];
+	struct kx_spec s;
+
+	/* A bundle path with a trailing slash and "." is canonicalised. */
+	snprintf(rel, sizeof(rel), "%s/./", bundle);
+	assert_int_equal(kx_spec_load(rel, &s, &err), 0);
+	check_runc_spec(&s);
+	kx_spec_free(&s);
+}
+
+static void test_load_errors(void **state)
+{
+	struct kx_err err = { 0 };
+	char path[PATH_MAX + 16];
+	struct kx_spec s;
+
+	assert_int_equal(kx_spec_load("/nonexistent/katasbx", &s, &err), -1);
+	assert_string_equal(err.msg, "bundle /nonexistent/katasbx: not a directory");
+
+	snprintf(path, sizeof(path), "%s/afile", bundle);
+	assert_int_equal(kx_spec_load(path, &s, &err), -1);
+	assert_non_null(strstr(err.msg, "not a directory"));
+
+	snprintf(path, sizeof(path), "%s/empty", bundle);
+	assert_int_equal(kx_spec_load(path, &s, &err), -1);
+	assert_int_equal(err.errnum, ENOENT);
+	assert_non_null(strstr(err.msg, "no config.json"));
+
+	/* config.json that cannot be read: a directory in its place. */
+	snprintf(path, sizeof(path), "%s/empty/config.json", bundle);
+	assert_int_equal(mkdir(path, 0755), 0);
+	snprintf(path, sizeof(path), "%s/empty", bundle);
+	assert_int_equal(kx_spec_load(path, &s, &err), -1);
+	assert_non_null(strstr(err.msg, "empty/config.json"));
+	snprintf(path, sizeof(path), "%s/empty/config.json", bundle);
+	rmdir(path);
+}
+
+static void test_optional_fields(void **state)
+{
+	static const char cfg[] = CFG(
+		"\"hostname\":null,\"unknownField\":[1,2],"
+		"\"annotations\":{\"io.katasbx.x\":\"1\",\"b\":\"two\"},"
+		"\"mounts\":[{\"destination\":\"/data\",\"type\":\"bind\",\"source\":\"/srv\"},"
+		"{\"destination\":\"/etc/hosts\",\"source\":\"/etc/hosts\",\"options\":[\"rbind\",\"ro\"]},"
+		"{\"destination\":\"/run\",\"type\":\"tmpfs\"},"
+		"{\"destination\":\"/x\",\"type\":\"none\",\"source\":\"/y\",\"options\":[\"bind\"]}],",
+		PROC ",\"user\":{\"uid\":1000,\"gid\":100,\"additionalGids\":[10,4294967295],"
+		"\"umask\":18},\"rlimits\":[{\"type\":\"RLIMIT_CORE\",\"soft\":0,"
+		"\"hard\":18446744073709551615}],\"capabilities\":{\"inheritable\":[]},"
+		"\"env\":[\"A==b\",\"EMPTY=\"]");
+	struct kx_err err = { 0 };
+	struct kx_spec s;
+
+	assert_int_equal(kx_spec_parse(cfg, bundle, &s, &err), 0);
+	assert_null(s.hostname);
+	assert_false(s.root_readonly);
+	assert_false(s.process->terminal);
+	assert_int_equal(s.process->user->uid, 1000);
+	assert_int_equal(s.process->user->gid, 100);
+	assert_int_equal(s.process->user->n_additional_gids, 2);
+	assert_int_equal(s.process->user->additional_gids[1], UINT32_MAX);
+	assert_true(s.process->user->has_umask);
+	assert_int_equal(s.process->user->umask, 022);
+	assert_int_equal(s.process->rlimits[0]->resource, 4);	/* RLIMIT_CORE */
+	assert_true(s.process->rlimits[0]->hard == UINT64_MAX);
+	assert_non_null(s.process->capabilities);
+	assert_int_equal(s.process->capabilities->bounding, 0);
+	assert_int_equal(s.n_mounts, 1);
+	assert_int_equal(s.n_skipped_mounts, 3);
+	assert_string_equal(s.mounts[0]->destination, "/run");
+	assert_string_equal(s.mounts[0]->source, "tmpfs");
+	assert_int_equal(s.n_masked_paths, 0);
+	assert_string_equal(s.annotations_json, "{\"io.katasbx.x\":\"1\",\"b\":\"two\"}");
+	kx_spec_free(&s);
+
+	/* No user: uid 0, gid 0; no capabilities: left as they are. */
+	assert_int_equal(kx_spec_parse(CFG("", PROC), bundle, &s, &err), 0);
+	assert_int_equal(s.process->user->uid, 0);
+	assert_null(s.process->capabilities);
+	assert_int_equal(s.n_mounts, 0);
+	kx_spec_free(&s);
+}
+
+static void test_names(void **state)
+{
+	assert_int_equal(kx_cap_from_name("CAP_CHOWN"), 0);
+	assert_int_equal(kx_cap_from_name("CAP_SYS_ADMIN"), 21);
+	assert_int_equal(kx_cap_from_name("CAP_CHECKPOINT_RESTORE"), 40);
+	assert_int_equal(kx_cap_from_name("cap_chown"), -1);
+	assert_int_equal(kx_cap_from_name("CAP_FOO"), -1);
+	assert_int_equal(kx_rlimit_from_name("RLIMIT_NOFILE"), 7);
+	assert_int_equal(kx_rlimit_from_name("RLIMIT_RTTIME"), 15);
+	assert_int_equal(kx_rlimit_from_name("NOFILE"), -1);
+}
+
+/* Bad inputs: each must fail with a message naming the field. */
+struct bad {
+	const char *name;
+	const char *json;
+	const char *msg;	/* expected substring, after "config.json: " */
+};
+
+static const struct bad bad_cases[] = {
+	{ "invalid_json", "{\n\"ociVersion\": \"1\",\n  oops\n}", "invalid JSON at line 3" },
+	{ "truncated_json", "{\"ociVersion\": \"1\",\n", "invalid JSON at line 2" },
+	{ "trailing_data", "{}\n{}", "invalid JSON at line 2" },
+	{ "not_object", "[1]", "must be a JSON object" },
+	{ "ociVersion_missing", "{\"root\":{\"path\":\"rootfs\"}}", "ociVersion: is required" },
+	{ "ociVersion_type", "{\"ociVersion\":1}", "ociVersion: must be a string" },
+	{ "root_missing", "{\"ociVersion\":\"1\",\"process\":{" PROC "}}", "root: is required" },
+	{ "root_type", "{\"ociVersion\":\"1\",\"root\":\"rootfs\"}", "root: must be an object" },
+	{ "root_path_missing", "{\"ociVersion\":\"1\",\"root\":{}}", "root.path: is required" },
+	{ "root_path_type", "{\"ociVersion\":\"1\",\"root\":{\"path\":[]}}",
+	  "root.path: must be a string" },
+	{ "root_path_absent", "{\"ociVersion\":\"1\",\"root\":{\"path\":\"nope\"}}",
+	  "root.path: /tmp/katasbx-test-oci." },
+	{ "root_path_file", "{\"ociVersion\":\"1\",\"root\":{\"path\":\"afile\"}}",
+	  "afile: not a directory" },
+	{ "root_readonly", "{\"ociVersion\":\"1\",\"root\":{\"path\":\"rootfs\",\"readonly\":1}}",
+	  "root.readonly: must be a boolean" },
+	{ "hostname", CFG("\"hostname\":5,", PROC), "hostname: must be a string" },
+	{ "process_missing", "{\"ociVersion\":\"1\",\"root\":{\"path\":\"rootfs\"}}",
+	  "process: is required" },
+	{ "process_type", "{\"ociVersion\":\"1\",\"root\":{\"path\":\"rootfs\"},\"process\":[]}",
+	  "process: must be an object" },
+	{ "args_missing", CFG("", "\"cwd\":\"/\""),
+	  "process.args: must be a non-empty array of strings" },
+	{ "args_empty", CFG("", "\"args\":[],\"cwd\":\"/\""),
+	  "process.args: must be a non-empty array of strings" },
+	{ "args_string", CFG("", "\"args\":\"sh\",\"cwd\":\"/\""),
+	  "process.args: must be a non-empty array of strings" },
+	{ "args_elem", CFG("", "\"args\":[\"sh\",7],\"cwd\":\"/\""),
+	  "process.args[1]: must be a string" },
+	{ "args_nul", CFG("", "\"args\":[\"s\\u0000h\"],\"cwd\":\"/\""),
+	  "process.args[0]: must not contain NUL bytes" },
+	{ "env_type", CFG("", PROC ",\"env\":{}"), "process.env: must be an array" },
+	{ "env_elem", CFG("", PROC ",\"env\":[\"A=1\",\"NOVALUE\"]"),
+	  "process.env[1]: must be of the form KEY=VALUE" },
+	{ "cwd_missing", CFG("", "\"args\":[\"sh\"]"), "process.cwd: is required" },
+	{ "cwd_relative", CFG("", "\"args\":[\"sh\"],\"cwd\":\"tmp\""),
+	  "process.cwd: must be an absolute path" },
+	{ "terminal", CFG("", PROC ",\"terminal\":\"yes\""), "process.terminal: must be a boolean" },
+	{ "noNewPrivileges", CFG("", PROC ",\"noNewPrivileges\":1"),
+	  "process.noNewPrivileges: must be a boolean" },
+	{ "user_type", CFG("", PROC ",\"user\":0"), "process.user: must be an object" },
+	{ "uid_missing", CFG("", PROC ",\"user\":{\"gid\":0}"), "process.user.uid: is required" },
+	{ "gid_missing", CFG("", PROC ",\"user\":{\"uid\":0}"), "process.user.gid: is required" },
+	{ "uid_string", CFG("", PROC ",\"user\":{\"uid\":\"0\",\"gid\":0}"),
+	  "process.user.uid: must be a number" },
+	{ "uid_negative", CFG("", PROC ",\"user\":{\"uid\":-1,\"gid\":0}"),
+	  "process.user.uid: must not be negative" },
+	{ "gid_range", CFG("", PROC ",\"user\":{\"uid\":0,\"gid\":4294967296}"),
+	  "process.user.gid: must be at most 4294967295" },
+	{ "umask_float", CFG("", PROC ",\"user\":{\"uid\":0,\"gid\":0,\"umask\":1.5}"),
+	  "process.user.umask: must be an integer" },
+	{ "additionalGids", CFG("", PROC ",\"user\":{\"uid\":0,\"gid\":0,\"additionalGids\":[1,\"x\"]}"),
+	  "process.user.additionalGids[1]: must be a number" },
+	{ "rlimits_type", CFG("", PROC ",\"rlimits\":{}"), "process.rlimits: must be an array" },
+	{ "rlimit_elem", CFG("", PROC ",\"rlimits\":[1]"), "process.rlimits[0]: must be an object" },
+	{ "rlimit_unknown",
+	  CFG("", PROC ",\"rlimits\":[{\"type\":\"RLIMIT_NOFILE\",\"soft\":1,\"hard\":1},"
+		       "{\"type\":\"RLIMIT_FOO\",\"soft\":1,\"hard\":1}]"),
+	  "process.rlimits[1].type: unknown rlimit \"RLIMIT_FOO\"" },
+	{ "rlimit_type_missing", CFG("", PROC ",\"rlimits\":[{\"soft\":1,\"hard\":1}]"),
+	  "process.rlimits[0].type: is required" },
+	{ "rlimit_soft_missing", CFG("", PROC ",\"rlimits\":[{\"type\":\"RLIMIT_CPU\",\"hard\":1}]"),
+	  "process.rlimits[0].soft: is required" },
+	{ "rlimit_hard_type",
+	  CFG("", PROC ",\"rlimits\":[{\"type\":\"RLIMIT_CPU\",\"soft\":1,\"hard\":\"1\"}]"),
+	  "process.rlimits[0].hard: must be a number" },
+	{ "rlimit_soft_above_hard",
+	  CFG("", PROC ",\"rlimits\":[{\"type\":\"RLIMIT_CPU\",\"soft\":2,\"hard\":1}]"),
+	  "process.rlimits[0].soft: must not exceed hard" },
+	{ "caps_type", CFG("", PROC ",\"capabilities\":[]"),
+	  "process.capabilities: must be an object" },
+	{ "caps_set_type", CFG("", PROC ",\"capabilities\":{\"ambient\":\"CAP_KILL\"}"),
+	  "process.capabilities.ambient: must be an array" },
+	{ "caps_unknown",
+	  CFG("", PROC ",\"capabilities\":{\"bounding\":[\"CAP_KILL\",\"CAP_FOO\"]}"),
+	  "process.capabilities.bounding[1]: unknown capability \"CAP_FOO\"" },
+	{ "caps_elem", CFG("", PROC ",\"capabilities\":{\"permitted\":[true]}"),
+	  "process.capabilities.permitted[0]: must be a string" },
+	{ "mounts_type", CFG("\"mounts\":{},", PROC), "mounts: must be an array" },
+	{ "mount_elem", CFG("\"mounts\":[\"/proc\"],", PROC), "mounts[0]: must be an object" },
+	{ "mount_destination_missing", CFG("\"mounts\":[{\"type\":\"proc\"}],", PROC),
+	  "mounts[0].destination: is required" },
+	{ "mount_destination_relative",
+	  CFG("\"mounts\":[{\"destination\":\"/proc\",\"type\":\"proc\"},"
+	      "{\"destination\":\"sys\",\"type\":\"sysfs\"}],", PROC),
+	  "mounts[1].destination: must be an absolute path" },
+	{ "mount_type_type", CFG("\"mounts\":[{\"destination\":\"/p\",\"type\":1}],", PROC),
+	  "mounts[0].type: must be a string" },
+	{ "mount_type_missing", CFG("\"mounts\":[{\"destination\":\"/p\"}],", PROC),
+	  "mounts[0].type: is required" },
+	{ "mount_type_unsupported",
+	  CFG("\"mounts\":[{\"destination\":\"/p\",\"type\":\"nfs\",\"source\":\"h:/x\"}],", PROC),
+	  "mounts[0].type: unsupported mount type \"nfs\"" },
+	{ "mount_source_type",
+	  CFG("\"mounts\":[{\"destination\":\"/p\",\"type\":\"proc\",\"source\":{}}],", PROC),
+	  "mounts[0].source: must be a string" },
+	{ "mount_options_type",
+	  CFG("\"mounts\":[{\"destination\":\"/p\",\"type\":\"proc\",\"options\":\"ro\"}],", PROC),
+	  "mounts[0].options: must be an array" },
+	{ "mount_options_elem",
+	  CFG("\"mounts\":[{\"destination\":\"/p\",\"type\":\"proc\",\"options\":[\"ro\",1]}],",
+	      PROC),
+	  "mounts[0].options[1]: must be a string" },
+	{ "linux_type", CFG("\"linux\":[],", PROC), "linux: must be an object" },
+	{ "maskedPaths_type", CFG("\"linux\":{\"maskedPaths\":\"/proc/kcore\"},", PROC),
+	  "linux.maskedPaths: must be an array" },
+	{ "readonlyPaths_relative", CFG("\"linux\":{\"readonlyPaths\":[\"/proc/sys\",\"proc\"]},", PROC),
+	  "linux.readonlyPaths[1]: must be an absolute path" },
+	{ "annotations_type", CFG("\"annotations\":[],", PROC), "annotations: must be an object" },
+	{ "annotations_value", CFG("\"annotations\":{\"a\":\"1\",\"b\":2},", PROC),
+	  "annotations.b: must be a string" },
+};
+
+static void test_bad(void **state)
+{
+	const struct bad *b = *state;
+	struct kx_err err = { 0 };
+	struct kx_spec s;
+
+	assert_int_equal(kx_spec_parse(b->json, bundle, &s, &err), -1);
+	if (strncmp(err.msg, "config.json: ", 13) || !strstr(err.msg, b->msg))
+		fail_msg("got \"%s\", want \"config.json: ...%s...\"", err.msg, b->msg);
+	/* Nothing is left allocated after a failure, and freeing again is harmless. */
+	assert_null(s.process);
+	kx_spec_free(&s);
+}
+
+int main(void)
+{
+	static const struct CMUnitTest good[] = {
+		cmocka_unit_test(test_runc_spec_parse),
+		cmocka_unit_test(test_runc_spec_load),
+		cmocka_unit_test(test_load_errors),
+		cmocka_unit_test(test_optional_fields),
+		cmocka_unit_test(test_names),
+	};
+	size_t n_good = sizeof(good) / sizeof(good[0]);
+	size_t n_bad = sizeof(bad_cases) / sizeof(bad_cases[0]);
+	struct CMUnitTest *tests = calloc(n_good + n_bad, sizeof(*tests));
+	size_t n = 0;
+	int ret;
+
+	if (!tests)
+		return 1;
+	for (size_t i = 0; i < n_good; i++)
+		tests[n++] = good[i];
+	for (size_t i = 0; i < n_bad; i++) {
+		tests[n].name = bad_cases[i].name;
+		tests[n].test_func = test_bad;
+		tests[n].initial_state = (void *)&bad_cases[i];
+		n++;
+	}
+	ret = _cmocka_run_group_tests("oci", tests, n, group_setup, group_teardown);
+	free(tests);
+	return ret;
+}

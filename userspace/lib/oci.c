@@ -1,0 +1,795 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * config.json to struct kx_spec. Every field the runtime uses is checked here,
+ * on the host, so that the agent only ever sees well-formed messages. Errors
+ * name the field by its dotted path ("process.rlimits[1].type").
+ */
+#include "oci.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+
+#include <json-c/json.h>
+
+#define CONFIG_MAX (16u << 20)	/* a config.json larger than this is a mistake */
+#define PATH_BUF 256
+
+static const char *const cap_names[] = {
+	"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER",
+	"CAP_FSETID", "CAP_KILL", "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP",
+	"CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST",
+	"CAP_NET_ADMIN", "CAP_NET_RAW", "CAP_IPC_LOCK", "CAP_IPC_OWNER",
+	"CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT", "CAP_SYS_PTRACE",
+	"CAP_SYS_PACCT", "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE",
+	"CAP_SYS_RESOURCE", "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_MKNOD",
+	"CAP_LEASE", "CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL", "CAP_SETFCAP",
+	"CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN", "CAP_SYSLOG", "CAP_WAKE_ALARM",
+	"CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF",
+	"CAP_CHECKPOINT_RESTORE",
+};
+
+int kx_cap_from_name(const char *name)
+{
+	for (size_t i = 0; i < sizeof(cap_names) / sizeof(cap_names[0]); i++)
+		if (!strcmp(name, cap_names[i]))
+			return (int)i;
+	return -1;
+}
+
+static const struct {
+	const char *name;
+	int resource;
+} rlimit_names[] = {
+	{ "RLIMIT_CPU", RLIMIT_CPU },		{ "RLIMIT_FSIZE", RLIMIT_FSIZE },
+	{ "RLIMIT_DATA", RLIMIT_DATA },		{ "RLIMIT_STACK", RLIMIT_STACK },
+	{ "RLIMIT_CORE", RLIMIT_CORE },		{ "RLIMIT_RSS", RLIMIT_RSS },
+	{ "RLIMIT_NPROC", RLIMIT_NPROC },	{ "RLIMIT_NOFILE", RLIMIT_NOFILE },
+	{ "RLIMIT_MEMLOCK", RLIMIT_MEMLOCK },	{ "RLIMIT_AS", RLIMIT_AS },
+	{ "RLIMIT_LOCKS", RLIMIT_LOCKS },	{ "RLIMIT_SIGPENDING", RLIMIT_SIGPENDING },
+	{ "RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE },	{ "RLIMIT_NICE", RLIMIT_NICE },
+	{ "RLIMIT_RTPRIO", RLIMIT_RTPRIO },	{ "RLIMIT_RTTIME", RLIMIT_RTTIME },
+};
+
+int kx_rlimit_from_name(const char *name)
+{
+	for (size_t i = 0; i < sizeof(rlimit_names) / sizeof(rlimit_names[0]); i++)
+		if (!strcmp(name, rlimit_names[i].name))
+			return rlimit_names[i].resource;
+	return -1;
+}
+
+/* "config.json: PATH: MESSAGE"; returns -1. */
+__attribute__((format(printf, 3, 4)))
+static int field_error(struct kx_err *err, const char *path, const char *fmt, ...)
+{
+	char msg[768];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return kx_error(err, 0, "config.json: %s: %s", path, msg);
+}
+
+static const char *join(char *buf, const char *parent, const char *key)
+{
+	if (parent && *parent)
+		snprintf(buf, PATH_BUF, "%s.%s", parent, key);
+	else
+		snprintf(buf, PATH_BUF, "%s", key);
+	return buf;
+}
+
+static const char *indexed(char *buf, const char *parent, size_t i)
+{
+	snprintf(buf, PATH_BUF, "%s[%zu]", parent, i);
+	return buf;
+}
+
+/* A member, or NULL when absent or JSON null (both mean "not set"). */
+static json_object *member(json_object *o, const char *key)
+{
+	json_object *v = NULL;
+
+	if (!json_object_object_get_ex(o, key, &v))
+		return NULL;
+	return v;
+}
+
+static int want(json_object *v, json_type t, const char *path, struct kx_err *err)
+{
+	static const char *const what[] = {
+		[json_type_null] = "null", [json_type_boolean] = "a boolean",
+		[json_type_double] = "a number", [json_type_int] = "a number",
+		[json_type_object] = "an object", [json_type_array] = "an array",
+		[json_type_string] = "a string",
+	};
+
+	if (json_object_is_type(v, t))
+		return 0;
+	return field_error(err, path, "must be %s", what[t]);
+}
+
+/* v must be a string without NUL bytes; *out is a malloc'd copy. */
+static int dup_string(json_object *v, const char *path, char **out, struct kx_err *err)
+{
+	const char *s;
+
+	if (want(v, json_type_string, path, err))
+		return -1;
+	s = json_object_get_string(v);
+	if (strlen(s) != (size_t)json_object_get_string_len(v))
+		return field_error(err, path, "must not contain NUL bytes");
+	*out = strdup(s);
+	if (!*out)
+		return kx_error(err, ENOMEM, "config.json: %s", path);
+	return 0;
+}
+
+/* Optional string member: *out stays NULL when absent. */
+static int opt_string(json_object *o, const char *parent, const char *key, char **out,
+		      struct kx_err *err)
+{
+	json_object *v = member(o, key);
+	char path[PATH_BUF];
+
+	if (!v)
+		return 0;
+	return dup_string(v, join(path, parent, key), out, err);
+}
+
+static int req_string(json_object *o, const char *parent, const char *key, char **out,
+		      struct kx_err *err)
+{
+	json_object *v = member(o, key);
+	char path[PATH_BUF];
+
+	join(path, parent, key);
+	if (!v)
+		return field_error(err, path, "is required");
+	return dup_string(v, path, out, err);
+}
+
+static int opt_bool(json_object *o, const char *parent, const char *key, bool *out,
+		    struct kx_err *err)
+{
+	json_object *v = member(o, key);
+	char path[PATH_BUF];
+
+	if (!v)
+		return 0;
+	if (want(v, json_type_boolean, join(path, parent, key), err))
+		return -1;
+	*out = json_object_get_boolean(v);
+	return 0;
+}
+
+static int get_u64(json_object *v, const char *path, uint64_t max, uint64_t *out,
+		   struct kx_err *err)
+{
+	if (json_object_is_type(v, json_type_double))
+		return field_error(err, path, "must be an integer");
+	if (want(v, json_type_int, path, err))
+		return -1;
+	/* json-c keeps integers above INT64_MAX as uint64; get_int64 saturates. */
+	if (json_object_get_int64(v) < 0)
+		return field_error(err, path, "must not be negative");
+	*out = json_object_get_uint64(v);
+	if (*out > max)
+		return field_error(err, path, "must be at most %llu", (unsigned long long)max);
+	return 0;
+}
+
+static int get_u32(json_object *v, const char *path, uint32_t *out, struct kx_err *err)
+{
+	uint64_t u;
+
+	if (get_u64(v, path, UINT32_MAX, &u, err))
+		return -1;
+	*out = (uint32_t)u;
+	return 0;
+}
+
+static void free_strv(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* An array of strings; check (may be NULL) validates each element. */
+static int string_array(json_object *v, const char *path, char ***out, size_t *n_out,
+			const char *(*check)(const char *), struct kx_err *err)
+{
+	char elem[PATH_BUF];
+	size_t n;
+	char **a;
+
+	if (want(v, json_type_array, path, err))
+		return -1;
+	n = json_object_array_length(v);
+	a = calloc(n ? n : 1, sizeof(*a));
+	if (!a)
+		return kx_error(err, ENOMEM, "config.json: %s", path);
+	for (size_t i = 0; i < n; i++) {
+		const char *why;
+
+		indexed(elem, path, i);
+		if (dup_string(json_object_array_get_idx(v, i), elem, &a[i], err))
+			goto fail;
+		if (check && (why = check(a[i]))) {
+			field_error(err, elem, "%s", why);
+			goto fail;
+		}
+	}
+	*out = a;
+	*n_out = n;
+	return 0;
+fail:
+	free_strv(a, n);
+	return -1;
+}
+
+static const char *check_absolute(const char *s)
+{
+	return s[0] == '/' ? NULL : "must be an absolute path";
+}
+
+static const char *check_env(const char *s)
+{
+	const char *eq = strchr(s, '=');
+
+	return eq && eq != s ? NULL : "must be of the form KEY=VALUE";
+}
+
+static int parse_user(json_object *v, Katasbx__Agent__V1__User *u, struct kx_err *err)
+{
+	static const char *const p = "process.user";
+	char path[PATH_BUF];
+	json_object *f;
+
+	if (want(v, json_type_object, p, err))
+		return -1;
+	if (!(f = member(v, "uid")))
+		return field_error(err, "process.user.uid", "is required");
+	if (get_u32(f, "process.user.uid", &u->uid, err))
+		return -1;
+	if (!(f = member(v, "gid")))
+		return field_error(err, "process.user.gid", "is required");
+	if (get_u32(f, "process.user.gid", &u->gid, err))
+		return -1;
+	if ((f = member(v, "umask"))) {
+		if (get_u32(f, "process.user.umask", &u->umask, err))
+			return -1;
+		u->has_umask = true;
+	}
+	if ((f = member(v, "additionalGids"))) {
+		size_t n;
+
+		join(path, p, "additionalGids");
+		if (want(f, json_type_array, path, err))
+			return -1;
+		n = json_object_array_length(f);
+		u->additional_gids = calloc(n ? n : 1, sizeof(uint32_t));
+		if (!u->additional_gids)
+			return kx_error(err, ENOMEM, "config.json: %s", path);
+		for (size_t i = 0; i < n; i++) {
+			char elem[PATH_BUF];
+
+			if (get_u32(json_object_array_get_idx(f, i), indexed(elem, path, i),
+				    &u->additional_gids[i], err))
+				return -1;
+			u->n_additional_gids = i + 1;
+		}
+	}
+	return 0;
+}
+
+static int parse_rlimits(json_object *v, Katasbx__Agent__V1__Process *p, struct kx_err *err)
+{
+	static const char *const path = "process.rlimits";
+	size_t n;
+
+	if (want(v, json_type_array, path, err))
+		return -1;
+	n = json_object_array_length(v);
+	p->rlimits = calloc(n ? n : 1, sizeof(*p->rlimits));
+	if (!p->rlimits)
+		return kx_error(err, ENOMEM, "config.json: %s", path);
+	for (size_t i = 0; i < n; i++) {
+		json_object *e = json_object_array_get_idx(v, i), *f;
+		Katasbx__Agent__V1__Rlimit *r;
+		char elem[PATH_BUF], fp[PATH_BUF];
+		cleanup_free char *type = NULL;
+		int res;
+
+		indexed(elem, path, i);
+		if (want(e, json_type_object, elem, err))
+			return -1;
+		r = malloc(sizeof(*r));
+		if (!r)
+			return kx_error(err, ENOMEM, "config.json: %s", elem);
+		katasbx__agent__v1__rlimit__init(r);
+		p->rlimits[p->n_rlimits++] = r;
+		if (req_string(e, elem, "type", &type, err))
+			return -1;
+		res = kx_rlimit_from_name(type);
+		if (res < 0)
+			return field_error(err, join(fp, elem, "type"), "unknown rlimit \"%s\"",
+					   type);
+		r->resource = res;
+		join(fp, elem, "soft");
+		if (!(f = member(e, "soft")))
+			return field_error(err, fp, "is required");
+		if (get_u64(f, fp, UINT64_MAX, &r->soft, err))
+			return -1;
+		join(fp, elem, "hard");
+		if (!(f = member(e, "hard")))
+			return field_error(err, fp, "is required");
+		if (get_u64(f, fp, UINT64_MAX, &r->hard, err))
+			return -1;
+		if (r->soft > r->hard)
+			return field_error(err, join(fp, elem, "soft"),
+					   "must not exceed hard (%llu)",
+					   (unsigned long long)r->hard);
+	}
+	return 0;
+}
+
+static int cap_set(json_object *caps, const char *key, uint64_t *mask, struct kx_err *err)
+{
+	json_object *v = member(caps, key);
+	char path[PATH_BUF], elem[PATH_BUF];
+
+	*mask = 0;
+	if (!v)
+		return 0;
+	join(path, "process.capabilities", key);
+	if (want(v, json_type_array, path, err))
+		return -1;
+	for (size_t i = 0; i < json_object_array_length(v); i++) {
+		json_object *e = json_object_array_get_idx(v, i);
+		int cap;
+
+		indexed(elem, path, i);
+		if (want(e, json_type_string, elem, err))
+			return -1;
+		cap = kx_cap_from_name(json_object_get_string(e));
+		if (cap < 0)
+			return field_error(err, elem, "unknown capability \"%s\"",
+					   json_object_get_string(e));
+		*mask |= 1ull << cap;
+	}
+	return 0;
+}
+
+static int parse_caps(json_object *v, Katasbx__Agent__V1__Process *p, struct kx_err *err)
+{
+	Katasbx__Agent__V1__Capabilities *c;
+
+	if (want(v, json_type_object, "process.capabilities", err))
+		return -1;
+	c = malloc(sizeof(*c));
+	if (!c)
+		return kx_error(err, ENOMEM, "config.json: process.capabilities");
+	katasbx__agent__v1__capabilities__init(c);
+	p->capabilities = c;
+	if (cap_set(v, "bounding", &c->bounding, err) ||
+	    cap_set(v, "effective", &c->effective, err) ||
+	    cap_set(v, "inheritable", &c->inheritable, err) ||
+	    cap_set(v, "permitted", &c->permitted, err) ||
+	    cap_set(v, "ambient", &c->ambient, err))
+		return -1;
+	return 0;
+}
+
+static int parse_process(json_object *v, struct kx_spec *spec, struct kx_err *err)
+{
+	static const char *const path = "process";
+	Katasbx__Agent__V1__Process *p;
+	json_object *f;
+	bool b;
+
+	if (want(v, json_type_object, path, err))
+		return -1;
+	p = malloc(sizeof(*p));
+	if (!p)
+		return kx_error(err, ENOMEM, "config.json: process");
+	katasbx__agent__v1__process__init(p);
+	spec->process = p;
+
+	f = member(v, "args");
+	if (!f || !json_object_is_type(f, json_type_array) || !json_object_array_length(f))
+		return field_error(err, "process.args", "must be a non-empty array of strings");
+	if (string_array(f, "process.args", &p->args, &p->n_args, NULL, err))
+		return -1;
+	if ((f = member(v, "env")) &&
+	    string_array(f, "process.env", &p->env, &p->n_env, check_env, err))
+		return -1;
+	if (req_string(v, path, "cwd", &p->cwd, err))
+		return -1;
+	if (p->cwd[0] != '/')
+		return field_error(err, "process.cwd", "must be an absolute path, not \"%s\"",
+				   p->cwd);
+	b = false;
+	if (opt_bool(v, path, "terminal", &b, err))
+		return -1;
+	p->terminal = b;
+	b = false;
+	if (opt_bool(v, path, "noNewPrivileges", &b, err))
+		return -1;
+	p->no_new_privileges = b;
+
+	p->user = malloc(sizeof(*p->user));
+	if (!p->user)
+		return kx_error(err, ENOMEM, "config.json: process.user");
+	katasbx__agent__v1__user__init(p->user);	/* absent: uid 0, gid 0 */
+	if ((f = member(v, "user")) && parse_user(f, p->user, err))
+		return -1;
+	if ((f = member(v, "rlimits")) && parse_rlimits(f, p, err))
+		return -1;
+	if ((f = member(v, "capabilities")) && parse_caps(f, p, err))
+		return -1;
+	return 0;
+}
+
+static bool has_option(char **opts, size_t n, const char *a, const char *b)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(opts[i], a) || !strcmp(opts[i], b))
+			return true;
+	return false;
+}
+
+static bool guest_fs_type(const char *type)
+{
+	static const char *const ok[] = {
+		"proc", "sysfs", "tmpfs", "devpts", "mqueue", "cgroup", "cgroup2",
+	};
+
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+		if (!strcmp(type, ok[i]))
+			return true;
+	return false;
+}
+
+/* One mount: 1 and *out when the guest makes it, 0 for a skipped bind mount. */
+static int parse_mount(json_object *v, const char *elem, Katasbx__Agent__V1__Mount **out,
+		       struct kx_err *err)
+{
+	Katasbx__Agent__V1__Mount *m;
+	char fp[PATH_BUF];
+	json_object *f;
+	bool bind;
+
+	if (want(v, json_type_object, elem, err))
+		return -1;
+	m = malloc(sizeof(*m));
+	if (!m)
+		return kx_error(err, ENOMEM, "config.json: %s", elem);
+	katasbx__agent__v1__mount__init(m);
+	if (req_string(v, elem, "destination", &m->destination, err))
+		goto fail;
+	if (m->destination[0] != '/') {
+		field_error(err, join(fp, elem, "destination"),
+			    "must be an absolute path, not \"%s\"", m->destination);
+		goto fail;
+	}
+	if (opt_string(v, elem, "type", &m->type, err) ||
+	    opt_string(v, elem, "source", &m->source, err))
+		goto fail;
+	if ((f = member(v, "options")) &&
+	    string_array(f, join(fp, elem, "options"), &m->options, &m->n_options, NULL, err))
+		goto fail;
+	/* Unset strings of a fresh message are "", never NULL. */
+	bind = !strcmp(m->type, "bind") ||
+	       has_option(m->options, m->n_options, "bind", "rbind");
+	if (bind) {
+		/* Host paths are not visible in the guest; the caller warns. */
+		katasbx__agent__v1__mount__free_unpacked(m, NULL);
+		return 0;
+	}
+	if (!*m->type) {
+		field_error(err, join(fp, elem, "type"), "is required for a non-bind mount");
+		goto fail;
+	}
+	if (!guest_fs_type(m->type)) {
+		field_error(err, join(fp, elem, "type"),
+			    "unsupported mount type \"%s\" (the guest makes proc, sysfs, "
+			    "tmpfs, devpts, mqueue, cgroup, cgroup2; host paths need bind)",
+			    m->type);
+		goto fail;
+	}
+	if (!*m->source && !(m->source = strdup(m->type))) {
+		kx_error(err, ENOMEM, "config.json: %s", elem);
+		goto fail;
+	}
+	*out = m;
+	return 1;
+fail:
+	katasbx__agent__v1__mount__free_unpacked(m, NULL);
+	return -1;
+}
+
+static int parse_mounts(json_object *v, struct kx_spec *spec, struct kx_err *err)
+{
+	size_t n;
+
+	if (want(v, json_type_array, "mounts", err))
+		return -1;
+	n = json_object_array_length(v);
+	spec->mounts = calloc(n ? n : 1, sizeof(*spec->mounts));
+	if (!spec->mounts)
+		return kx_error(err, ENOMEM, "config.json: mounts");
+	for (size_t i = 0; i < n; i++) {
+		char elem[PATH_BUF];
+		int ret;
+
+		ret = parse_mount(json_object_array_get_idx(v, i), indexed(elem, "mounts", i),
+				  &spec->mounts[spec->n_mounts], err);
+		if (ret < 0)
+			return -1;
+		if (ret)
+			spec->n_mounts++;
+		else
+			spec->n_skipped_mounts++;
+	}
+	return 0;
+}
+
+static int parse_root(json_object *v, const char *bundle, struct kx_spec *spec,
+		      struct kx_err *err)
+{
+	cleanup_free char *rel = NULL, *joined = NULL;
+	struct stat st;
+
+	if (!v)
+		return field_error(err, "root", "is required");
+	if (want(v, json_type_object, "root", err))
+		return -1;
+	if (req_string(v, "root", "path", &rel, err))
+		return -1;
+	if (!*rel)
+		return field_error(err, "root.path", "must not be empty");
+	if (rel[0] != '/' && asprintf(&joined, "%s/%s", bundle, rel) < 0)
+		return kx_error(err, ENOMEM, "config.json: root.path");
+	spec->root_path = realpath(joined ? joined : rel, NULL);
+	if (!spec->root_path)
+		return kx_error(err, errno, "config.json: root.path: %s",
+				joined ? joined : rel);
+	if (stat(spec->root_path, &st))
+		return kx_error(err, errno, "config.json: root.path: %s", spec->root_path);
+	if (!S_ISDIR(st.st_mode))
+		return field_error(err, "root.path", "%s: not a directory", spec->root_path);
+	return opt_bool(v, "root", "readonly", &spec->root_readonly, err);
+}
+
+static int parse_linux(json_object *v, struct kx_spec *spec, struct kx_err *err)
+{
+	json_object *f;
+
+	if (want(v, json_type_object, "linux", err))
+		return -1;
+	if ((f = member(v, "maskedPaths")) &&
+	    string_array(f, "linux.maskedPaths", &spec->masked_paths, &spec->n_masked_paths,
+			 check_absolute, err))
+		return -1;
+	if ((f = member(v, "readonlyPaths")) &&
+	    string_array(f, "linux.readonlyPaths", &spec->readonly_paths,
+			 &spec->n_readonly_paths, check_absolute, err))
+		return -1;
+	return 0;
+}
+
+static int parse_annotations(json_object *v, struct kx_spec *spec, struct kx_err *err)
+{
+	const char *text = "{}";
+
+	if (v) {
+		if (want(v, json_type_object, "annotations", err))
+			return -1;
+		json_object_object_foreach(v, key, val) {
+			char path[PATH_BUF];
+
+			if (!json_object_is_type(val, json_type_string))
+				return field_error(err, join(path, "annotations", key),
+						   "must be a string");
+		}
+		text = json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN |
+							 JSON_C_TO_STRING_NOSLASHESCAPE);
+	}
+	spec->annotations_json = strdup(text);
+	if (!spec->annotations_json)
+		return kx_error(err, ENOMEM, "config.json: annotations");
+	return 0;
+}
+
+/* Parse the whole text as one JSON object; errors give the line. */
+static json_object *parse_json(const char *text, struct kx_err *err)
+{
+	size_t len = strlen(text), end, line = 1;
+	enum json_tokener_error jerr;
+	struct json_tokener *tok;
+	json_object *root;
+
+	tok = json_tokener_new();
+	if (!tok) {
+		kx_error(err, ENOMEM, "config.json");
+		return NULL;
+	}
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+	root = json_tokener_parse_ex(tok, text, (int)len);
+	jerr = json_tokener_get_error(tok);
+	end = json_tokener_get_parse_end(tok);
+	json_tokener_free(tok);
+	if (jerr == json_tokener_continue)
+		jerr = json_tokener_error_parse_eof;
+	for (size_t i = 0; i < end && i < len; i++)
+		line += text[i] == '\n';
+	if (!root) {
+		kx_error(err, 0, "config.json: invalid JSON at line %zu: %s", line,
+			 json_tokener_error_desc(jerr));
+		return NULL;
+	}
+	end += strspn(text + end, " \t\r\n");
+	if (end < len) {
+		kx_error(err, 0, "config.json: invalid JSON at line %zu: trailing data", line);
+		json_object_put(root);
+		return NULL;
+	}
+	if (!json_object_is_type(root, json_type_object)) {
+		kx_error(err, 0, "config.json: must be a JSON object");
+		json_object_put(root);
+		return NULL;
+	}
+	return root;
+}
+
+int kx_spec_parse(const char *json_text, const char *bundle, struct kx_spec *spec,
+		  struct kx_err *err)
+{
+	json_object *root, *v;
+	int ret = -1;
+
+	memset(spec, 0, sizeof(*spec));
+	if (strlen(json_text) > CONFIG_MAX)
+		return kx_error(err, EFBIG, "config.json: larger than %u bytes", CONFIG_MAX);
+	root = parse_json(json_text, err);
+	if (!root)
+		return -1;
+	spec->bundle = realpath(bundle ? bundle : ".", NULL);
+	if (!spec->bundle) {
+		kx_error(err, errno, "bundle %s", bundle ? bundle : ".");
+		goto out;
+	}
+	if (req_string(root, "", "ociVersion", &spec->oci_version, err) ||
+	    parse_root(member(root, "root"), spec->bundle, spec, err) ||
+	    opt_string(root, "", "hostname", &spec->hostname, err))
+		goto out;
+	if (!(v = member(root, "process"))) {
+		field_error(err, "process", "is required");
+		goto out;
+	}
+	if (parse_process(v, spec, err))
+		goto out;
+	if ((v = member(root, "mounts")) && parse_mounts(v, spec, err))
+		goto out;
+	if ((v = member(root, "linux")) && parse_linux(v, spec, err))
+		goto out;
+	if (parse_annotations(member(root, "annotations"), spec, err))
+		goto out;
+	ret = 0;
+out:
+	json_object_put(root);
+	if (ret)
+		kx_spec_free(spec);
+	return ret;
+}
+
+/* The whole of path, NUL-terminated; at most CONFIG_MAX bytes. */
+static char *read_file(int fd, const char *path, struct kx_err *err)
+{
+	size_t len = 0, cap = 8192;
+	char *buf = malloc(cap + 1), *nb;
+
+	if (!buf) {
+		kx_error(err, ENOMEM, "read %s", path);
+		return NULL;
+	}
+	for (;;) {
+		ssize_t n = read(fd, buf + len, cap - len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			kx_error(err, errno, "read %s", path);
+			goto fail;
+		}
+		if (n == 0)
+			break;
+		len += n;
+		if (len == cap) {
+			if (cap >= CONFIG_MAX) {
+				kx_error(err, EFBIG, "%s: larger than %u bytes", path, CONFIG_MAX);
+				goto fail;
+			}
+			cap *= 2;
+			nb = realloc(buf, cap + 1);
+			if (!nb) {
+				kx_error(err, ENOMEM, "read %s", path);
+				goto fail;
+			}
+			buf = nb;
+		}
+	}
+	buf[len] = '\0';
+	if (strlen(buf) != len) {
+		kx_error(err, 0, "%s: contains a NUL byte", path);
+		goto fail;
+	}
+	return buf;
+fail:
+	free(buf);
+	return NULL;
+}
+
+int kx_spec_load(const char *bundle, struct kx_spec *spec, struct kx_err *err)
+{
+	cleanup_free char *dir = NULL, *path = NULL, *text = NULL;
+	cleanup_close int fd = -1;
+	struct stat st;
+
+	memset(spec, 0, sizeof(*spec));
+	if (stat(bundle, &st) < 0) {
+		if (errno != ENOENT && errno != ENOTDIR)
+			return kx_error(err, errno, "bundle %s", bundle);
+		st.st_mode = 0;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		kx_error(err, 0, "bundle %s: not a directory", bundle);
+		if (err)
+			err->errnum = ENOTDIR;
+		return -1;
+	}
+	dir = realpath(bundle, NULL);
+	if (!dir)
+		return kx_error(err, errno, "bundle %s", bundle);
+	if (asprintf(&path, "%s/config.json", dir) < 0) {
+		path = NULL;
+		return kx_error(err, ENOMEM, "bundle %s", bundle);
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return kx_error(err, ENOENT, "bundle %s: no config.json", dir);
+		return kx_error(err, errno, "open %s", path);
+	}
+	text = read_file(fd, path, err);
+	if (!text)
+		return -1;
+	return kx_spec_parse(text, dir, spec, err);
+}
+
+void kx_spec_free(struct kx_spec *spec)
+{
+	free(spec->oci_version);
+	free(spec->bundle);
+	free(spec->root_path);
+	free(spec->hostname);
+	if (spec->process)
+		katasbx__agent__v1__process__free_unpacked(spec->process, NULL);
+	for (size_t i = 0; i < spec->n_mounts; i++)
+		katasbx__agent__v1__mount__free_unpacked(spec->mounts[i], NULL);
+	free(spec->mounts);
+	free_strv(spec->masked_paths, spec->n_masked_paths);
+	free_strv(spec->readonly_paths, spec->n_readonly_paths);
+	free(spec->annotations_json);
+	memset(spec, 0, sizeof(*spec));
+}
