@@ -1,0 +1,225 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * katasbx-agent: PID 1 of the guest. One thread, one poll loop: the host
+ * channel, the SIGCHLD signalfd and every container process's pipes.
+ */
+#ifndef KATASBX_AGENT_H
+#define KATASBX_AGENT_H
+
+#include <poll.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "agent.pb-c.h"
+#include "kx_error.h"
+#include "ttrpc.h"
+
+#define AGENT_VERSION "0.1"
+#define AGENT_RUN_DIR "/run/katasbx/c"
+#define AGENT_CGROUP_DIR "/sys/fs/cgroup/katasbx"
+#define AGENT_ID_MAX 128
+
+/* Short names for the generated protobuf types. */
+typedef Katasbx__Agent__V1__Process pb_process;
+typedef Katasbx__Agent__V1__CreateContainerRequest pb_create_req;
+typedef Katasbx__Agent__V1__Mount pb_mount;
+
+/* ---- util.c ---- */
+
+struct agent_config {
+	bool debug;
+	bool vsock;
+	unsigned int port;
+};
+extern struct agent_config agent_cfg;
+
+void log_open(void);
+void log_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_dbg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Kernel command line: parsed once, then looked up by key. */
+int cmdline_load(void);
+const char *cmdline_get(const char *key);
+/* "mod.param=value" words as a finit_module parameter string (- and _ equal). */
+size_t cmdline_module_params(const char *mod, char *out, size_t outlen);
+
+bool valid_id(const char *id);
+int64_t now_ms(void);
+int write_file(const char *path, const char *data);
+/* Reads up to len-1 bytes of a small file and NUL-terminates; -1 on error. */
+ssize_t read_file(const char *path, char *buf, size_t len);
+int mkdir_p(const char *path, mode_t mode);
+
+/* A byte queue: valid bytes are data[head .. head + len). */
+struct buf {
+	uint8_t *data;
+	size_t head;
+	size_t len;
+	size_t cap;
+};
+
+int buf_reserve(struct buf *b, size_t n);	/* room for n more bytes at the tail */
+int buf_append(struct buf *b, const void *p, size_t n);
+void buf_consume(struct buf *b, size_t n);
+void buf_free(struct buf *b);
+static inline uint8_t *buf_tail(struct buf *b)
+{
+	return b->data + b->head + b->len;
+}
+
+static inline uint8_t *buf_head(struct buf *b)
+{
+	return b->data + b->head;
+}
+
+/* ---- main.c: the poll loop ---- */
+
+typedef void (*poll_cb)(void *ptr, short revents);
+void loop_add(int fd, short events, poll_cb cb, void *ptr);
+/* Ask the loop to wake up within ms milliseconds. */
+void loop_timeout(int ms);
+/* Free p with fn once the current loop iteration is over. */
+void defer_free(void (*fn)(void *), void *p);
+
+/* ---- modules.c ---- */
+
+void modules_load(int rootfd);
+
+/* ---- channel.c: host connections ---- */
+
+/* Where a reply goes: a connection session and a stream id. */
+struct call {
+	uint64_t sid;
+	uint32_t stream;
+};
+
+void channel_init(void);
+void channel_poll(void);
+/* Queue a response; dropped when the session is gone. */
+/* Both return 0, so that a handler can end with "return reply(...)". */
+int reply(const struct call *c, int code, const char *msg, const ProtobufCMessage *m);
+int reply_err(const struct call *c, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Push queued responses out, waiting up to timeout_ms. */
+void channel_flush(int timeout_ms);
+bool session_alive(uint64_t sid);
+
+/* ---- server.c: dispatch ---- */
+
+/* -1: malformed request, the caller drops the connection. */
+int server_dispatch(uint64_t sid, const struct ttrpc_frame *f);
+/* Answer parked calls whose condition now holds. */
+void pending_service(void);
+
+/* ---- container.c ---- */
+
+enum proc_state {
+	PROC_SETUP,		/* child building its container */
+	PROC_CREATED,		/* waiting for the start signal */
+	PROC_STARTING,		/* start sent, exec result pending */
+	PROC_RUNNING,
+	PROC_EXITED,
+};
+
+struct out_stream {
+	int fd;			/* -1 once closed */
+	struct buf buf;
+	bool eof;
+};
+
+struct in_stream {
+	int fd;			/* -1 once closed */
+	struct buf buf;
+	bool close_pending;
+};
+
+struct container;
+
+struct process {
+	struct process *next;
+	struct container *c;
+	char exec_id[AGENT_ID_MAX + 1];	/* "" for the container's init */
+	pid_t pid;
+	enum proc_state state;
+	int status;		/* exit code or 128 + signal, once exited */
+	bool dead;		/* freed at the end of this loop iteration */
+	int sync_fd;		/* our end of the setup/exec report socket */
+	bool sync_call_set;
+	struct call sync_call;	/* Create, Start or Exec waiting on sync_fd */
+	bool terminal;
+	int tty_fd;		/* pty master, or -1 */
+	struct in_stream in;
+	struct out_stream out;
+	struct out_stream err;
+};
+
+struct container {
+	struct container *next;
+	char id[AGENT_ID_MAX + 1];
+	char dir[160];		/* AGENT_RUN_DIR/<id> */
+	char rootfs[180];
+	char cgroup[180];
+	bool rootfs_mounted;
+	bool dead;
+	struct process *init;
+	struct process *procs;	/* init first, then execs */
+};
+
+extern struct container *containers;
+
+struct container *container_find(const char *id);
+struct process *process_find(struct container *c, const char *exec_id);
+void container_reap(void);
+void containers_poll(void);
+void containers_kill_all(void);
+
+/* Handlers: each replies now or parks the call. */
+int container_create(const struct call *call, const pb_create_req *r);
+int container_start(const struct call *call, const char *id);
+int container_exec(const struct call *call, const char *id, const char *exec_id,
+		    const pb_process *p);
+int container_signal(const struct call *call, const char *id, const char *exec_id,
+		      uint32_t sig, bool all);
+int container_remove(const struct call *call, const char *id);
+int container_stats(const struct call *call, const char *id);
+
+/* ---- stdio.c: process pipes and pty ---- */
+
+#define OUT_BUF_CAP (1u << 20)
+#define IN_BUF_CAP (1u << 20)
+#define READ_MAX (64u << 10)
+
+struct child_stdio {
+	int fd[3];		/* the child's stdin, stdout, stderr */
+};
+
+int stdio_create(struct process *p, bool terminal, struct child_stdio *cs, struct kx_err *err);
+void stdio_close_child(struct child_stdio *cs);
+void stdio_poll(struct process *p);
+void stdio_close(struct process *p);
+/* Bytes accepted into the stdin queue, or -1 with err. */
+ssize_t stdio_write_stdin(struct process *p, const void *data, size_t len, struct kx_err *err);
+int stdio_close_stdin(struct process *p, struct kx_err *err);
+int stdio_winsize(struct process *p, unsigned int rows, unsigned int cols, struct kx_err *err);
+
+/* ---- child side: mounts.c, spawn.c ---- */
+
+/* What the child reports on its sync socket. */
+enum { SYNC_READY = 1, SYNC_ERROR = 2 };
+struct sync_msg {
+	int32_t kind;
+	int32_t errnum;
+	char msg[480];
+};
+
+void sync_report(int fd, int errnum, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int setup_rootfs(const pb_create_req *r, const char *rootfs, struct kx_err *err);
+void child_set_stdio(const struct child_stdio *cs, bool terminal);
+/* Close every fd above 2 but those in keep. */
+void child_close_fds(const int *keep, size_t n);
+/* Applies the process fields and execs; reports and _exit(127) on failure. */
+void exec_process(const pb_process *p, int sync_fd) __attribute__((noreturn));
+
+#endif

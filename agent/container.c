@@ -1,0 +1,739 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Containers and their processes, agent side: create (the child builds the
+ * container and waits), start, exec, signal, reap, remove, stats.
+ *
+ * Each child has a SOCK_SEQPACKET sync socket: the agent sends one byte to
+ * let it go on (after placing it in its cgroup) and one to start it; the
+ * child reports "ready" or an error, and the close-on-exec end shuts when
+ * the exec succeeded.
+ */
+#include "agent.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define NINEP_OPTS "trans=virtio,version=9p2000.L,msize=262144,cache=mmap"
+#define MAX_CONTAINERS 1024
+#define MAX_PROCS 1024
+#define CGROUP_GC_MAX 256
+
+struct container *containers;
+static size_t ncontainers;
+static int agent_pidns = -1;
+static char *cgroup_gc[CGROUP_GC_MAX];
+
+struct container *container_find(const char *id)
+{
+	for (struct container *c = containers; c; c = c->next)
+		if (!strcmp(c->id, id))
+			return c;
+	return NULL;
+}
+
+struct process *process_find(struct container *c, const char *exec_id)
+{
+	for (struct process *p = c->procs; p; p = p->next)
+		if (!strcmp(p->exec_id, exec_id))
+			return p;
+	return NULL;
+}
+
+static struct process *process_new(struct container *c, const char *exec_id)
+{
+	struct process *p = calloc(1, sizeof(*p)), **pp;
+
+	if (!p)
+		return NULL;
+	p->c = c;
+	snprintf(p->exec_id, sizeof(p->exec_id), "%s", exec_id);
+	p->pid = -1;
+	p->sync_fd = p->tty_fd = -1;
+	p->in.fd = p->out.fd = p->err.fd = -1;
+	for (pp = &c->procs; *pp; pp = &(*pp)->next)
+		;
+	*pp = p;
+	return p;
+}
+
+static void process_free(void *ptr)
+{
+	struct process *p = ptr;
+
+	buf_free(&p->in.buf);
+	buf_free(&p->out.buf);
+	buf_free(&p->err.buf);
+	free(p);
+}
+
+/* Unlinks p and frees it after this loop iteration; parked calls see p->dead. */
+static void process_forget(struct process *p)
+{
+	for (struct process **pp = &p->c->procs; *pp; pp = &(*pp)->next) {
+		if (*pp == p) {
+			*pp = p->next;
+			break;
+		}
+	}
+	if (p->sync_call_set)
+		reply_err(&p->sync_call, TTRPC_ABORTED, "container %s removed", p->c->id);
+	p->sync_call_set = false;
+	if (p->sync_fd >= 0)
+		close(p->sync_fd);
+	p->sync_fd = -1;
+	stdio_close(p);
+	p->dead = true;
+	defer_free(process_free, p);
+}
+
+static void cgroup_gc_run(void)
+{
+	for (size_t i = 0; i < CGROUP_GC_MAX; i++) {
+		if (cgroup_gc[i] && (rmdir(cgroup_gc[i]) == 0 || errno == ENOENT)) {
+			free(cgroup_gc[i]);
+			cgroup_gc[i] = NULL;
+		}
+	}
+}
+
+static void cgroup_remove(const char *path)
+{
+	if (rmdir(path) == 0 || errno == ENOENT)
+		return;
+	/* Killed processes leave the cgroup a moment later. */
+	for (size_t i = 0; i < CGROUP_GC_MAX; i++) {
+		if (!cgroup_gc[i]) {
+			cgroup_gc[i] = strdup(path);
+			return;
+		}
+	}
+}
+
+static void cgroup_kill(struct container *c)
+{
+	char path[200];
+
+	snprintf(path, sizeof(path), "%s/cgroup.kill", c->cgroup);
+	if (write_file(path, "1") < 0 && errno != ENOENT)
+		log_err("%s: %s", path, strerror(errno));
+}
+
+/* Tear down what container_create built; replies nothing about c itself. */
+static void container_destroy(struct container *c)
+{
+	for (struct process *p = c->procs; p; p = p->next)
+		if (p->pid > 0 && p->state != PROC_EXITED)
+			kill(p->pid, SIGKILL);
+	cgroup_kill(c);
+	while (c->procs)
+		process_forget(c->procs);
+	for (struct container **pp = &containers; *pp; pp = &(*pp)->next) {
+		if (*pp == c) {
+			*pp = c->next;
+			ncontainers--;
+			break;
+		}
+	}
+	if (c->rootfs_mounted && umount2(c->rootfs, MNT_DETACH) < 0)
+		log_err("umount %s: %s", c->rootfs, strerror(errno));
+	rmdir(c->rootfs);
+	rmdir(c->dir);
+	cgroup_remove(c->cgroup);
+	c->dead = true;
+	defer_free(free, c);
+}
+
+static int validate_process(const pb_process *p, char *msg, size_t len)
+{
+	if (!p)
+		return snprintf(msg, len, "process is missing"), -1;
+	if (!p->n_args || !p->args[0][0])
+		return snprintf(msg, len, "process.args is empty"), -1;
+	if (p->n_args > 65536 || p->n_env > 65536)
+		return snprintf(msg, len, "too many process.args or process.env"), -1;
+	for (size_t i = 0; i < p->n_env; i++)
+		if (!strchr(p->env[i], '=') || p->env[i][0] == '=')
+			return snprintf(msg, len, "process.env[%zu] is not NAME=value", i), -1;
+	if (p->cwd[0] && p->cwd[0] != '/')
+		return snprintf(msg, len, "process.cwd %s is not absolute", p->cwd), -1;
+	if (strlen(p->cwd) >= 4096)
+		return snprintf(msg, len, "process.cwd is too long"), -1;
+	for (size_t i = 0; i < p->n_rlimits; i++) {
+		if (p->rlimits[i]->resource >= RLIMIT_NLIMITS)
+			return snprintf(msg, len, "rlimit %u unknown", p->rlimits[i]->resource), -1;
+		if (p->rlimits[i]->soft > p->rlimits[i]->hard)
+			return snprintf(msg, len, "rlimit %u: soft above hard",
+					p->rlimits[i]->resource), -1;
+	}
+	if (p->user && p->user->n_additional_gids > 65536)
+		return snprintf(msg, len, "too many additional gids"), -1;
+	if (p->user && p->user->has_umask && p->user->umask > 0777)
+		return snprintf(msg, len, "umask %o invalid", p->user->umask), -1;
+	return 0;
+}
+
+static bool valid_tag(const char *t)
+{
+	size_t n = strlen(t);
+
+	if (!n || n > 64)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((t[i] >= 'A' && t[i] <= 'Z') || (t[i] >= 'a' && t[i] <= 'z') ||
+		      (t[i] >= '0' && t[i] <= '9') || t[i] == '_' || t[i] == '-' || t[i] == '.'))
+			return false;
+	return true;
+}
+
+static int validate_create(const pb_create_req *r, char *msg, size_t len)
+{
+	if (validate_process(r->process, msg, len))
+		return -1;
+	if (!valid_tag(r->rootfs_tag))
+		return snprintf(msg, len, "rootfs_tag \"%s\" invalid", r->rootfs_tag), -1;
+	if (strlen(r->hostname) > 64)
+		return snprintf(msg, len, "hostname too long"), -1;
+	if (r->n_mounts > 1024 || r->n_masked_paths > 1024 || r->n_readonly_paths > 1024)
+		return snprintf(msg, len, "too many mounts or paths"), -1;
+	for (size_t i = 0; i < r->n_mounts; i++) {
+		const pb_mount *m = r->mounts[i];
+
+		if (m->destination[0] != '/' || strlen(m->destination) >= 4096 ||
+		    strlen(m->source) >= 4096 || !m->type[0] || m->n_options > 64)
+			return snprintf(msg, len, "mount %zu (%s) invalid", i, m->destination), -1;
+	}
+	for (size_t i = 0; i < r->n_masked_paths; i++)
+		if (r->masked_paths[i][0] != '/' || strlen(r->masked_paths[i]) >= 4096)
+			return snprintf(msg, len, "masked path %s invalid", r->masked_paths[i]), -1;
+	for (size_t i = 0; i < r->n_readonly_paths; i++)
+		if (r->readonly_paths[i][0] != '/' || strlen(r->readonly_paths[i]) >= 4096)
+			return snprintf(msg, len, "readonly path %s invalid", r->readonly_paths[i]),
+			       -1;
+	return 0;
+}
+
+/* In the child, first thing: undo what PID 1 set up for itself. */
+static void child_reset_signals(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigprocmask(SIG_SETMASK, &set, NULL);
+	signal(SIGPIPE, SIG_DFL);
+}
+
+static bool child_wait_byte(int fd)
+{
+	char b;
+	ssize_t n;
+
+	do
+		n = read(fd, &b, 1);
+	while (n < 0 && errno == EINTR);
+	return n == 1;
+}
+
+static void __attribute__((noreturn)) child_init(const pb_create_req *r, const char *rootfs,
+						  int sync_fd, const struct child_stdio *cs)
+{
+	struct sync_msg ready = { .kind = SYNC_READY };
+	struct kx_err err = { 0 };
+
+	child_reset_signals();
+	child_set_stdio(cs, r->process->terminal);
+	child_close_fds(&sync_fd, 1);
+	if (!child_wait_byte(sync_fd))
+		_exit(1);
+	/* After the agent moved us into our cgroup: the cgroup ns is rooted there. */
+	if (unshare(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP) < 0) {
+		sync_report(sync_fd, errno, "unshare");
+		_exit(1);
+	}
+	if (setup_rootfs(r, rootfs, &err) < 0) {
+		sync_report(sync_fd, err.errnum, "%s", err.msg);
+		_exit(1);
+	}
+	if (send(sync_fd, &ready, sizeof(ready), MSG_NOSIGNAL) != sizeof(ready))
+		_exit(1);
+	if (!child_wait_byte(sync_fd))
+		_exit(1);
+	exec_process(r->process, sync_fd);
+}
+
+static int open_agent_pidns(void)
+{
+	if (agent_pidns < 0)
+		agent_pidns = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
+	return agent_pidns;
+}
+
+static void join_cgroup(struct container *c, pid_t pid)
+{
+	char path[200], val[32];
+
+	snprintf(path, sizeof(path), "%s/cgroup.procs", c->cgroup);
+	snprintf(val, sizeof(val), "%d", (int)pid);
+	if (write_file(path, val) < 0)
+		log_err("%s: %s", path, strerror(errno));
+}
+
+/*
+ * Fork p into pid namespace pidns_fd (-1: a new one, p is its PID 1); the
+ * child runs fn and never returns. Returns 0 in the agent.
+ */
+static int spawn(struct process *p, int pidns_fd, int sv[2], struct kx_err *err)
+{
+	pid_t pid;
+
+	if (open_agent_pidns() < 0)
+		return kx_error(err, errno, "open /proc/self/ns/pid");
+	if (pidns_fd < 0 ? unshare(CLONE_NEWPID) : setns(pidns_fd, CLONE_NEWPID))
+		return kx_error(err, errno, "enter the container pid namespace");
+	pid = fork();
+	if (pid == 0)
+		return 1;
+	/* Back to our own namespace for later children. */
+	if (setns(agent_pidns, CLONE_NEWPID) < 0)
+		log_err("setns back to the agent pid namespace: %s", strerror(errno));
+	if (pid < 0)
+		return kx_error(err, errno, "fork");
+	p->pid = pid;
+	close(sv[1]);
+	p->sync_fd = sv[0];
+	join_cgroup(p->c, pid);
+	/* Let the child go on: it is in its cgroup now. */
+	if (send(sv[0], "g", 1, MSG_NOSIGNAL) != 1)
+		log_err("process %d: sync: %s", (int)pid, strerror(errno));
+	return 0;
+}
+
+int container_create(const struct call *call, const pb_create_req *r)
+{
+	struct child_stdio cs = { { -1, -1, -1 } };
+	struct kx_err err = { 0 };
+	struct container *c;
+	struct process *p;
+	char msg[600];
+	int sv[2] = { -1, -1 }, ret;
+
+	if (!valid_id(r->container_id))
+		return reply_err(call, TTRPC_INVALID_ARGUMENT, "container id \"%.140s\" invalid",
+				 r->container_id);
+	if (container_find(r->container_id))
+		return reply_err(call, TTRPC_ALREADY_EXISTS, "container %s already exists",
+				 r->container_id);
+	if (validate_create(r, msg, sizeof(msg)))
+		return reply_err(call, TTRPC_INVALID_ARGUMENT, "%s", msg);
+	if (ncontainers >= MAX_CONTAINERS)
+		return reply_err(call, TTRPC_RESOURCE_EXHAUSTED, "too many containers");
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return reply_err(call, TTRPC_RESOURCE_EXHAUSTED, "out of memory");
+	snprintf(c->id, sizeof(c->id), "%s", r->container_id);
+	snprintf(c->dir, sizeof(c->dir), "%s/%s", AGENT_RUN_DIR, c->id);
+	snprintf(c->rootfs, sizeof(c->rootfs), "%s/rootfs", c->dir);
+	snprintf(c->cgroup, sizeof(c->cgroup), "%s/%s", AGENT_CGROUP_DIR, c->id);
+	c->next = containers;
+	containers = c;
+	ncontainers++;
+
+	if (mkdir_p(c->rootfs, 0755) < 0) {
+		kx_error(&err, errno, "mkdir %s", c->rootfs);
+		goto fail;
+	}
+	if (mount(r->rootfs_tag, c->rootfs, "9p", 0, NINEP_OPTS) < 0) {
+		kx_error(&err, errno, "mount 9p share %s", r->rootfs_tag);
+		goto fail;
+	}
+	c->rootfs_mounted = true;
+	if (mkdir(c->cgroup, 0755) < 0 && errno != EEXIST)
+		log_err("mkdir %s: %s", c->cgroup, strerror(errno));
+	p = process_new(c, "");
+	if (!p) {
+		kx_error(&err, ENOMEM, "container %s", c->id);
+		goto fail;
+	}
+	c->init = p;
+	if (stdio_create(p, r->process->terminal, &cs, &err) < 0)
+		goto fail;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		kx_error(&err, errno, "socketpair");
+		goto fail;
+	}
+	ret = spawn(p, -1, sv, &err);
+	if (ret == 1)
+		child_init(r, c->rootfs, sv[1], &cs);
+	if (ret < 0)
+		goto fail;
+	stdio_close_child(&cs);
+	p->state = PROC_SETUP;
+	p->sync_call = *call;
+	p->sync_call_set = true;
+	log_dbg("container %s: init is pid %d", c->id, (int)p->pid);
+	return 0;
+fail:
+	/* spawn() failed before taking the socket over. */
+	stdio_close_child(&cs);
+	if (sv[0] >= 0) {
+		close(sv[0]);
+		close(sv[1]);
+	}
+	reply_err(call, TTRPC_FAILED_PRECONDITION, "create container %s: %s", c->id, err.msg);
+	container_destroy(c);
+	return 0;
+}
+
+int container_start(const struct call *call, const char *id)
+{
+	struct container *c;
+	struct process *p;
+
+	if (!valid_id(id))
+		return reply_err(call, TTRPC_INVALID_ARGUMENT, "container id invalid");
+	c = container_find(id);
+	if (!c)
+		return reply_err(call, TTRPC_NOT_FOUND, "container %s not found", id);
+	p = c->init;
+	if (p->state == PROC_SETUP)
+		return reply_err(call, TTRPC_FAILED_PRECONDITION,
+				 "container %s is still being created", id);
+	if (p->state != PROC_CREATED)
+		return reply_err(call, TTRPC_FAILED_PRECONDITION, "container %s already started",
+				 id);
+	if (p->sync_fd < 0 || send(p->sync_fd, "s", 1, MSG_NOSIGNAL) != 1)
+		return reply_err(call, TTRPC_FAILED_PRECONDITION,
+				 "container %s: init process is gone", id);
+	p->state = PROC_STARTING;
+	p->sync_call = *call;
+	p->sync_call_set = true;
+	return 0;
+}
+
+static const char *const exec_ns[] = { "ipc", "uts", "cgroup", "mnt" };
+#define N_EXEC_NS (sizeof(exec_ns) / sizeof(exec_ns[0]))
+
+static void __attribute__((noreturn)) child_exec(const pb_process *proc, int sync_fd,
+						  const int *nsfd, const struct child_stdio *cs)
+{
+	int keep[N_EXEC_NS + 1];
+
+	child_reset_signals();
+	child_set_stdio(cs, proc->terminal);
+	memcpy(keep, nsfd, sizeof(int) * N_EXEC_NS);
+	keep[N_EXEC_NS] = sync_fd;
+	child_close_fds(keep, N_EXEC_NS + 1);
+	if (!child_wait_byte(sync_fd))
+		_exit(1);
+	for (size_t i = 0; i < N_EXEC_NS; i++) {
+		if (setns(nsfd[i], 0) < 0) {
+			sync_report(sync_fd, errno, "setns %s", exec_ns[i]);
+			_exit(127);
+		}
+		close(nsfd[i]);
+	}
+	exec_process(proc, sync_fd);
+}
+
+int container_exec(const struct call *call, const char *id, const char *exec_id,
+		    const pb_process *proc)
+{
+	struct child_stdio cs = { { -1, -1, -1 } };
+	struct kx_err err = { 0 };
+	int nsfd[N_EXEC_NS], pidns = -1, sv[2] = { -1, -1 }, ret = 0;
+	struct container *c;
+	struct process *p, *q;
+	size_t nprocs = 0;
+	char msg[600];
+
+	for (size_t i = 0; i < N_EXEC_NS; i++)
+		nsfd[i] = -1;
+	if (!valid_id(id) || !valid_id(exec_id))
+		return reply_err(call, TTRPC_INVALID_ARGUMENT, "container or exec id invalid");
+	c = container_find(id);
+	if (!c)
+		return reply_err(call, TTRPC_NOT_FOUND, "container %s not found", id);
+	if (process_find(c, exec_id))
+		return reply_err(call, TTRPC_ALREADY_EXISTS, "exec %s already exists in %s",
+				 exec_id, id);
+	if (validate_process(proc, msg, sizeof(msg)))
+		return reply_err(call, TTRPC_INVALID_ARGUMENT, "%s", msg);
+	if (c->init->state != PROC_RUNNING && c->init->state != PROC_STARTING)
+		return reply_err(call, TTRPC_FAILED_PRECONDITION, "container %s is not running",
+				 id);
+	for (q = c->procs; q; q = q->next)
+		nprocs++;
+	if (nprocs >= MAX_PROCS)
+		return reply_err(call, TTRPC_RESOURCE_EXHAUSTED, "too many processes in %s", id);
+
+	for (size_t i = 0; i <= N_EXEC_NS; i++) {
+		char path[64];
+		int fd;
+
+		snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)c->init->pid,
+			 i < N_EXEC_NS ? exec_ns[i] : "pid");
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			reply_err(call, TTRPC_FAILED_PRECONDITION, "container %s: %s: %s", id, path,
+				  strerror(errno));
+			goto out;
+		}
+		if (i < N_EXEC_NS)
+			nsfd[i] = fd;
+		else
+			pidns = fd;
+	}
+	p = process_new(c, exec_id);
+	if (!p) {
+		reply_err(call, TTRPC_RESOURCE_EXHAUSTED, "out of memory");
+		goto out;
+	}
+	if (stdio_create(p, proc->terminal, &cs, &err) < 0 ||
+	    (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0 &&
+	     kx_error(&err, errno, "socketpair")) || (ret = spawn(p, pidns, sv, &err)) < 0) {
+		reply_err(call, TTRPC_INTERNAL, "exec %s in %s: %s", exec_id, id, err.msg);
+		stdio_close_child(&cs);
+		if (sv[0] >= 0) {
+			close(sv[0]);
+			close(sv[1]);
+		}
+		process_forget(p);
+		goto out;
+	}
+	if (ret == 1)
+		child_exec(proc, sv[1], nsfd, &cs);
+	stdio_close_child(&cs);
+	p->state = PROC_STARTING;
+	p->sync_call = *call;
+	p->sync_call_set = true;
+	log_dbg("container %s: exec %s is pid %d", id, exec_id, (int)p->pid);
+out:
+	for (size_t i = 0; i < N_EXEC_NS; i++)
+		if (nsfd[i] >= 0)
+			close(nsfd[i]);
+	if (pidns >= 0)
+		close(pidns);
+	return 0;
+}
+
+/* The child reported, or closed its end: answer the parked Create/Start/Exec. */
+static void on_sync(void *ptr, short revents)
+{
+	struct process *p = ptr;
+	struct sync_msg m;
+	ssize_t n;
+
+	if (p->dead || p->sync_fd < 0)
+		return;
+	n = recv(p->sync_fd, &m, sizeof(m), MSG_DONTWAIT);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n == sizeof(m) && m.kind == SYNC_READY) {
+		if (p->state == PROC_SETUP) {
+			p->state = PROC_CREATED;
+			p->sync_call_set = false;
+			reply(&p->sync_call, TTRPC_OK, NULL, NULL);
+		}
+		return;
+	}
+	close(p->sync_fd);
+	p->sync_fd = -1;
+	if (n == sizeof(m) && m.kind == SYNC_ERROR) {
+		m.msg[sizeof(m.msg) - 1] = '\0';
+		if (p->state == PROC_SETUP) {
+			struct container *c = p->c;
+
+			reply_err(&p->sync_call, TTRPC_FAILED_PRECONDITION, "create container %s: %s",
+				  c->id, m.msg);
+			p->sync_call_set = false;
+			container_destroy(c);
+			return;
+		}
+		if (p->state == PROC_STARTING)
+			p->state = PROC_RUNNING;	/* exits with 127 */
+		if (p->sync_call_set)
+			reply_err(&p->sync_call, m.errnum == ENOENT ? TTRPC_NOT_FOUND :
+				  TTRPC_FAILED_PRECONDITION, "%s", m.msg);
+		p->sync_call_set = false;
+		return;
+	}
+	/* EOF: exec succeeded, or the child died before reporting. */
+	if (p->state == PROC_SETUP) {
+		struct container *c = p->c;
+
+		reply_err(&p->sync_call, TTRPC_FAILED_PRECONDITION,
+			  "create container %s: init process died during setup", c->id);
+		p->sync_call_set = false;
+		container_destroy(c);
+		return;
+	}
+	if (p->state == PROC_STARTING)
+		p->state = PROC_RUNNING;
+	if (p->sync_call_set)
+		reply(&p->sync_call, TTRPC_OK, NULL, NULL);
+	p->sync_call_set = false;
+}
+
+void containers_poll(void)
+{
+	for (struct container *c = containers; c; c = c->next) {
+		for (struct process *p = c->procs; p; p = p->next) {
+			if (p->sync_call_set && p->sync_fd >= 0)
+				loop_add(p->sync_fd, POLLIN, on_sync, p);
+			stdio_poll(p);
+		}
+	}
+}
+
+static struct process *process_by_pid(pid_t pid)
+{
+	for (struct container *c = containers; c; c = c->next)
+		for (struct process *p = c->procs; p; p = p->next)
+			if (p->pid == pid)
+				return p;
+	return NULL;
+}
+
+void container_reap(void)
+{
+	for (;;) {
+		struct process *p;
+		int st;
+		pid_t pid = waitpid(-1, &st, WNOHANG);
+
+		if (pid < 0 && errno == EINTR)
+			continue;
+		if (pid <= 0)
+			break;
+		p = process_by_pid(pid);
+		if (!p)
+			continue;
+		p->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+		p->state = PROC_EXITED;
+		log_dbg("container %s: process %s (pid %d) exited, status %d", p->c->id,
+			*p->exec_id ? p->exec_id : "init", (int)pid, p->status);
+	}
+	cgroup_gc_run();
+}
+
+static int signal_cgroup(struct container *c, int sig)
+{
+	char path[200], buf[65536], *s, *save = NULL;
+	int ret = 0;
+
+	if (sig == SIGKILL) {
+		snprintf(path, sizeof(path), "%s/cgroup.kill", c->cgroup);
+		if (write_file(path, "1") == 0)
+			return 0;
+	}
+	snprintf(path, sizeof(path), "%s/cgroup.procs", c->cgroup);
+	if (read_file(path, buf, sizeof(buf)) < 0)
+		return -1;
+	for (s = strtok_r(buf, "\n", &save); s; s = strtok_r(NULL, "\n", &save)) {
+		int pid = atoi(s);
+
+		if (pid > 1 && kill(pid, sig) < 0 && errno != ESRCH)
+			ret = -1;
+	}
+	return ret;
+}
+
+int container_signal(const struct call *call, const char *id, const char *exec_id,
+		      uint32_t sig, bool all)
+{
+	struct container *c;
+	struct process *p;
+
+	if (!valid_id(id) || (*exec_id && !valid_id(exec_id)))
+		return reply_err(call, TTRPC_INVALID_ARGUMENT, "container or exec id invalid");
+	if (sig > 64)
+		return reply_err(call, TTRPC_INVALID_ARGUMENT, "signal %u invalid", sig);
+	c = container_find(id);
+	if (!c)
+		return reply_err(call, TTRPC_NOT_FOUND, "container %s not found", id);
+	p = process_find(c, exec_id);
+	if (!p)
+		return reply_err(call, TTRPC_NOT_FOUND, "process %s not found in %s", exec_id, id);
+	if (all) {
+		if (signal_cgroup(c, sig) < 0)
+			return reply_err(call, TTRPC_INTERNAL, "signal %u to container %s: %s", sig,
+					 id, strerror(errno));
+		return reply(call, TTRPC_OK, NULL, NULL);
+	}
+	if (p->state == PROC_EXITED || p->pid <= 0)
+		return reply_err(call, TTRPC_FAILED_PRECONDITION, "process not running");
+	if (kill(p->pid, sig) < 0)
+		return reply_err(call, TTRPC_INTERNAL, "kill %d: %s", (int)p->pid,
+				 strerror(errno));
+	reply(call, TTRPC_OK, NULL, NULL);
+	return 0;
+}
+
+int container_remove(const struct call *call, const char *id)
+{
+	struct container *c;
+
+	if (!valid_id(id))
+		return reply_err(call, TTRPC_INVALID_ARGUMENT, "container id invalid");
+	c = container_find(id);
+	if (!c)
+		return reply_err(call, TTRPC_NOT_FOUND, "container %s not found", id);
+	container_destroy(c);
+	reply(call, TTRPC_OK, NULL, NULL);
+	return 0;
+}
+
+static uint64_t cgroup_value(struct container *c, const char *file, const char *key)
+{
+	char path[256], buf[4096], *s;
+
+	snprintf(path, sizeof(path), "%s/%s", c->cgroup, file);
+	if (read_file(path, buf, sizeof(buf)) < 0)
+		return 0;
+	if (!key)
+		return strtoull(buf, NULL, 10);
+	for (s = buf; s && *s; s = strchr(s, '\n') ? strchr(s, '\n') + 1 : NULL) {
+		size_t k = strlen(key);
+
+		if (!strncmp(s, key, k) && s[k] == ' ')
+			return strtoull(s + k + 1, NULL, 10);
+	}
+	return 0;
+}
+
+int container_stats(const struct call *call, const char *id)
+{
+	Katasbx__Agent__V1__StatsContainerResponse r =
+		KATASBX__AGENT__V1__STATS_CONTAINER_RESPONSE__INIT;
+	struct container *c;
+
+	if (!valid_id(id))
+		return reply_err(call, TTRPC_INVALID_ARGUMENT, "container id invalid");
+	c = container_find(id);
+	if (!c)
+		return reply_err(call, TTRPC_NOT_FOUND, "container %s not found", id);
+	r.memory_current = cgroup_value(c, "memory.current", NULL);
+	r.cpu_usage_usec = cgroup_value(c, "cpu.stat", "usage_usec");
+	r.pids_current = cgroup_value(c, "pids.current", NULL);
+	reply(call, TTRPC_OK, NULL, &r.base);
+	return 0;
+}
+
+void containers_kill_all(void)
+{
+	for (struct container *c = containers; c; c = c->next) {
+		cgroup_kill(c);
+		for (struct process *p = c->procs; p; p = p->next)
+			if (p->pid > 0 && p->state != PROC_EXITED)
+				kill(p->pid, SIGKILL);
+	}
+}

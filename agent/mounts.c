@@ -1,0 +1,386 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The container's filesystem, built by its init process in its own mount
+ * namespace: the spec's mounts under the rootfs (targets resolved inside
+ * the rootfs with openat2(RESOLVE_IN_ROOT), so that a symlink in the image
+ * cannot point a mount outside it), /dev nodes, pivot_root, masked and
+ * read-only paths, read-only root, hostname.
+ */
+#include "agent.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+#include <linux/openat2.h>
+
+struct mount_opt {
+	const char *name;
+	bool clear;
+	unsigned long flag;
+};
+
+static const struct mount_opt mount_opts[] = {
+	{ "ro", false, MS_RDONLY },		{ "rw", true, MS_RDONLY },
+	{ "nosuid", false, MS_NOSUID },		{ "suid", true, MS_NOSUID },
+	{ "nodev", false, MS_NODEV },		{ "dev", true, MS_NODEV },
+	{ "noexec", false, MS_NOEXEC },		{ "exec", true, MS_NOEXEC },
+	{ "sync", false, MS_SYNCHRONOUS },	{ "async", true, MS_SYNCHRONOUS },
+	{ "dirsync", false, MS_DIRSYNC },	{ "remount", false, MS_REMOUNT },
+	{ "mand", false, MS_MANDLOCK },		{ "nomand", true, MS_MANDLOCK },
+	{ "atime", true, MS_NOATIME },		{ "noatime", false, MS_NOATIME },
+	{ "diratime", true, MS_NODIRATIME },	{ "nodiratime", false, MS_NODIRATIME },
+	{ "relatime", false, MS_RELATIME },	{ "norelatime", true, MS_RELATIME },
+	{ "strictatime", false, MS_STRICTATIME }, { "nostrictatime", true, MS_STRICTATIME },
+	{ "bind", false, MS_BIND },		{ "rbind", false, MS_BIND | MS_REC },
+	{ "defaults", false, 0 },
+};
+
+static const struct mount_opt prop_opts[] = {
+	{ "private", false, MS_PRIVATE },	{ "rprivate", false, MS_PRIVATE | MS_REC },
+	{ "shared", false, MS_SHARED },		{ "rshared", false, MS_SHARED | MS_REC },
+	{ "slave", false, MS_SLAVE },		{ "rslave", false, MS_SLAVE | MS_REC },
+	{ "unbindable", false, MS_UNBINDABLE }, { "runbindable", false, MS_UNBINDABLE | MS_REC },
+};
+
+#define N_OPTS(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Options to mount flags, propagation flags, and a data string for the rest. */
+static int parse_options(const pb_mount *m, unsigned long *flags, unsigned long *prop,
+			 char *data, size_t len, struct kx_err *err)
+{
+	size_t used = 0;
+
+	*flags = *prop = 0;
+	data[0] = '\0';
+	for (size_t i = 0; i < m->n_options; i++) {
+		const char *o = m->options[i];
+		bool known = false;
+
+		for (size_t k = 0; k < N_OPTS(mount_opts) && !known; k++) {
+			if (strcmp(o, mount_opts[k].name))
+				continue;
+			known = true;
+			if (mount_opts[k].clear)
+				*flags &= ~mount_opts[k].flag;
+			else
+				*flags |= mount_opts[k].flag;
+		}
+		for (size_t k = 0; k < N_OPTS(prop_opts) && !known; k++) {
+			if (!strcmp(o, prop_opts[k].name)) {
+				known = true;
+				*prop = prop_opts[k].flag;
+			}
+		}
+		if (known || !*o)
+			continue;
+		/* Tokens only for the host's own helpers. */
+		if (!strcmp(o, "tmpcopyup") || !strncmp(o, "x-", 2))
+			continue;
+		if (used + strlen(o) + 2 > len)
+			return kx_error(err, EINVAL, "mount %s: options too long", m->destination);
+		used += snprintf(data + used, len - used, "%s%s", used ? "," : "", o);
+	}
+	return 0;
+}
+
+static int open_in_root(int rootfd, const char *path, int flags)
+{
+	struct open_how how = {
+		.flags = flags | O_CLOEXEC,
+		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+	};
+
+	return syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
+}
+
+/* mkdir -p inside the root; the last component a file when want_file. */
+static int make_target(int rootfd, const char *path, bool want_file)
+{
+	char buf[4096];
+	char *p;
+	size_t len = strlen(path);
+
+	if (len >= sizeof(buf))
+		return errno = ENAMETOOLONG, -1;
+	memcpy(buf, path, len + 1);
+	while (len > 1 && buf[len - 1] == '/')
+		buf[--len] = '\0';
+	for (p = buf + 1;; p++) {
+		bool last = !*p;
+		char saved;
+		int fd, parent;
+		char *slash;
+
+		if (*p && *p != '/')
+			continue;
+		saved = *p;
+		*p = '\0';
+		fd = open_in_root(rootfd, buf, O_PATH);
+		if (fd >= 0) {
+			close(fd);
+		} else if (errno == ENOENT) {
+			slash = strrchr(buf, '/');
+			*slash = '\0';
+			parent = open_in_root(rootfd, slash == buf ? "/" : buf,
+					      O_PATH | O_DIRECTORY);
+			*slash = '/';
+			if (parent < 0)
+				return -1;
+			if (last && want_file) {
+				fd = openat(parent, slash + 1,
+					    O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+				if (fd >= 0)
+					close(fd);
+			} else {
+				fd = mkdirat(parent, slash + 1, 0755);
+			}
+			close(parent);
+			if (fd < 0 && errno != EEXIST)
+				return -1;
+		} else {
+			return -1;
+		}
+		*p = saved;
+		if (last)
+			return 0;
+	}
+}
+
+/* Mount targets go through /proc/self/fd: the path was resolved in the root. */
+static int target_path(int rootfd, const char *dest, char *out, size_t len, int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = open_in_root(rootfd, dest, O_PATH);
+	if (*fd < 0)
+		return -1;
+	snprintf(out, len, "/proc/self/fd/%d", *fd);
+	return 0;
+}
+
+static unsigned long vfs_flags(const char *path)
+{
+	struct statvfs sv;
+	unsigned long f = 0;
+
+	if (statvfs(path, &sv) < 0)
+		return 0;
+	if (sv.f_flag & ST_NOSUID)
+		f |= MS_NOSUID;
+	if (sv.f_flag & ST_NODEV)
+		f |= MS_NODEV;
+	if (sv.f_flag & ST_NOEXEC)
+		f |= MS_NOEXEC;
+	if (sv.f_flag & ST_RDONLY)
+		f |= MS_RDONLY;
+	return f;
+}
+
+static int do_mount(int rootfd, const pb_mount *m, struct kx_err *err)
+{
+	unsigned long flags, prop;
+	char data[1024], target[64];
+	const char *type = m->type;
+	struct stat st;
+	bool bind;
+	int fd = -1, ret = -1;
+
+	if (parse_options(m, &flags, &prop, data, sizeof(data), err))
+		return -1;
+	if (!strcmp(type, "cgroup"))
+		type = "cgroup2";	/* the guest is pure cgroup v2 */
+	bind = (flags & MS_BIND) || !strcmp(type, "bind");
+	if (bind) {
+		flags |= MS_BIND;
+		if (m->source[0] != '/')
+			return kx_error(err, EINVAL, "bind mount %s: source %s is not absolute",
+					m->destination, m->source);
+		if (stat(m->source, &st) < 0)
+			return kx_error(err, errno, "bind mount %s: source %s", m->destination,
+					m->source);
+	}
+	if (make_target(rootfd, m->destination, bind && !S_ISDIR(st.st_mode)) < 0) {
+		kx_error(err, errno, "mount point %s", m->destination);
+		goto out;
+	}
+	if (target_path(rootfd, m->destination, target, sizeof(target), &fd) < 0) {
+		kx_error(err, errno, "mount point %s", m->destination);
+		goto out;
+	}
+	if (bind) {
+		unsigned long extra = flags & ~(MS_BIND | MS_REC | MS_REMOUNT);
+
+		if (mount(m->source, target, NULL, flags & (MS_BIND | MS_REC), NULL) < 0) {
+			kx_error(err, errno, "bind %s on %s", m->source, m->destination);
+			goto out;
+		}
+		if (extra) {
+			/* Flags of a bind mount take a remount of the new mount. */
+			if (target_path(rootfd, m->destination, target, sizeof(target), &fd) < 0 ||
+			    mount(NULL, target, NULL,
+				  MS_BIND | MS_REMOUNT | extra | vfs_flags(target), NULL) < 0) {
+				kx_error(err, errno, "remount %s", m->destination);
+				goto out;
+			}
+		}
+	} else if (mount(m->source[0] ? m->source : type, target, type, flags,
+			 data[0] ? data : NULL) < 0) {
+		kx_error(err, errno, "mount %s on %s", type, m->destination);
+		goto out;
+	}
+	if (prop) {
+		if (target_path(rootfd, m->destination, target, sizeof(target), &fd) < 0 ||
+		    mount(NULL, target, NULL, prop, NULL) < 0) {
+			kx_error(err, errno, "propagation of %s", m->destination);
+			goto out;
+		}
+	}
+	ret = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	return ret;
+}
+
+static bool is_dev_tmpfs(const pb_mount *m)
+{
+	const char *d = m->destination;
+
+	while (d[0] == '/' && d[1] == '/')
+		d++;
+	return (!strcmp(d, "/dev") || !strcmp(d, "/dev/")) && !strcmp(m->type, "tmpfs");
+}
+
+/* A tmpfs /dev gets the nodes every program expects. */
+static int populate_dev(int rootfd, struct kx_err *err)
+{
+	static const struct {
+		const char *name;
+		unsigned int major, minor;
+	} nodes[] = {
+		{ "null", 1, 3 }, { "zero", 1, 5 }, { "full", 1, 7 },
+		{ "random", 1, 8 }, { "urandom", 1, 9 }, { "tty", 5, 0 },
+	};
+	static const struct {
+		const char *name, *target;
+	} links[] = {
+		{ "ptmx", "pts/ptmx" }, { "fd", "/proc/self/fd" }, { "stdin", "/proc/self/fd/0" },
+		{ "stdout", "/proc/self/fd/1" }, { "stderr", "/proc/self/fd/2" },
+		{ "core", "/proc/kcore" },
+	};
+	int dev = open_in_root(rootfd, "/dev", O_PATH | O_DIRECTORY);
+
+	if (dev < 0)
+		return kx_error(err, errno, "open /dev in the rootfs");
+	for (size_t i = 0; i < N_OPTS(nodes); i++) {
+		if (mknodat(dev, nodes[i].name, S_IFCHR | 0666,
+			    makedev(nodes[i].major, nodes[i].minor)) < 0 && errno != EEXIST) {
+			kx_error(err, errno, "mknod /dev/%s", nodes[i].name);
+			close(dev);
+			return -1;
+		}
+		fchmodat(dev, nodes[i].name, 0666, 0);
+	}
+	for (size_t i = 0; i < N_OPTS(links); i++)
+		symlinkat(links[i].target, dev, links[i].name);
+	close(dev);
+	return 0;
+}
+
+static int mask_paths(const pb_create_req *r, struct kx_err *err)
+{
+	for (size_t i = 0; i < r->n_readonly_paths; i++) {
+		const char *p = r->readonly_paths[i];
+
+		if (mount(p, p, NULL, MS_BIND | MS_REC, NULL) < 0) {
+			if (errno == ENOENT)
+				continue;
+			return kx_error(err, errno, "readonly path %s", p);
+		}
+		if (mount(NULL, p, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | vfs_flags(p), NULL) < 0)
+			return kx_error(err, errno, "readonly path %s", p);
+	}
+	for (size_t i = 0; i < r->n_masked_paths; i++) {
+		const char *p = r->masked_paths[i];
+		struct stat st;
+		int ret;
+
+		if (stat(p, &st) < 0) {
+			if (errno == ENOENT)
+				continue;
+			return kx_error(err, errno, "masked path %s", p);
+		}
+		if (S_ISDIR(st.st_mode))
+			ret = mount("tmpfs", p, "tmpfs", MS_RDONLY, NULL);
+		else
+			ret = mount("/dev/null", p, NULL, MS_BIND, NULL);
+		if (ret < 0)
+			return kx_error(err, errno, "masked path %s", p);
+	}
+	return 0;
+}
+
+/* pivot_root(".", ".") stacks the old root on the new one; detach it. */
+static int enter_root(const char *rootfs, struct kx_err *err)
+{
+	if (chdir(rootfs) < 0)
+		return kx_error(err, errno, "chdir %s", rootfs);
+	if (syscall(SYS_pivot_root, ".", ".") == 0) {
+		if (umount2(".", MNT_DETACH) < 0)
+			return kx_error(err, errno, "detach the old root");
+	} else {
+		/* The agent could not leave the initramfs: fall back to a moved chroot. */
+		if (errno != EINVAL || mount(".", "/", NULL, MS_MOVE, NULL) < 0 ||
+		    chroot(".") < 0)
+			return kx_error(err, errno, "pivot_root to %s", rootfs);
+	}
+	if (chdir("/") < 0)
+		return kx_error(err, errno, "chdir /");
+	return 0;
+}
+
+int setup_rootfs(const pb_create_req *r, const char *rootfs, struct kx_err *err)
+{
+	bool dev_tmpfs = false;
+	int rootfd, ret = -1;
+
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return kx_error(err, errno, "make / private");
+	if (mount(rootfs, rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
+		return kx_error(err, errno, "bind %s", rootfs);
+	rootfd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		return kx_error(err, errno, "open %s", rootfs);
+	for (size_t i = 0; i < r->n_mounts; i++) {
+		if (do_mount(rootfd, r->mounts[i], err) < 0)
+			goto out;
+		if (is_dev_tmpfs(r->mounts[i]))
+			dev_tmpfs = true;
+	}
+	if (dev_tmpfs && populate_dev(rootfd, err) < 0)
+		goto out;
+	if (enter_root(rootfs, err) < 0)
+		goto out;
+	if (mask_paths(r, err) < 0)
+		goto out;
+	if (r->rootfs_readonly &&
+	    mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | vfs_flags("/"), NULL) < 0) {
+		kx_error(err, errno, "remount the rootfs read-only");
+		goto out;
+	}
+	if (r->hostname[0] && sethostname(r->hostname, strlen(r->hostname)) < 0) {
+		kx_error(err, errno, "sethostname %s", r->hostname);
+		goto out;
+	}
+	ret = 0;
+out:
+	close(rootfd);
+	return ret;
+}

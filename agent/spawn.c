@@ -1,0 +1,232 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The child side of a container process, from its stdio to execve: rlimits,
+ * groups and ids (capabilities kept across the uid change as runc does),
+ * capability sets, umask, no_new_privs, cwd, and the program looked up in
+ * the PATH of the process environment. Everything here runs after fork in
+ * the child, reports failures on the sync socket and never returns.
+ */
+#include "agent.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <linux/capability.h>
+#include <linux/close_range.h>
+
+#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+void sync_report(int fd, int errnum, const char *fmt, ...)
+{
+	struct sync_msg m = { .kind = SYNC_ERROR, .errnum = errnum };
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(m.msg, sizeof(m.msg), fmt, ap);
+	va_end(ap);
+	if (errnum && n >= 0 && (size_t)n < sizeof(m.msg))
+		snprintf(m.msg + n, sizeof(m.msg) - n, ": %s", strerror(errnum));
+	if (send(fd, &m, sizeof(m), MSG_NOSIGNAL) < 0)
+		return;
+}
+
+void child_set_stdio(const struct child_stdio *cs, bool terminal)
+{
+	setsid();
+	if (terminal)
+		ioctl(cs->fd[0], TIOCSCTTY, 0);
+	for (int i = 0; i < 3; i++) {
+		if (cs->fd[i] == i)
+			fcntl(i, F_SETFD, 0);
+		else
+			dup2(cs->fd[i], i);
+	}
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+	return *(const int *)a - *(const int *)b;
+}
+
+void child_close_fds(const int *keep, size_t n)
+{
+	int sorted[16];
+	unsigned int from = 3;
+
+	if (n > 16)
+		n = 16;
+	memcpy(sorted, keep, n * sizeof(int));
+	qsort(sorted, n, sizeof(int), cmp_int);
+	for (size_t i = 0; i < n; i++) {
+		if (sorted[i] < (int)from)
+			continue;
+		if ((unsigned int)sorted[i] > from)
+			syscall(SYS_close_range, from, sorted[i] - 1, 0);
+		from = sorted[i] + 1;
+	}
+	syscall(SYS_close_range, from, ~0U, 0);
+}
+
+static int last_cap(void)
+{
+	char buf[16];
+
+	if (read_file("/proc/sys/kernel/cap_last_cap", buf, sizeof(buf)) > 0)
+		return atoi(buf);
+	return 40;
+}
+
+static int drop_bounding(uint64_t keep)
+{
+	int last = last_cap();
+
+	for (int cap = 0; cap <= last && cap < 64; cap++) {
+		if (keep & (1ULL << cap))
+			continue;
+		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
+			return -1;
+	}
+	return 0;
+}
+
+static int set_caps(const Katasbx__Agent__V1__Capabilities *c)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2];
+	int last = last_cap();
+
+	data[0].effective = (uint32_t)c->effective;
+	data[0].permitted = (uint32_t)c->permitted;
+	data[0].inheritable = (uint32_t)c->inheritable;
+	data[1].effective = (uint32_t)(c->effective >> 32);
+	data[1].permitted = (uint32_t)(c->permitted >> 32);
+	data[1].inheritable = (uint32_t)(c->inheritable >> 32);
+	if (syscall(SYS_capset, &hdr, data) < 0)
+		return -1;
+	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+	for (int cap = 0; cap <= last && cap < 64; cap++) {
+		if (!(c->ambient & (1ULL << cap)))
+			continue;
+		if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static const char *env_path(const pb_process *p)
+{
+	for (size_t i = 0; i < p->n_env; i++)
+		if (!strncmp(p->env[i], "PATH=", 5))
+			return p->env[i] + 5;
+	return DEFAULT_PATH;
+}
+
+/* execvpe() without the caller's PATH: the container's environment decides. */
+static void exec_path(const char *file, const char *path, char **argv, char **envp)
+{
+	bool eacces = false;
+	char full[4096];
+
+	if (strchr(file, '/')) {
+		execve(file, argv, envp);
+		return;
+	}
+	while (path) {
+		const char *end = strchr(path, ':');
+		size_t dlen = end ? (size_t)(end - path) : strlen(path);
+		int n;
+
+		if (dlen == 0)
+			n = snprintf(full, sizeof(full), "%s", file);
+		else
+			n = snprintf(full, sizeof(full), "%.*s/%s", (int)dlen, path, file);
+		path = end ? end + 1 : NULL;
+		if (n < 0 || (size_t)n >= sizeof(full))
+			continue;
+		execve(full, argv, envp);
+		if (errno == EACCES)
+			eacces = true;
+		else if (errno != ENOENT && errno != ENOTDIR && errno != ESTALE &&
+			 errno != ENODEV && errno != ETIMEDOUT)
+			return;
+	}
+	errno = eacces ? EACCES : ENOENT;
+}
+
+void exec_process(const pb_process *p, int sync_fd)
+{
+	const Katasbx__Agent__V1__User *u = p->user;
+	const Katasbx__Agent__V1__Capabilities *caps = p->capabilities;
+	uid_t uid = u ? u->uid : 0;
+	gid_t gid = u ? u->gid : 0;
+	char **argv, **envp;
+
+	for (size_t i = 0; i < p->n_rlimits; i++) {
+		struct rlimit rl = { .rlim_cur = p->rlimits[i]->soft,
+				     .rlim_max = p->rlimits[i]->hard };
+
+		if (setrlimit(p->rlimits[i]->resource, &rl) < 0) {
+			sync_report(sync_fd, errno, "setrlimit %u", p->rlimits[i]->resource);
+			_exit(127);
+		}
+	}
+	if (caps && drop_bounding(caps->bounding) < 0) {
+		sync_report(sync_fd, errno, "drop capabilities from the bounding set");
+		_exit(127);
+	}
+	if (setgroups(u ? u->n_additional_gids : 0, u ? (gid_t *)u->additional_gids : NULL) < 0) {
+		sync_report(sync_fd, errno, "setgroups");
+		_exit(127);
+	}
+	if (setresgid(gid, gid, gid) < 0) {
+		sync_report(sync_fd, errno, "setgid %u", gid);
+		_exit(127);
+	}
+	if (caps && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) {
+		sync_report(sync_fd, errno, "PR_SET_KEEPCAPS");
+		_exit(127);
+	}
+	if (setresuid(uid, uid, uid) < 0) {
+		sync_report(sync_fd, errno, "setuid %u", uid);
+		_exit(127);
+	}
+	if (caps) {
+		prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
+		if (set_caps(caps) < 0) {
+			sync_report(sync_fd, errno, "set capabilities");
+			_exit(127);
+		}
+	}
+	if (u && u->has_umask)
+		umask(u->umask);
+	if (chdir(p->cwd[0] ? p->cwd : "/") < 0) {
+		sync_report(sync_fd, errno, "chdir %s", p->cwd);
+		_exit(127);
+	}
+	if (p->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+		sync_report(sync_fd, errno, "PR_SET_NO_NEW_PRIVS");
+		_exit(127);
+	}
+	argv = calloc(p->n_args + 1, sizeof(*argv));
+	envp = calloc(p->n_env + 1, sizeof(*envp));
+	if (!argv || !envp) {
+		sync_report(sync_fd, ENOMEM, "exec \"%s\"", p->args[0]);
+		_exit(127);
+	}
+	memcpy(argv, p->args, p->n_args * sizeof(*argv));
+	memcpy(envp, p->env, p->n_env * sizeof(*envp));
+	exec_path(p->args[0], env_path(p), argv, envp);
+	sync_report(sync_fd, errno, "exec \"%s\"", p->args[0]);
+	_exit(127);
+}
