@@ -136,6 +136,7 @@ struct in_stream {
 };
 
 struct container;
+struct share;
 
 struct process {
 	struct process *next;
@@ -161,6 +162,7 @@ struct container {
 	char dir[160];		/* AGENT_RUN_DIR/<id> */
 	char rootfs[180];
 	char cgroup[180];
+	struct share *share;	/* the 9p share the rootfs is bound from */
 	bool rootfs_mounted;
 	bool dead;
 	struct process *init;
@@ -199,6 +201,7 @@ int stdio_create(struct process *p, bool terminal, struct child_stdio *cs, struc
 void stdio_close_child(struct child_stdio *cs);
 void stdio_poll(struct process *p);
 void stdio_close(struct process *p);
+void stdio_attach_tty(struct process *p, int master);
 /* Bytes accepted into the stdin queue, or -1 with err. */
 ssize_t stdio_write_stdin(struct process *p, const void *data, size_t len, struct kx_err *err);
 int stdio_close_stdin(struct process *p, struct kx_err *err);
@@ -207,7 +210,7 @@ int stdio_winsize(struct process *p, unsigned int rows, unsigned int cols, struc
 /* ---- child side: mounts.c, spawn.c ---- */
 
 /* What the child reports on its sync socket. */
-enum { SYNC_READY = 1, SYNC_ERROR = 2 };
+enum { SYNC_READY = 1, SYNC_ERROR = 2, SYNC_TTY = 3 };
 struct sync_msg {
 	int32_t kind;
 	int32_t errnum;
@@ -217,6 +220,7 @@ struct sync_msg {
 void sync_report(int fd, int errnum, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 int setup_rootfs(const pb_create_req *r, const char *rootfs, struct kx_err *err);
 void child_set_stdio(const struct child_stdio *cs, bool terminal);
+int child_open_tty(int sync_fd, bool console, struct kx_err *err);
 /* Close every fd above 2 but those in keep. */
 void child_close_fds(const int *keep, size_t n);
 /* Applies the process fields and execs; reports and _exit(127) on failure. */

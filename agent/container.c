@@ -28,6 +28,20 @@
 #define MAX_PROCS 1024
 #define CGROUP_GC_MAX 256
 
+#define SHARE_DIR "/run/katasbx/share"
+
+/*
+ * A 9p tag mounts once (its virtio channel is exclusive); containers bind
+ * their rootfs from that mount, so several may use one share.
+ */
+struct share {
+	struct share *next;
+	char tag[72];
+	char path[96];
+	unsigned int refs;
+};
+
+static struct share *shares;
 struct container *containers;
 static size_t ncontainers;
 static int agent_pidns = -1;
@@ -128,6 +142,57 @@ static void cgroup_kill(struct container *c)
 		log_err("%s: %s", path, strerror(errno));
 }
 
+static struct share *share_get(const char *tag, struct kx_err *err)
+{
+	struct share *sh;
+
+	for (sh = shares; sh; sh = sh->next) {
+		if (!strcmp(sh->tag, tag)) {
+			sh->refs++;
+			return sh;
+		}
+	}
+	sh = calloc(1, sizeof(*sh));
+	if (!sh) {
+		kx_error(err, ENOMEM, "9p share %s", tag);
+		return NULL;
+	}
+	snprintf(sh->tag, sizeof(sh->tag), "%s", tag);
+	snprintf(sh->path, sizeof(sh->path), "%s/%s", SHARE_DIR, tag);
+	if (mkdir_p(sh->path, 0700) < 0) {
+		kx_error(err, errno, "mkdir %s", sh->path);
+		goto fail;
+	}
+	if (mount(tag, sh->path, "9p", 0, NINEP_OPTS) < 0) {
+		kx_error(err, errno, "mount 9p share %s", tag);
+		rmdir(sh->path);
+		goto fail;
+	}
+	sh->refs = 1;
+	sh->next = shares;
+	shares = sh;
+	return sh;
+fail:
+	free(sh);
+	return NULL;
+}
+
+static void share_put(struct share *sh)
+{
+	if (--sh->refs)
+		return;
+	if (umount2(sh->path, MNT_DETACH) < 0)
+		log_err("umount %s: %s", sh->path, strerror(errno));
+	rmdir(sh->path);
+	for (struct share **pp = &shares; *pp; pp = &(*pp)->next) {
+		if (*pp == sh) {
+			*pp = sh->next;
+			break;
+		}
+	}
+	free(sh);
+}
+
 /* Tear down what container_create built; replies nothing about c itself. */
 static void container_destroy(struct container *c)
 {
@@ -146,6 +211,8 @@ static void container_destroy(struct container *c)
 	}
 	if (c->rootfs_mounted && umount2(c->rootfs, MNT_DETACH) < 0)
 		log_err("umount %s: %s", c->rootfs, strerror(errno));
+	if (c->share)
+		share_put(c->share);
 	rmdir(c->rootfs);
 	rmdir(c->dir);
 	cgroup_remove(c->cgroup);
@@ -259,7 +326,8 @@ static void __attribute__((noreturn)) child_init(const pb_create_req *r, const c
 		sync_report(sync_fd, errno, "unshare");
 		_exit(1);
 	}
-	if (setup_rootfs(r, rootfs, &err) < 0) {
+	if (setup_rootfs(r, rootfs, &err) < 0 ||
+	    (r->process->terminal && child_open_tty(sync_fd, true, &err) < 0)) {
 		sync_report(sync_fd, err.errnum, "%s", err.msg);
 		_exit(1);
 	}
@@ -351,8 +419,11 @@ int container_create(const struct call *call, const pb_create_req *r)
 		kx_error(&err, errno, "mkdir %s", c->rootfs);
 		goto fail;
 	}
-	if (mount(r->rootfs_tag, c->rootfs, "9p", 0, NINEP_OPTS) < 0) {
-		kx_error(&err, errno, "mount 9p share %s", r->rootfs_tag);
+	c->share = share_get(r->rootfs_tag, &err);
+	if (!c->share)
+		goto fail;
+	if (mount(c->share->path, c->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0) {
+		kx_error(&err, errno, "bind %s on %s", c->share->path, c->rootfs);
 		goto fail;
 	}
 	c->rootfs_mounted = true;
@@ -425,6 +496,7 @@ static const char *const exec_ns[] = { "ipc", "uts", "cgroup", "mnt" };
 static void __attribute__((noreturn)) child_exec(const pb_process *proc, int sync_fd,
 						  const int *nsfd, const struct child_stdio *cs)
 {
+	struct kx_err err = { 0 };
 	int keep[N_EXEC_NS + 1];
 
 	child_reset_signals();
@@ -440,6 +512,10 @@ static void __attribute__((noreturn)) child_exec(const pb_process *proc, int syn
 			_exit(127);
 		}
 		close(nsfd[i]);
+	}
+	if (proc->terminal && child_open_tty(sync_fd, false, &err) < 0) {
+		sync_report(sync_fd, err.errnum, "%s", err.msg);
+		_exit(127);
 	}
 	exec_process(proc, sync_fd);
 }
@@ -525,18 +601,47 @@ out:
 	return 0;
 }
 
+/* One message from a child, and the fd it passed (a pty master), if any. */
+static ssize_t recv_sync(int sock, struct sync_msg *m, int *fd)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { .iov_base = m, .iov_len = sizeof(*m) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+			     .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *cm;
+	ssize_t n;
+
+	*fd = -1;
+	n = recvmsg(sock, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	if (n < 0)
+		return n;
+	for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
+		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS &&
+		    cm->cmsg_len == CMSG_LEN(sizeof(int)))
+			memcpy(fd, CMSG_DATA(cm), sizeof(int));
+	}
+	return n;
+}
+
 /* The child reported, or closed its end: answer the parked Create/Start/Exec. */
 static void on_sync(void *ptr, short revents)
 {
 	struct process *p = ptr;
 	struct sync_msg m;
 	ssize_t n;
+	int fd;
 
 	if (p->dead || p->sync_fd < 0)
 		return;
-	n = recv(p->sync_fd, &m, sizeof(m), MSG_DONTWAIT);
+	n = recv_sync(p->sync_fd, &m, &fd);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
+	if (n == sizeof(m) && m.kind == SYNC_TTY && fd >= 0) {
+		stdio_attach_tty(p, fd);
+		return;
+	}
+	if (fd >= 0)
+		close(fd);
 	if (n == sizeof(m) && m.kind == SYNC_READY) {
 		if (p->state == PROC_SETUP) {
 			p->state = PROC_CREATED;
@@ -547,6 +652,9 @@ static void on_sync(void *ptr, short revents)
 	}
 	close(p->sync_fd);
 	p->sync_fd = -1;
+	/* A pty comes before the end of the sync stream, or never. */
+	if (p->terminal && p->tty_fd < 0)
+		p->out.eof = true;
 	if (n == sizeof(m) && m.kind == SYNC_ERROR) {
 		m.msg[sizeof(m.msg) - 1] = '\0';
 		if (p->state == PROC_SETUP) {

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -45,13 +46,75 @@ void child_set_stdio(const struct child_stdio *cs, bool terminal)
 {
 	setsid();
 	if (terminal)
-		ioctl(cs->fd[0], TIOCSCTTY, 0);
+		return;		/* child_open_tty(), once inside the container */
 	for (int i = 0; i < 3; i++) {
 		if (cs->fd[i] == i)
 			fcntl(i, F_SETFD, 0);
 		else
 			dup2(cs->fd[i], i);
 	}
+}
+
+/*
+ * A pty from the container's own devpts (so that ttyname() works in it),
+ * made our controlling terminal and stdio; the master goes to the agent.
+ */
+int child_open_tty(int sync_fd, bool console, struct kx_err *err)
+{
+	struct sync_msg m = { .kind = SYNC_TTY };
+	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
+	struct iovec iov = { .iov_base = &m, .iov_len = sizeof(m) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+			     .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+	int master, slave, unlock = 0, ptn = -1;
+	char name[64];
+
+	master = open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
+	if (master < 0)
+		master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
+	if (master < 0)
+		return kx_error(err, errno, "terminal: open /dev/pts/ptmx in the container");
+	if (ioctl(master, TIOCSPTLCK, &unlock) < 0 ||
+	    (slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0) {
+		kx_error(err, errno, "terminal: open the pty peer");
+		close(master);
+		return -1;
+	}
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &master, sizeof(int));
+	if (sendmsg(sync_fd, &mh, MSG_NOSIGNAL) < 0) {
+		kx_error(err, errno, "terminal: pass the pty to the agent");
+		close(master);
+		close(slave);
+		return -1;
+	}
+	if (ioctl(master, TIOCGPTN, &ptn) < 0)
+		ptn = -1;
+	close(master);
+	if (ioctl(slave, TIOCSCTTY, 0) < 0) {
+		kx_error(err, errno, "terminal: TIOCSCTTY");
+		close(slave);
+		return -1;
+	}
+	for (int i = 0; i < 3; i++)
+		dup2(slave, i);
+	/* Like runc: the terminal is also the container's /dev/console. */
+	if (console && ptn >= 0) {
+		int fd = open("/dev/console", O_WRONLY | O_CREAT | O_NOCTTY | O_CLOEXEC, 0600);
+
+		snprintf(name, sizeof(name), "/dev/pts/%d", ptn);
+
+		if (fd >= 0) {
+			close(fd);
+			mount(name, "/dev/console", NULL, MS_BIND, NULL);
+		}
+	}
+	if (slave > 2)
+		close(slave);
+	return 0;
 }
 
 static int cmp_int(const void *a, const void *b)

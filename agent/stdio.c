@@ -14,44 +14,15 @@
 #include <termios.h>
 #include <unistd.h>
 
-static int open_pty(int *master, int *slave, struct kx_err *err)
-{
-	int unlock = 0;
-
-	*master = open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
-	if (*master < 0)
-		return kx_error(err, errno, "open /dev/pts/ptmx");
-	if (ioctl(*master, TIOCSPTLCK, &unlock) < 0) {
-		kx_error(err, errno, "unlock pty");
-		goto fail;
-	}
-	/* By fd: the container's /dev/pts will be another devpts instance. */
-	*slave = ioctl(*master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
-	if (*slave < 0) {
-		kx_error(err, errno, "open pty peer");
-		goto fail;
-	}
-	return 0;
-fail:
-	close(*master);
-	*master = -1;
-	return -1;
-}
-
 int stdio_create(struct process *p, bool terminal, struct child_stdio *cs, struct kx_err *err)
 {
 	int fds[3][2] = { { -1, -1 }, { -1, -1 }, { -1, -1 } };
 
 	cs->fd[0] = cs->fd[1] = cs->fd[2] = -1;
 	if (terminal) {
-		int slave = -1;
-
-		if (open_pty(&p->tty_fd, &slave, err) < 0)
-			return -1;
+		/* The child opens the pty in its own devpts and sends us the master. */
 		p->terminal = true;
-		p->in.fd = p->out.fd = p->tty_fd;
 		p->err.eof = true;
-		cs->fd[0] = cs->fd[1] = cs->fd[2] = slave;
 		return 0;
 	}
 	for (int i = 0; i < 3; i++) {
@@ -86,6 +57,16 @@ void stdio_close_child(struct child_stdio *cs)
 			close(cs->fd[i]);
 		cs->fd[i] = -1;
 	}
+}
+
+void stdio_attach_tty(struct process *p, int master)
+{
+	if (!p->terminal || p->tty_fd >= 0) {
+		close(master);
+		return;
+	}
+	fcntl(master, F_SETFL, O_NONBLOCK);
+	p->tty_fd = p->in.fd = p->out.fd = master;
 }
 
 /* The pty master is shared by stdin and stdout: close it once. */
