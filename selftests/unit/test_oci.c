@@ -330,7 +330,7 @@ static void test_load_errors(void **state)
 	struct kx_spec s;
 
 	assert_int_equal(kx_spec_load("/nonexistent/katasbx", &s, &err), -1);
-	assert_string_equal(err.msg, "bundle /nonexistent/katasbx: not a directory");
+	assert_string_equal(err.msg, "bundle /nonexistent/katasbx does not exist");
 
 	snprintf(path, sizeof(path), "%s/afile", bundle);
 	assert_int_equal(kx_spec_load(path, &s, &err), -1);

@@ -458,6 +458,8 @@ static int boot(struct mon *m, struct kx_err *err)
 	vc.vcpus = cfg->vcpus;
 	vc.accel = kx_accel_choose(&caps, cfg->accel, &why);
 	vc.tb_size_mib = cfg->tb_size_mib;
+	if (vc.accel == KX_ACCEL_TCG)
+		vc.tsc_khz = kx_host_tsc_khz();
 	vc.channel = kx_channel_choose(&caps, cfg->channel);
 	vc.rundir = rundir;
 	vc.share_path = m->a->spec->root_path;

@@ -748,7 +748,9 @@ int kx_spec_load(const char *bundle, struct kx_spec *spec, struct kx_err *err)
 
 	memset(spec, 0, sizeof(*spec));
 	if (stat(bundle, &st) < 0) {
-		if (errno != ENOENT && errno != ENOTDIR)
+		if (errno == ENOENT)
+			return kx_error(err, 0, "bundle %s does not exist", bundle);
+		if (errno != ENOTDIR)
 			return kx_error(err, errno, "bundle %s", bundle);
 		st.st_mode = 0;
 	}

@@ -385,7 +385,7 @@ char *kx_state_oci_json(const struct kx_state *st)
 	json_object_object_add(o, "annotations",
 			       json_tokener_parse(st->annotations_json ? st->annotations_json : "{}"));
 	json_object_object_add(o, "created", json_object_new_string(st->created));
-	out = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
+	out = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
 						     JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(o);
 	return out;

@@ -32,6 +32,8 @@ struct kx_hostcaps {
 };
 
 void kx_hostcaps_probe(struct kx_hostcaps *caps);
+/* The host TSC rate in kHz, measured once per process; 0 where there is no TSC. */
+unsigned int kx_host_tsc_khz(void);
 /* The accelerator to use; *why says why (for check and --debug). */
 enum kx_accel kx_accel_choose(const struct kx_hostcaps *caps, enum kx_accel want,
 			      const char **why);
@@ -52,6 +54,7 @@ struct kx_vm_config {
 	unsigned int vcpus;		/* default 1 */
 	enum kx_accel accel;		/* resolved: KVM or TCG */
 	unsigned int tb_size_mib;	/* TCG translation cache, default 32 */
+	unsigned int tsc_khz;		/* TCG: host TSC rate told to the guest, 0: let it calibrate */
 	enum kx_channel channel;	/* resolved: SERIAL or VSOCK */
 	uint32_t vsock_cid;		/* for VSOCK */
 	const char *rundir;		/* holds qmp.sock, agent.sock, console.log */
