@@ -8,6 +8,10 @@ PREFIX ?= /usr/local
 BUILD  := build
 GEN    := $(BUILD)/gen
 CC     ?= cc
+# V=1 shows whole command lines
+ifneq ($(V),1)
+Q = @
+endif
 
 WARN     := -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
             -Wno-format-truncation
@@ -40,36 +44,44 @@ AGENT_OBJS := $(call obj,agent,$(AGENT_SRCS) $(AGENT_SHARED) $(GEN_SRCS))
 
 GUEST := $(BUILD)/guest
 
+.SECONDARY: $(GEN_SRCS) $(GEN_HDRS)
 .PHONY: all install check demo deps test-deps unit e2e clean
 all: $(BUILD)/bin/katasbx-runtime $(BUILD)/bin/katasbx-agent $(GUEST)/initrd.img
 
 $(GEN)/%.pb-c.c $(GEN)/%.pb-c.h: proto/%.proto
 	@mkdir -p $(GEN)
-	protoc-c --c_out=$(GEN) -Iproto $<
+	@echo "  PROTOC  $<"
+	$(Q)protoc-c --c_out=$(GEN) -Iproto $<
 
 $(BUILD)/obj/host/%.o: %.c $(GEN_HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 
 $(BUILD)/obj/agent/%.o: %.c $(GEN_HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 
 $(BUILD)/lib/libkatasbx.a: $(LIB_OBJS)
 	@mkdir -p $(dir $@)
-	rm -f $@ && ar rcs $@ $^
+	@echo "  AR      $@"
+	$(Q)rm -f $@ && ar rcs $@ $^
 
 $(BUILD)/bin/katasbx-runtime: $(RT_OBJS) $(BUILD)/lib/libkatasbx.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $^ $(HOST_LIBS)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(HOST_LIBS)
 
 # Static: the initramfs holds the agent and nothing it links against.
 $(BUILD)/bin/katasbx-agent: $(AGENT_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -static -o $@ $^ $(AGENT_LIBS)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(CFLAGS) -static -o $@ $^ $(AGENT_LIBS)
 
 $(GUEST)/initrd.img: $(BUILD)/bin/katasbx-agent guest/mkguest.sh guest/modules.list
-	sh guest/mkguest.sh $(BUILD)/bin/katasbx-agent $(GUEST) $(GUEST_KERNEL_VERSION)
+	@echo "  GUEST   $(GUEST)"
+	$(Q)sh guest/mkguest.sh $(BUILD)/bin/katasbx-agent $(GUEST) $(GUEST_KERNEL_VERSION)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/katasbx

@@ -136,11 +136,12 @@ rt start life 2>"$WORK/err" && ok "start" || not_ok "start" "$(cat "$WORK/err")"
 wait_status life running 5 && ok "state: running" || not_ok "state running" "$(rt state life 2>&1)"
 expect_fail "start of a started container fails" "running" "" rt start life
 expect_fail "delete of a running container without --force fails" "force" "" rt delete life
+for i in $(seq 1 300); do grep -q started "$WORK/life.out" && break; sleep 0.1; done
+grep -q started "$WORK/life.out" && ok "a started container writes to create's stdout" \
+	|| not_ok "create stdout" "$(cat "$WORK/life.out")"
 rt kill life TERM 2>"$WORK/err" && ok "kill TERM" || not_ok "kill TERM" "$(cat "$WORK/err")"
 wait_status life stopped 30 && ok "state: stopped after TERM" \
 	|| not_ok "state stopped" "$(rt state life 2>&1)"
-grep -q started "$WORK/life.out" && ok "a created container writes to create's stdout" \
-	|| not_ok "create stdout" "$(cat "$WORK/life.out")"
 expect_fail "kill of a stopped container fails" "stopped" "" rt kill life KILL
 rt delete life 2>"$WORK/err" && ok "delete" || not_ok "delete" "$(cat "$WORK/err")"
 expect_fail "state after delete fails" "does not exist" life rt state life

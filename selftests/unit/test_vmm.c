@@ -96,9 +96,10 @@ static void test_argv_tcg_serial_share(void **state)
 
 	f->cfg.share_path = f->share;
 	f->cfg.cmdline_extra = "katasbx.debug=1";
+	f->cfg.tsc_khz = 2596128;
 	assert_int_equal(kx_vm_build_argv(&f->cfg, &argv, &err), 0);
 	assert_string_equal(argv[0], "/usr/bin/qemu-system-x86_64");
-	assert_pair(argv, "-M", "microvm,x-option-roms=off,rtc=off");
+	assert_pair(argv, "-M", "microvm,x-option-roms=off");
 	assert_pair(argv, "-accel", "tcg,tb-size=32");
 	assert_pair(argv, "-cpu", "max");
 	assert_pair(argv, "-m", "256");
@@ -114,7 +115,8 @@ static void test_argv_tcg_serial_share(void **state)
 	assert_pair(argv, "-kernel", f->kernel);
 	assert_pair(argv, "-initrd", f->initrd);
 	assert_pair(argv, "-append",
-		    "console=ttyS0 quiet panic=-1 katasbx.channel=serial katasbx.debug=1");
+		    "console=ttyS0 quiet panic=-1 no_timer_check cryptomgr.notests "
+		    "tsc_early_khz=2596128 tsc=reliable katasbx.channel=serial katasbx.debug=1");
 	assert_pair(argv, "-device", "virtio-serial-device");
 	snprintf(buf, sizeof(buf), "socket,id=agent,path=%s/agent.sock,server=on,wait=off", f->dir);
 	assert_pair(argv, "-chardev", buf);
@@ -138,6 +140,7 @@ static void test_argv_kvm_vsock(void **state)
 	f->cfg.accel = KX_ACCEL_KVM;
 	f->cfg.channel = KX_CHANNEL_VSOCK;
 	f->cfg.vsock_cid = 42;
+	f->cfg.tsc_khz = 2596128;	/* KVM guests have kvmclock: not passed */
 	f->cfg.mem_mib = 512;
 	f->cfg.vcpus = 2;
 	assert_int_equal(kx_vm_build_argv(&f->cfg, &argv, &err), 0);
@@ -147,7 +150,8 @@ static void test_argv_kvm_vsock(void **state)
 	assert_pair(argv, "-smp", "2");
 	assert_pair(argv, "-device", "vhost-vsock-device,guest-cid=42");
 	assert_pair(argv, "-append",
-		    "console=ttyS0 quiet panic=-1 katasbx.channel=vsock katasbx.port=1024");
+		    "console=ttyS0 quiet panic=-1 no_timer_check cryptomgr.notests "
+		    "katasbx.channel=vsock katasbx.port=1024");
 	assert_true(argv_index(argv, "-chardev") < 0);
 	assert_true(argv_index(argv, "virtio-serial-device") < 0);
 	assert_true(argv_index(argv, "-fsdev") < 0);
@@ -333,6 +337,27 @@ static void test_parse_and_names(void **state)
 	assert_int_equal(kx_channel_parse("virtio", &c), -1);
 	assert_int_equal(kx_channel_parse(NULL, &c), -1);
 	(void)state;
+}
+
+static void test_host_tsc_khz(void **state)
+{
+	unsigned int khz = kx_host_tsc_khz();
+	FILE *f = fopen("/proc/cpuinfo", "r");
+	char line[8192];
+	bool constant = false;
+
+	while (f && fgets(line, sizeof(line), f))
+		if (!strncmp(line, "flags", 5) && strstr(line, " constant_tsc"))
+			constant = true;
+	if (f)
+		fclose(f);
+	if (!constant) {
+		assert_int_equal(khz, 0);
+		return;
+	}
+	/* 100 MHz .. 10 GHz, and measured once */
+	assert_in_range(khz, 100000, 10000000);
+	assert_int_equal(kx_host_tsc_khz(), khz);
 }
 
 static void test_cpuinfo_line(void **state)
@@ -567,6 +592,7 @@ int main(void)
 		cmocka_unit_test(test_channel_choose),
 		cmocka_unit_test(test_parse_and_names),
 		cmocka_unit_test(test_cpuinfo_line),
+		cmocka_unit_test(test_host_tsc_khz),
 		cmocka_unit_test(test_hostcaps_qemu_env),
 		cmocka_unit_test(test_qmp_exchange),
 		cmocka_unit_test(test_qmp_bad_greeting),

@@ -18,19 +18,23 @@ define unit_test
 UNIT_TESTS += $(UNIT_BIN)/test_$(1) $(UNIT_BIN)/test_$(1)-san
 $(UNIT_BIN)/test_$(1): $(call obj,host,$(UNIT_DIR)/test_$(1).c $(2) $(GEN_SRCS))
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(CFLAGS) -o $$@ $$^ $$(UNIT_LIBS)
+	@echo "  LD      $$@"
+	$$(Q)$$(CC) $$(CFLAGS) -o $$@ $$^ $$(UNIT_LIBS)
 $(UNIT_BIN)/test_$(1)-san: $(call obj,san,$(UNIT_DIR)/test_$(1).c $(2) $(GEN_SRCS))
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(CFLAGS) $$(UNIT_SAN) -o $$@ $$^ $$(UNIT_LIBS)
+	@echo "  LD      $$@"
+	$$(Q)$$(CC) $$(CFLAGS) $$(UNIT_SAN) -o $$@ $$^ $$(UNIT_LIBS)
 endef
 
 $(eval $(call unit_test,oci,userspace/lib/oci.c userspace/lib/kx_error.c))
 $(eval $(call unit_test,ttrpc,userspace/lib/ttrpc.c userspace/lib/kx_error.c))
+$(eval $(call unit_test,state,userspace/lib/state.c userspace/lib/signals.c userspace/lib/config.c userspace/lib/vmm/hostcaps.c userspace/lib/kx_error.c))
 $(eval $(call unit_test,vmm,userspace/lib/vmm/qemu.c userspace/lib/vmm/qmp.c userspace/lib/vmm/hostcaps.c userspace/lib/kx_error.c))
 
 $(BUILD)/obj/san/%.o: %.c $(GEN_HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(UNIT_SAN) -MMD -MP -c -o $@ $<
+	@echo "  CC-SAN  $<"
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(UNIT_SAN) -MMD -MP -c -o $@ $<
 
 unit: $(UNIT_TESTS)
 	sh $(UNIT_DIR)/run.sh $(UNIT_TESTS)
