@@ -146,6 +146,7 @@ struct process {
 	enum proc_state state;
 	int status;		/* exit code or 128 + signal, once exited */
 	bool dead;		/* freed at the end of this loop iteration */
+	bool waited;		/* a WaitProcess got the exit status */
 	int sync_fd;		/* our end of the setup/exec report socket */
 	bool sync_call_set;
 	struct call sync_call;	/* Create, Start or Exec waiting on sync_fd */
@@ -175,6 +176,8 @@ struct container *container_find(const char *id);
 struct process *process_find(struct container *c, const char *exec_id);
 void container_reap(void);
 void containers_poll(void);
+/* Forget exec processes whose exit status and output were all delivered. */
+void containers_gc(void);
 void containers_kill_all(void);
 
 /* Handlers: each replies now or parks the call. */
@@ -186,6 +189,24 @@ int container_signal(const struct call *call, const char *id, const char *exec_i
 		      uint32_t sig, bool all);
 int container_remove(const struct call *call, const char *id);
 int container_stats(const struct call *call, const char *id);
+
+/* ---- cgroup.c ---- */
+
+void cgroup_setup(void);
+void cgroup_join(const char *cg, pid_t pid);
+void cgroup_kill(const char *cg);
+int cgroup_signal(const char *cg, int sig);
+/* rmdir now, or later from cgroup_gc() once the killed processes are gone. */
+void cgroup_remove(const char *cg);
+void cgroup_gc(void);
+/* A file's number, or the number after "key " in it; 0 when absent. */
+uint64_t cgroup_value(const char *cg, const char *file, const char *key);
+
+/* ---- share.c ---- */
+
+struct share *share_get(const char *tag, struct kx_err *err);
+void share_put(struct share *sh);
+const char *share_path(const struct share *sh);
 
 /* ---- stdio.c: process pipes and pty ---- */
 

@@ -36,6 +36,7 @@ struct conn {
 static struct conn *conns;
 static size_t nconns;
 static int listen_fd = -1;
+static int64_t listen_pause_until;
 static bool have_serial;
 static uint64_t next_sid = 1;
 static int64_t open_retry_at;
@@ -232,8 +233,11 @@ static void on_listen(void *ptr, short revents)
 		if (fd < 0) {
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
-			if (errno != EAGAIN)
-				log_err("vsock accept: %s", strerror(errno));
+			if (errno == EAGAIN)
+				return;
+			/* Out of fds or memory: the listener would stay readable. */
+			log_err("vsock accept: %s", strerror(errno));
+			listen_pause_until = now_ms() + 100;
 			return;
 		}
 		if (nconns >= MAX_CONNS || !conn_new(fd, false)) {
@@ -341,8 +345,13 @@ void channel_poll(void)
 
 	if (listen_fd < 0 && !have_serial)
 		channel_try_open();
-	if (listen_fd >= 0)
-		loop_add(listen_fd, POLLIN, on_listen, NULL);
+	if (listen_fd >= 0) {
+		now = now_ms();
+		if (now >= listen_pause_until)
+			loop_add(listen_fd, POLLIN, on_listen, NULL);
+		else
+			loop_timeout(listen_pause_until - now);
+	}
 	for (struct conn *c = conns; c; c = c->next) {
 		if (c->retry_at) {
 			if (!now)

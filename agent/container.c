@@ -23,29 +23,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define NINEP_OPTS "trans=virtio,version=9p2000.L,msize=262144,cache=mmap"
 #define MAX_CONTAINERS 1024
 #define MAX_PROCS 1024
-#define CGROUP_GC_MAX 256
 
-#define SHARE_DIR "/run/katasbx/share"
-
-/*
- * A 9p tag mounts once (its virtio channel is exclusive); containers bind
- * their rootfs from that mount, so several may use one share.
- */
-struct share {
-	struct share *next;
-	char tag[72];
-	char path[96];
-	unsigned int refs;
-};
-
-static struct share *shares;
 struct container *containers;
 static size_t ncontainers;
 static int agent_pidns = -1;
-static char *cgroup_gc[CGROUP_GC_MAX];
 
 struct container *container_find(const char *id)
 {
@@ -110,96 +93,13 @@ static void process_forget(struct process *p)
 	defer_free(process_free, p);
 }
 
-static void cgroup_gc_run(void)
-{
-	for (size_t i = 0; i < CGROUP_GC_MAX; i++) {
-		if (cgroup_gc[i] && (rmdir(cgroup_gc[i]) == 0 || errno == ENOENT)) {
-			free(cgroup_gc[i]);
-			cgroup_gc[i] = NULL;
-		}
-	}
-}
-
-static void cgroup_remove(const char *path)
-{
-	if (rmdir(path) == 0 || errno == ENOENT)
-		return;
-	/* Killed processes leave the cgroup a moment later. */
-	for (size_t i = 0; i < CGROUP_GC_MAX; i++) {
-		if (!cgroup_gc[i]) {
-			cgroup_gc[i] = strdup(path);
-			return;
-		}
-	}
-}
-
-static void cgroup_kill(struct container *c)
-{
-	char path[200];
-
-	snprintf(path, sizeof(path), "%s/cgroup.kill", c->cgroup);
-	if (write_file(path, "1") < 0 && errno != ENOENT)
-		log_err("%s: %s", path, strerror(errno));
-}
-
-static struct share *share_get(const char *tag, struct kx_err *err)
-{
-	struct share *sh;
-
-	for (sh = shares; sh; sh = sh->next) {
-		if (!strcmp(sh->tag, tag)) {
-			sh->refs++;
-			return sh;
-		}
-	}
-	sh = calloc(1, sizeof(*sh));
-	if (!sh) {
-		kx_error(err, ENOMEM, "9p share %s", tag);
-		return NULL;
-	}
-	snprintf(sh->tag, sizeof(sh->tag), "%s", tag);
-	snprintf(sh->path, sizeof(sh->path), "%s/%s", SHARE_DIR, tag);
-	if (mkdir_p(sh->path, 0700) < 0) {
-		kx_error(err, errno, "mkdir %s", sh->path);
-		goto fail;
-	}
-	if (mount(tag, sh->path, "9p", 0, NINEP_OPTS) < 0) {
-		kx_error(err, errno, "mount 9p share %s", tag);
-		rmdir(sh->path);
-		goto fail;
-	}
-	sh->refs = 1;
-	sh->next = shares;
-	shares = sh;
-	return sh;
-fail:
-	free(sh);
-	return NULL;
-}
-
-static void share_put(struct share *sh)
-{
-	if (--sh->refs)
-		return;
-	if (umount2(sh->path, MNT_DETACH) < 0)
-		log_err("umount %s: %s", sh->path, strerror(errno));
-	rmdir(sh->path);
-	for (struct share **pp = &shares; *pp; pp = &(*pp)->next) {
-		if (*pp == sh) {
-			*pp = sh->next;
-			break;
-		}
-	}
-	free(sh);
-}
-
 /* Tear down what container_create built; replies nothing about c itself. */
 static void container_destroy(struct container *c)
 {
 	for (struct process *p = c->procs; p; p = p->next)
 		if (p->pid > 0 && p->state != PROC_EXITED)
 			kill(p->pid, SIGKILL);
-	cgroup_kill(c);
+	cgroup_kill(c->cgroup);
 	while (c->procs)
 		process_forget(c->procs);
 	for (struct container **pp = &containers; *pp; pp = &(*pp)->next) {
@@ -345,16 +245,6 @@ static int open_agent_pidns(void)
 	return agent_pidns;
 }
 
-static void join_cgroup(struct container *c, pid_t pid)
-{
-	char path[200], val[32];
-
-	snprintf(path, sizeof(path), "%s/cgroup.procs", c->cgroup);
-	snprintf(val, sizeof(val), "%d", (int)pid);
-	if (write_file(path, val) < 0)
-		log_err("%s: %s", path, strerror(errno));
-}
-
 /*
  * Fork p into pid namespace pidns_fd (-1: a new one, p is its PID 1); the
  * child runs fn and never returns. Returns 0 in the agent.
@@ -378,7 +268,7 @@ static int spawn(struct process *p, int pidns_fd, int sv[2], struct kx_err *err)
 	p->pid = pid;
 	close(sv[1]);
 	p->sync_fd = sv[0];
-	join_cgroup(p->c, pid);
+	cgroup_join(p->c->cgroup, pid);
 	/* Let the child go on: it is in its cgroup now. */
 	if (send(sv[0], "g", 1, MSG_NOSIGNAL) != 1)
 		log_err("process %d: sync: %s", (int)pid, strerror(errno));
@@ -422,8 +312,8 @@ int container_create(const struct call *call, const pb_create_req *r)
 	c->share = share_get(r->rootfs_tag, &err);
 	if (!c->share)
 		goto fail;
-	if (mount(c->share->path, c->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0) {
-		kx_error(&err, errno, "bind %s on %s", c->share->path, c->rootfs);
+	if (mount(share_path(c->share), c->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0) {
+		kx_error(&err, errno, "bind %s on %s", share_path(c->share), c->rootfs);
 		goto fail;
 	}
 	c->rootfs_mounted = true;
@@ -702,6 +592,29 @@ void containers_poll(void)
 	}
 }
 
+static bool drained(const struct out_stream *s)
+{
+	return s->eof && !s->buf.len;
+}
+
+/*
+ * An exec's record goes once its status and all its output were handed
+ * out, so that periodic execs (probes) do not pile up; the init's stays.
+ */
+void containers_gc(void)
+{
+	for (struct container *c = containers; c; c = c->next) {
+		struct process *p = c->procs, *next;
+
+		for (; p; p = next) {
+			next = p->next;
+			if (p != c->init && p->state == PROC_EXITED && p->waited &&
+			    drained(&p->out) && drained(&p->err) && !p->sync_call_set)
+				process_forget(p);
+		}
+	}
+}
+
 static struct process *process_by_pid(pid_t pid)
 {
 	for (struct container *c = containers; c; c = c->next)
@@ -730,29 +643,7 @@ void container_reap(void)
 		log_dbg("container %s: process %s (pid %d) exited, status %d", p->c->id,
 			*p->exec_id ? p->exec_id : "init", (int)pid, p->status);
 	}
-	cgroup_gc_run();
-}
-
-static int signal_cgroup(struct container *c, int sig)
-{
-	char path[200], buf[65536], *s, *save = NULL;
-	int ret = 0;
-
-	if (sig == SIGKILL) {
-		snprintf(path, sizeof(path), "%s/cgroup.kill", c->cgroup);
-		if (write_file(path, "1") == 0)
-			return 0;
-	}
-	snprintf(path, sizeof(path), "%s/cgroup.procs", c->cgroup);
-	if (read_file(path, buf, sizeof(buf)) < 0)
-		return -1;
-	for (s = strtok_r(buf, "\n", &save); s; s = strtok_r(NULL, "\n", &save)) {
-		int pid = atoi(s);
-
-		if (pid > 1 && kill(pid, sig) < 0 && errno != ESRCH)
-			ret = -1;
-	}
-	return ret;
+	cgroup_gc();
 }
 
 int container_signal(const struct call *call, const char *id, const char *exec_id,
@@ -772,7 +663,7 @@ int container_signal(const struct call *call, const char *id, const char *exec_i
 	if (!p)
 		return reply_err(call, TTRPC_NOT_FOUND, "process %s not found in %s", exec_id, id);
 	if (all) {
-		if (signal_cgroup(c, sig) < 0)
+		if (cgroup_signal(c->cgroup, sig) < 0)
 			return reply_err(call, TTRPC_INTERNAL, "signal %u to container %s: %s", sig,
 					 id, strerror(errno));
 		return reply(call, TTRPC_OK, NULL, NULL);
@@ -800,24 +691,6 @@ int container_remove(const struct call *call, const char *id)
 	return 0;
 }
 
-static uint64_t cgroup_value(struct container *c, const char *file, const char *key)
-{
-	char path[256], buf[4096], *s;
-
-	snprintf(path, sizeof(path), "%s/%s", c->cgroup, file);
-	if (read_file(path, buf, sizeof(buf)) < 0)
-		return 0;
-	if (!key)
-		return strtoull(buf, NULL, 10);
-	for (s = buf; s && *s; s = strchr(s, '\n') ? strchr(s, '\n') + 1 : NULL) {
-		size_t k = strlen(key);
-
-		if (!strncmp(s, key, k) && s[k] == ' ')
-			return strtoull(s + k + 1, NULL, 10);
-	}
-	return 0;
-}
-
 int container_stats(const struct call *call, const char *id)
 {
 	Katasbx__Agent__V1__StatsContainerResponse r =
@@ -829,9 +702,9 @@ int container_stats(const struct call *call, const char *id)
 	c = container_find(id);
 	if (!c)
 		return reply_err(call, TTRPC_NOT_FOUND, "container %s not found", id);
-	r.memory_current = cgroup_value(c, "memory.current", NULL);
-	r.cpu_usage_usec = cgroup_value(c, "cpu.stat", "usage_usec");
-	r.pids_current = cgroup_value(c, "pids.current", NULL);
+	r.memory_current = cgroup_value(c->cgroup, "memory.current", NULL);
+	r.cpu_usage_usec = cgroup_value(c->cgroup, "cpu.stat", "usage_usec");
+	r.pids_current = cgroup_value(c->cgroup, "pids.current", NULL);
 	reply(call, TTRPC_OK, NULL, &r.base);
 	return 0;
 }
@@ -839,7 +712,7 @@ int container_stats(const struct call *call, const char *id)
 void containers_kill_all(void)
 {
 	for (struct container *c = containers; c; c = c->next) {
-		cgroup_kill(c);
+		cgroup_kill(c->cgroup);
 		for (struct process *p = c->procs; p; p = p->next)
 			if (p->pid > 0 && p->state != PROC_EXITED)
 				kill(p->pid, SIGKILL);

@@ -120,6 +120,7 @@ static void __attribute__((noreturn)) loop_run(void)
 			if (pfds[i].revents)
 				ents[i].cb(ents[i].ptr, pfds[i].revents);
 		pending_service();
+		containers_gc();
 		for (size_t i = 0; i < ndefers; i++)
 			defers[i].fn(defers[i].p);
 		ndefers = 0;
@@ -262,20 +263,6 @@ static void open_stdio(void)
 		close(cons);
 }
 
-static void setup_cgroups(void)
-{
-	static const char *const ctrl[] = { "+cpu", "+memory", "+pids" };
-	static const char *const files[] = { "/sys/fs/cgroup/cgroup.subtree_control",
-					     AGENT_CGROUP_DIR "/cgroup.subtree_control" };
-
-	if (mkdir(AGENT_CGROUP_DIR, 0755) < 0 && errno != EEXIST)
-		log_err("mkdir %s: %s", AGENT_CGROUP_DIR, strerror(errno));
-	for (size_t f = 0; f < 2; f++)
-		for (size_t i = 0; i < 3; i++)
-			if (write_file(files[f], ctrl[i]) < 0)
-				log_dbg("%s %s: %s", files[f], ctrl[i], strerror(errno));
-}
-
 static void read_config(void)
 {
 	const char *v;
@@ -334,7 +321,7 @@ int main(int argc, char **argv)
 		free_initramfs(old);
 		close(old);
 	}
-	setup_cgroups();
+	cgroup_setup();
 	if (mkdir_p(AGENT_RUN_DIR, 0700) < 0)
 		log_err("mkdir %s: %s", AGENT_RUN_DIR, strerror(errno));
 	sig_fd = setup_signals();

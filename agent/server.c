@@ -67,6 +67,7 @@ static bool try_answer(const struct pending *pd)
 			return false;
 		r.status = p->status;
 		reply(&pd->call, TTRPC_OK, NULL, &r.base);
+		p->waited = true;
 		return true;
 	} else {
 		Katasbx__Agent__V1__ReadStreamResponse r =
