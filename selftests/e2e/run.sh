@@ -113,6 +113,14 @@ else
 fi
 rt delete procfields >/dev/null 2>&1
 
+b=$(bundle limits '"sh", "-c", "ulimit -n; grep -E \"^(NoNewPrivs|CapBnd)\" /proc/self/status | tr -s \"\\t \" \" \""' \
+	'"rlimits": [{"type": "RLIMIT_NOFILE", "hard": 4096, "soft": 1000}], "noNewPrivileges": true, "capabilities": {"bounding": ["CAP_CHOWN", "CAP_KILL"], "effective": ["CAP_KILL"], "permitted": ["CAP_CHOWN", "CAP_KILL"]}')
+out=$(rt run --bundle "$b" limits 2>"$WORK/err" </dev/null | tr '\n' ' ')
+want="1000 CapBnd: 0000000000000021 NoNewPrivs: 1 "
+[ "$out" = "$want" ] && ok "rlimits, noNewPrivileges and the capability bounding set apply" \
+	|| not_ok "rlimits/caps/nnp" "got '$out'" "want '$want'" "$(cat "$WORK/err")"
+rt delete limits >/dev/null 2>&1
+
 b=$(bundle stdin '"sh", "-c", "read line; echo got:$line"')
 out=$(echo "piped-in" | rt run --bundle "$b" stdin 2>"$WORK/err")
 [ "$out" = "got:piped-in" ] && ok "stdin reaches the container" \
@@ -210,11 +218,27 @@ expect_fail "QEMU missing" "qemu" e5 env KATASBX_QEMU=/nonexistent/qemu-system-x
 	"$RT" --root "$ROOT" run --bundle "$b" e5
 expect_fail "guest not answering within the boot timeout" "did not answer" e6 \
 	rt --boot-timeout 300 run --bundle "$b" e6
+expect_fail "QEMU failing to start" "qemu" e8 rt --kernel /etc/hostname run --bundle "$b" e8
+rt --log "$WORK/log.json" --log-format json run --bundle "$WORK/no-such-bundle" e9 2>/dev/null
+grep -q '"level":"error"' "$WORK/log.json" && grep -q '"msg":"bundle' "$WORK/log.json" \
+	&& ok "--log-format json writes errors as JSON lines" \
+	|| not_ok "json log" "$(cat "$WORK/log.json" 2>&1)"
 b=$(bundle noexec '"/no/such/program"')
 "$RT" --root "$ROOT" run --bundle "$b" e7 >/dev/null 2>"$WORK/err" </dev/null; rc=$?
 [ $rc -ne 0 ] && grep -q "no/such/program" "$WORK/err" && ok "a missing program fails with its name (rc=$rc)" \
 	|| not_ok "missing program" "rc=$rc $(cat "$WORK/err")"
 rt delete e7 >/dev/null 2>&1
+
+# --- installed layout ----------------------------------------------------------
+make -s -C "$here" install PREFIX="$WORK/prefix" >/dev/null 2>"$WORK/err"
+b=$(bundle installed '"echo", "installed"')
+out=$("$WORK/prefix/bin/katasbx-runtime" --root "$ROOT" run --bundle "$b" installed 2>>"$WORK/err" </dev/null)
+if [ "$out" = installed ] && "$WORK/prefix/bin/katasbx-runtime" check | grep -q "$WORK/prefix/share/katasbx/initrd.img"; then
+	ok "make install: the installed runtime finds its guest image in PREFIX/share/katasbx"
+else
+	not_ok "installed layout" "out='$out'" "$(cat "$WORK/err")"
+fi
+rt delete installed >/dev/null 2>&1
 
 # --- nothing left ---------------------------------------------------------------
 if pgrep -f "$WORK/" >/dev/null; then

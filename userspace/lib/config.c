@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -144,9 +145,12 @@ static int guest_dir(char *out, size_t len)
 		return -1;
 	*slash = '\0';
 	for (i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
+		char real[PATH_MAX];
+
 		snprintf(cand, sizeof(cand), "%s/%s/initrd.img", exe, rel[i]);
 		if (readable(cand)) {
-			snprintf(out, len, "%s/%s", exe, rel[i]);
+			snprintf(cand, sizeof(cand), "%s/%s", exe, rel[i]);
+			snprintf(out, len, "%s", realpath(cand, real) ? real : cand);
 			return 0;
 		}
 	}
