@@ -1,0 +1,428 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Templates and clones.
+ *
+ * A template is an immutable copy of a guest RAM image in a kernel-internal
+ * shmem file, sealed against writes. It is published as a char device minor
+ * (/dev/katasbx-t<id>) while its handle fd is open; every open of that node
+ * is a clone. A clone's mmap() is handed to the shmem file itself, so core
+ * mm does the rest: a MAP_PRIVATE read maps the template's page, the first
+ * write copies it into the clone's anonymous memory.
+ */
+#include <linux/anon_inodes.h>
+#include <linux/cdev.h>
+#include <linux/device.h>
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/idr.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/mutex.h>
+#include <linux/sched/signal.h>
+#include <linux/shmem_fs.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <linux/uio.h>
+#include <linux/version.h>
+
+#include "katasbx.h"
+
+#define KATASBX_COPY_CHUNK	(256 * 1024)
+
+struct katasbx_template {
+	struct kref ref;
+	u32 id;
+	u64 size;
+	struct file *shmem;
+	atomic64_t clones_open;
+	atomic64_t clones_total;
+};
+
+static DEFINE_MUTEX(tpl_lock);		/* tpl_idr and the device nodes */
+static DEFINE_IDR(tpl_idr);
+static dev_t tpl_base;
+static struct cdev tpl_cdev;
+static struct class *tpl_class;
+
+static void tpl_free(struct kref *ref)
+{
+	struct katasbx_template *tpl = container_of(ref, struct katasbx_template, ref);
+
+	/* Mappings of clones hold the shmem file on their own. */
+	fput(tpl->shmem);
+	atomic64_sub(tpl->size, &katasbx_stats.template_bytes);
+	atomic64_dec(&katasbx_stats.templates);
+	kfree(tpl);
+}
+
+static void tpl_put(struct katasbx_template *tpl)
+{
+	kref_put(&tpl->ref, tpl_free);
+}
+
+/* Takes a reference on the published template @id, or returns NULL. */
+static struct katasbx_template *tpl_lookup(u32 id)
+{
+	struct katasbx_template *tpl;
+
+	mutex_lock(&tpl_lock);
+	tpl = idr_find(&tpl_idr, id);
+	if (tpl && !kref_get_unless_zero(&tpl->ref))
+		tpl = NULL;
+	mutex_unlock(&tpl_lock);
+	return tpl;
+}
+
+/* ---- clones ---- */
+
+static void clone_attach(struct file *file, struct katasbx_template *tpl)
+{
+	file->private_data = tpl;
+	atomic64_inc(&tpl->clones_open);
+	atomic64_inc(&tpl->clones_total);
+	atomic64_inc(&katasbx_stats.clones_open);
+	atomic64_inc(&katasbx_stats.clones_total);
+}
+
+static int clone_open(struct inode *inode, struct file *file)
+{
+	struct katasbx_template *tpl = tpl_lookup(iminor(inode));
+
+	if (!tpl)
+		return -ENXIO;
+	clone_attach(file, tpl);
+	return 0;
+}
+
+static int clone_release(struct inode *inode, struct file *file)
+{
+	struct katasbx_template *tpl = file->private_data;
+
+	atomic64_dec(&tpl->clones_open);
+	atomic64_dec(&katasbx_stats.clones_open);
+	tpl_put(tpl);
+	return 0;
+}
+
+static int clone_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	struct katasbx_template *tpl = file->private_data;
+	unsigned long npages = tpl->size >> PAGE_SHIFT;
+
+	/* A shared writable mapping would write into the template. */
+	if ((vma->vm_flags & VM_SHARED) && (vma->vm_flags & VM_WRITE))
+		return -EACCES;
+	if (vma->vm_pgoff > npages || vma_pages(vma) > npages - vma->vm_pgoff)
+		return -EINVAL;
+
+	/*
+	 * The shmem file takes over: core mm COW, page cache sharing. Its
+	 * write seal clears VM_MAYWRITE on shared mappings, so mprotect()
+	 * cannot make one writable later.
+	 */
+	vma_set_file(vma, tpl->shmem);
+	return call_mmap(vma->vm_file, vma);
+}
+
+static loff_t clone_llseek(struct file *file, loff_t offset, int whence)
+{
+	struct katasbx_template *tpl = file->private_data;
+
+	return fixed_size_llseek(file, offset, whence, tpl->size);
+}
+
+static ssize_t clone_read_iter(struct kiocb *iocb, struct iov_iter *to)
+{
+	struct katasbx_template *tpl = iocb->ki_filp->private_data;
+	loff_t pos = iocb->ki_pos;
+	ssize_t ret;
+
+	ret = vfs_iter_read(tpl->shmem, to, &pos, 0);
+	iocb->ki_pos = pos;
+	return ret;
+}
+
+static ssize_t clone_write(struct file *file, const char __user *buf, size_t len, loff_t *ppos)
+{
+	return -EPERM;
+}
+
+static const struct file_operations clone_fops = {
+	.owner		= THIS_MODULE,
+	.open		= clone_open,
+	.release	= clone_release,
+	.mmap		= clone_mmap,
+	.llseek		= clone_llseek,
+	.read_iter	= clone_read_iter,
+	.write		= clone_write,
+};
+
+struct file *katasbx_clone_file(u32 id, u32 *major, u32 *minor)
+{
+	struct katasbx_template *tpl = tpl_lookup(id);
+	struct file *file;
+
+	if (!tpl)
+		return ERR_PTR(-ENOENT);
+	file = anon_inode_getfile("[katasbx-clone]", &clone_fops, NULL, O_RDWR);
+	if (IS_ERR(file)) {
+		tpl_put(tpl);
+		return file;
+	}
+	file->f_mode |= FMODE_LSEEK | FMODE_PREAD;
+	clone_attach(file, tpl);
+	*major = MAJOR(tpl_base);
+	*minor = MINOR(tpl_base) + tpl->id;
+	return file;
+}
+
+/* ---- template handles ---- */
+
+static int handle_release(struct inode *inode, struct file *file)
+{
+	struct katasbx_template *tpl = file->private_data;
+
+	/* Unpublish: no new clones; existing ones keep the template alive. */
+	mutex_lock(&tpl_lock);
+	device_destroy(tpl_class, tpl_base + tpl->id);
+	idr_remove(&tpl_idr, tpl->id);
+	mutex_unlock(&tpl_lock);
+	tpl_put(tpl);
+	return 0;
+}
+
+static long handle_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	struct katasbx_template *tpl = file->private_data;
+	struct katasbx_template_info info = {};
+
+	if (cmd != KATASBX_IOC_TEMPLATE_INFO)
+		return -ENOTTY;
+	info.id = tpl->id;
+	info.size = tpl->size;
+	info.clones_open = atomic64_read(&tpl->clones_open);
+	info.clones_total = atomic64_read(&tpl->clones_total);
+	info.dev_major = MAJOR(tpl_base);
+	info.dev_minor = MINOR(tpl_base) + tpl->id;
+	if (copy_to_user((void __user *)arg, &info, sizeof(info)))
+		return -EFAULT;
+	return 0;
+}
+
+static const struct file_operations handle_fops = {
+	.owner		= THIS_MODULE,
+	.release	= handle_release,
+	.unlocked_ioctl	= handle_ioctl,
+	.compat_ioctl	= compat_ptr_ioctl,
+	.llseek		= noop_llseek,
+};
+
+/* Copies the source into @dst page by page, leaving all-zero pages as holes. */
+static int tpl_copy(struct file *dst, struct file *src, loff_t spos, u64 size)
+{
+	loff_t dpos = 0;
+	char *buf;
+	int ret = 0;
+
+	buf = kvmalloc(KATASBX_COPY_CHUNK, GFP_KERNEL);
+	if (!buf)
+		return -ENOMEM;
+	while (dpos < size) {
+		size_t want = min_t(u64, KATASBX_COPY_CHUNK, size - dpos);
+		size_t got = 0, off;
+		ssize_t n;
+
+		while (got < want) {
+			n = kernel_read(src, buf + got, want - got, &spos);
+			if (n < 0) {
+				ret = n;
+				goto out;
+			}
+			if (n == 0) {	/* source shorter than size */
+				ret = -EINVAL;
+				goto out;
+			}
+			got += n;
+		}
+		for (off = 0; off < want; off += PAGE_SIZE) {
+			loff_t pos = dpos + off;
+
+			if (!memchr_inv(buf + off, 0, PAGE_SIZE))
+				continue;
+			n = kernel_write(dst, buf + off, PAGE_SIZE, &pos);
+			if (n != PAGE_SIZE) {
+				ret = n < 0 ? n : -EIO;
+				goto out;
+			}
+		}
+		dpos += want;
+		if (fatal_signal_pending(current)) {
+			ret = -EINTR;
+			goto out;
+		}
+		cond_resched();
+	}
+out:
+	kvfree(buf);
+	return ret;
+}
+
+static int tpl_publish(struct katasbx_template *tpl)
+{
+	struct device *dev;
+	int id;
+
+	mutex_lock(&tpl_lock);
+	id = idr_alloc(&tpl_idr, NULL, 0, KATASBX_MAX_TEMPLATES, GFP_KERNEL);
+	if (id < 0) {
+		mutex_unlock(&tpl_lock);
+		return id == -ENOSPC ? -EMFILE : id;
+	}
+	tpl->id = id;
+	dev = device_create(tpl_class, NULL, tpl_base + id, NULL, "katasbx-t%d", id);
+	if (IS_ERR(dev)) {
+		idr_remove(&tpl_idr, id);
+		mutex_unlock(&tpl_lock);
+		return PTR_ERR(dev);
+	}
+	idr_replace(&tpl_idr, tpl, id);
+	mutex_unlock(&tpl_lock);
+	return 0;
+}
+
+long katasbx_template_create(void __user *arg)
+{
+	u64 limit = (u64)katasbx_template_mem_mb << 20;
+	struct katasbx_template_create req;
+	struct katasbx_template *tpl;
+	struct file *src, *handle;
+	int fd, ret;
+
+	if (copy_from_user(&req, arg, sizeof(req)))
+		return -EFAULT;
+	if (req.flags || !KATASBX_RESERVED_ZERO(&req))
+		return -EINVAL;
+	if (!req.size || !PAGE_ALIGNED(req.size) || !PAGE_ALIGNED(req.src_offset) ||
+	    req.src_offset > LLONG_MAX - req.size)
+		return -EINVAL;
+	if (req.size > limit)
+		return -E2BIG;
+
+	src = fget(req.src_fd);
+	if (!src)
+		return -EBADF;
+	if (!(src->f_mode & FMODE_READ)) {
+		ret = -EBADF;
+		goto out_src;
+	}
+
+	if (atomic64_add_return(req.size, &katasbx_stats.template_bytes) > limit) {
+		atomic64_sub(req.size, &katasbx_stats.template_bytes);
+		ret = -ENOSPC;
+		goto out_src;
+	}
+	tpl = kzalloc(sizeof(*tpl), GFP_KERNEL);
+	if (!tpl) {
+		atomic64_sub(req.size, &katasbx_stats.template_bytes);
+		ret = -ENOMEM;
+		goto out_src;
+	}
+	kref_init(&tpl->ref);
+	tpl->size = req.size;
+	atomic64_inc(&katasbx_stats.templates);
+
+	tpl->shmem = shmem_file_setup("katasbx-template", req.size, 0);
+	if (IS_ERR(tpl->shmem)) {
+		ret = PTR_ERR(tpl->shmem);
+		tpl->shmem = NULL;
+		atomic64_sub(req.size, &katasbx_stats.template_bytes);
+		atomic64_dec(&katasbx_stats.templates);
+		kfree(tpl);
+		goto out_src;
+	}
+	ret = tpl_copy(tpl->shmem, src, req.src_offset, req.size);
+	if (ret)
+		goto out_tpl;
+	/* Immutable from now on: no write(), no shared writable mmap, no resize. */
+	SHMEM_I(file_inode(tpl->shmem))->seals |= F_SEAL_SEAL | F_SEAL_SHRINK |
+						  F_SEAL_GROW | F_SEAL_FUTURE_WRITE;
+
+	fd = get_unused_fd_flags(O_CLOEXEC);
+	if (fd < 0) {
+		ret = fd;
+		goto out_tpl;
+	}
+	ret = tpl_publish(tpl);
+	if (ret) {
+		put_unused_fd(fd);
+		goto out_tpl;
+	}
+	handle = anon_inode_getfile("[katasbx-template]", &handle_fops, tpl, O_RDWR);
+	if (IS_ERR(handle)) {
+		ret = PTR_ERR(handle);
+		put_unused_fd(fd);
+		mutex_lock(&tpl_lock);
+		device_destroy(tpl_class, tpl_base + tpl->id);
+		idr_remove(&tpl_idr, tpl->id);
+		mutex_unlock(&tpl_lock);
+		goto out_tpl;
+	}
+	req.id = tpl->id;
+	req.fd = fd;
+	req.dev_major = MAJOR(tpl_base);
+	req.dev_minor = MINOR(tpl_base) + tpl->id;
+	if (copy_to_user(arg, &req, sizeof(req))) {
+		put_unused_fd(fd);
+		fput(handle);	/* unpublishes and drops the template */
+		ret = -EFAULT;
+		goto out_src;
+	}
+	fd_install(fd, handle);
+	fput(src);
+	return 0;
+
+out_tpl:
+	tpl_put(tpl);
+out_src:
+	fput(src);
+	return ret;
+}
+
+int katasbx_template_init(void)
+{
+	int ret;
+
+	ret = alloc_chrdev_region(&tpl_base, 0, KATASBX_MAX_TEMPLATES, "katasbx-template");
+	if (ret)
+		return ret;
+	cdev_init(&tpl_cdev, &clone_fops);
+	tpl_cdev.owner = THIS_MODULE;
+	ret = cdev_add(&tpl_cdev, tpl_base, KATASBX_MAX_TEMPLATES);
+	if (ret)
+		goto out_region;
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 4, 0)
+	tpl_class = class_create("katasbx");
+#else
+	tpl_class = class_create(THIS_MODULE, "katasbx");
+#endif
+	if (IS_ERR(tpl_class)) {
+		ret = PTR_ERR(tpl_class);
+		goto out_cdev;
+	}
+	return 0;
+
+out_cdev:
+	cdev_del(&tpl_cdev);
+out_region:
+	unregister_chrdev_region(tpl_base, KATASBX_MAX_TEMPLATES);
+	return ret;
+}
+
+/* Every handle and clone file holds a module reference: nothing is left here. */
+void katasbx_template_exit(void)
+{
+	class_destroy(tpl_class);
+	cdev_del(&tpl_cdev);
+	unregister_chrdev_region(tpl_base, KATASBX_MAX_TEMPLATES);
+	idr_destroy(&tpl_idr);
+}
