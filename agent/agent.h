@@ -165,7 +165,12 @@ struct container {
 	char cgroup[180];
 	struct share *share;	/* the 9p share the rootfs is bound from */
 	bool rootfs_mounted;
-	bool dead;
+	bool removing;		/* killed, waiting for its processes to be reaped */
+	bool remove_call_set;
+	struct call remove_call;	/* answered once the teardown is done */
+	int remove_code;
+	char remove_msg[600];
+	int64_t remove_deadline;
 	struct process *init;
 	struct process *procs;	/* init first, then execs */
 };
@@ -238,7 +243,9 @@ struct sync_msg {
 	char msg[480];
 };
 
+/* Reports an error; sync_report() appends strerror(errnum), _err() sends e as is. */
 void sync_report(int fd, int errnum, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void sync_report_err(int fd, const struct kx_err *e);
 int setup_rootfs(const pb_create_req *r, const char *rootfs, struct kx_err *err);
 void child_set_stdio(const struct child_stdio *cs, bool terminal);
 int child_open_tty(int sync_fd, bool console, struct kx_err *err);

@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -25,6 +26,7 @@
 
 #define MAX_CONTAINERS 1024
 #define MAX_PROCS 1024
+#define TEARDOWN_WAIT_MS 5000
 
 struct container *containers;
 static size_t ncontainers;
@@ -93,13 +95,9 @@ static void process_forget(struct process *p)
 	defer_free(process_free, p);
 }
 
-/* Tear down what container_create built; replies nothing about c itself. */
-static void container_destroy(struct container *c)
+/* The last step of a teardown: every process is gone, or we gave up waiting. */
+static void container_finish(struct container *c)
 {
-	for (struct process *p = c->procs; p; p = p->next)
-		if (p->pid > 0 && p->state != PROC_EXITED)
-			kill(p->pid, SIGKILL);
-	cgroup_kill(c->cgroup);
 	while (c->procs)
 		process_forget(c->procs);
 	for (struct container **pp = &containers; *pp; pp = &(*pp)->next) {
@@ -116,8 +114,57 @@ static void container_destroy(struct container *c)
 	rmdir(c->rootfs);
 	rmdir(c->dir);
 	cgroup_remove(c->cgroup);
-	c->dead = true;
+	if (c->remove_call_set)
+		reply(&c->remove_call, c->remove_code,
+		      c->remove_code == TTRPC_OK ? NULL : c->remove_msg, NULL);
 	defer_free(free, c);
+}
+
+static void teardown_check(struct container *c)
+{
+	for (struct process *p = c->procs; p; p = p->next)
+		if (p->pid > 0 && p->state != PROC_EXITED)
+			return;
+	container_finish(c);
+}
+
+/*
+ * Kill what container_create built and forget it. The 9p share and the
+ * id stay taken until the processes are reaped (their mount namespace
+ * holds the share), so call, if any, is answered only then.
+ */
+static void __attribute__((format(printf, 4, 5)))
+container_teardown(struct container *c, const struct call *call, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (c->removing) {
+		if (call)
+			reply_err(call, TTRPC_FAILED_PRECONDITION, "container %s is being removed",
+				  c->id);
+		return;
+	}
+	c->removing = true;
+	c->remove_deadline = now_ms() + TEARDOWN_WAIT_MS;
+	c->remove_code = code;
+	if (fmt) {
+		va_start(ap, fmt);
+		vsnprintf(c->remove_msg, sizeof(c->remove_msg), fmt, ap);
+		va_end(ap);
+	}
+	if (call) {
+		c->remove_call = *call;
+		c->remove_call_set = true;
+	}
+	for (struct process *p = c->procs; p; p = p->next) {
+		if (p->pid > 0 && p->state != PROC_EXITED)
+			kill(p->pid, SIGKILL);
+		if (p->sync_call_set)
+			reply_err(&p->sync_call, TTRPC_ABORTED, "container %s removed", c->id);
+		p->sync_call_set = false;
+	}
+	cgroup_kill(c->cgroup);
+	teardown_check(c);
 }
 
 static int validate_process(const pb_process *p, char *msg, size_t len)
@@ -228,7 +275,7 @@ static void __attribute__((noreturn)) child_init(const pb_create_req *r, const c
 	}
 	if (setup_rootfs(r, rootfs, &err) < 0 ||
 	    (r->process->terminal && child_open_tty(sync_fd, true, &err) < 0)) {
-		sync_report(sync_fd, err.errnum, "%s", err.msg);
+		sync_report_err(sync_fd, &err);
 		_exit(1);
 	}
 	if (send(sync_fd, &ready, sizeof(ready), MSG_NOSIGNAL) != sizeof(ready))
@@ -349,8 +396,8 @@ fail:
 		close(sv[0]);
 		close(sv[1]);
 	}
-	reply_err(call, TTRPC_FAILED_PRECONDITION, "create container %s: %s", c->id, err.msg);
-	container_destroy(c);
+	container_teardown(c, call, TTRPC_FAILED_PRECONDITION, "create container %s: %s", c->id,
+			   err.msg);
 	return 0;
 }
 
@@ -365,9 +412,14 @@ int container_start(const struct call *call, const char *id)
 	if (!c)
 		return reply_err(call, TTRPC_NOT_FOUND, "container %s not found", id);
 	p = c->init;
+	if (c->removing)
+		return reply_err(call, TTRPC_FAILED_PRECONDITION, "container %s is being removed",
+				 id);
 	if (p->state == PROC_SETUP)
 		return reply_err(call, TTRPC_FAILED_PRECONDITION,
 				 "container %s is still being created", id);
+	if (p->state == PROC_EXITED)
+		return reply_err(call, TTRPC_FAILED_PRECONDITION, "container %s has exited", id);
 	if (p->state != PROC_CREATED)
 		return reply_err(call, TTRPC_FAILED_PRECONDITION, "container %s already started",
 				 id);
@@ -404,7 +456,7 @@ static void __attribute__((noreturn)) child_exec(const pb_process *proc, int syn
 		close(nsfd[i]);
 	}
 	if (proc->terminal && child_open_tty(sync_fd, false, &err) < 0) {
-		sync_report(sync_fd, err.errnum, "%s", err.msg);
+		sync_report_err(sync_fd, &err);
 		_exit(127);
 	}
 	exec_process(proc, sync_fd);
@@ -428,6 +480,9 @@ int container_exec(const struct call *call, const char *id, const char *exec_id,
 	c = container_find(id);
 	if (!c)
 		return reply_err(call, TTRPC_NOT_FOUND, "container %s not found", id);
+	if (c->removing)
+		return reply_err(call, TTRPC_FAILED_PRECONDITION, "container %s is being removed",
+				 id);
 	if (process_find(c, exec_id))
 		return reply_err(call, TTRPC_ALREADY_EXISTS, "exec %s already exists in %s",
 				 exec_id, id);
@@ -521,7 +576,7 @@ static void on_sync(void *ptr, short revents)
 	ssize_t n;
 	int fd;
 
-	if (p->dead || p->sync_fd < 0)
+	if (p->dead || p->sync_fd < 0 || p->c->removing)
 		return;
 	n = recv_sync(p->sync_fd, &m, &fd);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
@@ -548,12 +603,9 @@ static void on_sync(void *ptr, short revents)
 	if (n == sizeof(m) && m.kind == SYNC_ERROR) {
 		m.msg[sizeof(m.msg) - 1] = '\0';
 		if (p->state == PROC_SETUP) {
-			struct container *c = p->c;
-
-			reply_err(&p->sync_call, TTRPC_FAILED_PRECONDITION, "create container %s: %s",
-				  c->id, m.msg);
 			p->sync_call_set = false;
-			container_destroy(c);
+			container_teardown(p->c, &p->sync_call, TTRPC_FAILED_PRECONDITION,
+					   "create container %s: %s", p->c->id, m.msg);
 			return;
 		}
 		if (p->state == PROC_STARTING)
@@ -566,12 +618,9 @@ static void on_sync(void *ptr, short revents)
 	}
 	/* EOF: exec succeeded, or the child died before reporting. */
 	if (p->state == PROC_SETUP) {
-		struct container *c = p->c;
-
-		reply_err(&p->sync_call, TTRPC_FAILED_PRECONDITION,
-			  "create container %s: init process died during setup", c->id);
 		p->sync_call_set = false;
-		container_destroy(c);
+		container_teardown(p->c, &p->sync_call, TTRPC_FAILED_PRECONDITION,
+				   "create container %s: init process died during setup", p->c->id);
 		return;
 	}
 	if (p->state == PROC_STARTING)
@@ -583,7 +632,21 @@ static void on_sync(void *ptr, short revents)
 
 void containers_poll(void)
 {
-	for (struct container *c = containers; c; c = c->next) {
+	struct container *c, *next;
+
+	for (c = containers; c; c = next) {
+		next = c->next;
+		if (!c->removing)
+			continue;
+		if (now_ms() >= c->remove_deadline) {
+			log_err("container %s: processes not gone after %d ms, forgetting it",
+				c->id, TEARDOWN_WAIT_MS);
+			container_finish(c);
+			continue;
+		}
+		loop_timeout(c->remove_deadline - now_ms());
+	}
+	for (c = containers; c; c = c->next) {
 		for (struct process *p = c->procs; p; p = p->next) {
 			if (p->sync_call_set && p->sync_fd >= 0)
 				loop_add(p->sync_fd, POLLIN, on_sync, p);
@@ -606,6 +669,8 @@ void containers_gc(void)
 	for (struct container *c = containers; c; c = c->next) {
 		struct process *p = c->procs, *next;
 
+		if (c->removing)
+			continue;
 		for (; p; p = next) {
 			next = p->next;
 			if (p != c->init && p->state == PROC_EXITED && p->waited &&
@@ -642,6 +707,8 @@ void container_reap(void)
 		p->state = PROC_EXITED;
 		log_dbg("container %s: process %s (pid %d) exited, status %d", p->c->id,
 			*p->exec_id ? p->exec_id : "init", (int)pid, p->status);
+		if (p->c->removing)
+			teardown_check(p->c);
 	}
 	cgroup_gc();
 }
@@ -686,8 +753,7 @@ int container_remove(const struct call *call, const char *id)
 	c = container_find(id);
 	if (!c)
 		return reply_err(call, TTRPC_NOT_FOUND, "container %s not found", id);
-	container_destroy(c);
-	reply(call, TTRPC_OK, NULL, NULL);
+	container_teardown(c, call, TTRPC_OK, NULL);
 	return 0;
 }
 

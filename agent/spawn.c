@@ -42,6 +42,15 @@ void sync_report(int fd, int errnum, const char *fmt, ...)
 		return;
 }
 
+void sync_report_err(int fd, const struct kx_err *e)
+{
+	struct sync_msg m = { .kind = SYNC_ERROR, .errnum = e->errnum };
+
+	snprintf(m.msg, sizeof(m.msg), "%s", e->msg);
+	if (send(fd, &m, sizeof(m), MSG_NOSIGNAL) < 0)
+		return;
+}
+
 void child_set_stdio(const struct child_stdio *cs, bool terminal)
 {
 	setsid();
