@@ -109,17 +109,16 @@ static int clone_mmap(struct file *file, struct vm_area_struct *vma)
 	struct katasbx_template *tpl = file->private_data;
 	unsigned long npages = tpl->size >> PAGE_SHIFT;
 
-	/* A shared writable mapping would write into the template. */
-	if ((vma->vm_flags & VM_SHARED) && (vma->vm_flags & VM_WRITE))
+	/*
+	 * A shared mapping that is or may become writable would write into
+	 * the template: only clones opened read-only may map it shared.
+	 */
+	if ((vma->vm_flags & VM_SHARED) && (vma->vm_flags & (VM_WRITE | VM_MAYWRITE)))
 		return -EACCES;
 	if (vma->vm_pgoff > npages || vma_pages(vma) > npages - vma->vm_pgoff)
 		return -EINVAL;
 
-	/*
-	 * The shmem file takes over: core mm COW, page cache sharing. Its
-	 * write seal clears VM_MAYWRITE on shared mappings, so mprotect()
-	 * cannot make one writable later.
-	 */
+	/* The shmem file takes over: core mm COW, page cache sharing. */
 	vma_set_file(vma, tpl->shmem);
 	return call_mmap(vma->vm_file, vma);
 }
