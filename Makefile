@@ -3,6 +3,8 @@
 #   make check      installs test dependencies, builds, runs every test suite
 #   make demo       installs dependencies, builds, runs a busybox container in a VM
 #   make install    PREFIX=/usr/local
+#   make kmod       build/kmod/katasbx.ko against KDIR (W=1, C=2 go to kbuild)
+#   make kselftest  the module and selftests/katasbx, run in a QEMU VM
 
 PREFIX ?= /usr/local
 BUILD  := build
@@ -107,6 +109,55 @@ check: test-deps
 
 clean:
 	rm -rf $(BUILD)
+
+# The kernel module and its selftests. kbuild writes into the directory it
+# builds, so the sources (Kbuild, kmod/, include/uapi/) are copied, timestamps
+# kept, into $(KMOD_OUT)/src and built there; the source tree stays clean.
+# KMOD_SRC and KSFT_SRC let the same rules build another tree (a test module).
+KDIR      ?= $(shell sh selftests/vm/kdir.sh)
+KMOD_SRC  ?= .
+KMOD_OUT  := $(BUILD)/kmod
+KSFT_SRC  ?= selftests/katasbx
+KSFT_OUT  := $(BUILD)/kselftest
+# what an in-place kbuild run (make -C kmod) leaves behind: not copied
+KMOD_NOT_SOURCE := $(foreach p,*.o *.a *.ko *.mod *.mod.c .*.cmd *.symvers modules.order \
+		.tmp_versions,--exclude='$(p)')
+.PHONY: kmod kselftest-progs kselftest
+
+kmod:
+	@test -f $(KMOD_SRC)/kmod/Kbuild || { \
+		echo "kmod: $(KMOD_SRC)/kmod/Kbuild is missing: no module sources yet" >&2; exit 1; }
+	@test -n "$(KDIR)" && test -d "$(KDIR)" || { \
+		echo "kmod: no kernel build tree (KDIR=$(KDIR)): install linux-headers-amd64 or set KDIR" >&2; exit 1; }
+	@mkdir -p $(KMOD_OUT)/src
+	$(Q)tar -C $(KMOD_SRC) -cf - $(KMOD_NOT_SOURCE) Kbuild kmod include/uapi | \
+		tar -C $(KMOD_OUT)/src -xf -
+	@echo "  KBUILD  $(KMOD_OUT)/katasbx.ko  (KDIR=$(KDIR))"
+	$(Q)$(MAKE) --no-print-directory -C $(KDIR) M=$(abspath $(KMOD_OUT)/src) \
+		$(if $(W),W=$(W)) $(if $(C),C=$(C)) $(if $(filter 1,$(V)),V=1) modules
+	$(Q)cp $(KMOD_OUT)/src/kmod/katasbx.ko $(KMOD_OUT)/katasbx.ko.tmp && \
+		mv $(KMOD_OUT)/katasbx.ko.tmp $(KMOD_OUT)/katasbx.ko
+
+# Static, so that the test VM (a busybox initramfs) runs them as they are;
+# tests.list names the TEST_GEN_PROGS the runner runs, in order.
+kselftest-progs:
+	@test -f $(KSFT_SRC)/Makefile || { \
+		echo "kselftest: $(KSFT_SRC)/Makefile is missing: no selftests yet" >&2; exit 1; }
+	@mkdir -p $(KSFT_OUT)
+	@echo "  KSFT    $(KSFT_SRC) -> $(KSFT_OUT)"
+	$(Q)LDFLAGS=-static $(MAKE) --no-print-directory -C $(KSFT_SRC) OUTPUT=$(abspath $(KSFT_OUT))
+	$(Q)$(MAKE) -s --no-print-directory -C $(KSFT_SRC) -f Makefile \
+		-f $(abspath selftests/vm/emit-tests.mk) OUTPUT=$(abspath $(KSFT_OUT)) \
+		katasbx-emit-tests > $(KSFT_OUT)/tests.list
+
+# Boots Debian's kernel (the one KDIR belongs to) in QEMU; see
+# Documentation/kselftest.md. Ends with "kselftest: N passed, N failed, N skipped".
+kselftest:
+	$(Q)$(MAKE) --no-print-directory kmod kselftest-progs || { \
+		echo "kselftest: the module or the selftests did not build"; \
+		echo "kselftest: 0 passed, 1 failed, 0 skipped"; exit 1; }
+	$(Q)KSFT_KO=$(KMOD_OUT)/katasbx.ko KSFT_DIR=$(KSFT_OUT) \
+		KSFT_CONFIG=$(KSFT_SRC)/config bash selftests/vm/run-kselftest.sh
 
 -include selftests/unit/unit.mk
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
