@@ -272,7 +272,7 @@ static int tpl_publish(struct katasbx_template *tpl)
 	int id;
 
 	mutex_lock(&tpl_lock);
-	id = idr_alloc(&tpl_idr, NULL, 0, KATASBX_MAX_TEMPLATES, GFP_KERNEL);
+	id = idr_alloc_cyclic(&tpl_idr, NULL, 0, KATASBX_MAX_TEMPLATES, GFP_KERNEL);
 	if (id < 0) {
 		mutex_unlock(&tpl_lock);
 		return id == -ENOSPC ? -EMFILE : id;
