@@ -19,6 +19,8 @@ struct katasbx_stats {
 	atomic64_t cids_in_use;
 	atomic64_t cgroups_pooled;
 	atomic64_t cgroups_taken;
+	atomic64_t faults;
+	atomic64_t ahead_pages;
 };
 
 extern struct katasbx_stats katasbx_stats;
@@ -26,6 +28,7 @@ extern unsigned int katasbx_template_mem_mb;
 extern unsigned int katasbx_cid_min;
 extern unsigned int katasbx_cid_max;
 extern unsigned int katasbx_cgroup_pool_max;
+extern bool katasbx_fault_ahead;
 
 /* template.c */
 int katasbx_template_init(void);

@@ -30,11 +30,15 @@ unsigned int katasbx_cgroup_pool_max = 4096;
 module_param_named(cgroup_pool_max, katasbx_cgroup_pool_max, uint, 0644);
 MODULE_PARM_DESC(cgroup_pool_max, "Cap on cgroup pool entries (default 4096)");
 
+bool katasbx_fault_ahead = true;
+module_param_named(fault_ahead, katasbx_fault_ahead, bool, 0644);
+MODULE_PARM_DESC(fault_ahead, "Map recorded template pages ahead of clone faults (default on)");
+
 struct katasbx_stats katasbx_stats;
 static struct dentry *katasbx_debugfs;
 
 #define KATASBX_FEATURES (KATASBX_FEAT_TEMPLATE | KATASBX_FEAT_CID | KATASBX_FEAT_CGROUP | \
-			  KATASBX_FEAT_SLOT | KATASBX_FEAT_COUNTERS)
+			  KATASBX_FEAT_SLOT | KATASBX_FEAT_COUNTERS | KATASBX_FEAT_FAULT_AHEAD)
 
 static void katasbx_counters_fill(struct katasbx_counters *c)
 {
@@ -49,6 +53,8 @@ static void katasbx_counters_fill(struct katasbx_counters *c)
 	c->cid_max = katasbx_cid_max;
 	c->cgroups_pooled = atomic64_read(&katasbx_stats.cgroups_pooled);
 	c->cgroups_taken = atomic64_read(&katasbx_stats.cgroups_taken);
+	c->faults = atomic64_read(&katasbx_stats.faults);
+	c->ahead_pages = atomic64_read(&katasbx_stats.ahead_pages);
 }
 
 static long katasbx_slot(void __user *arg)
@@ -177,6 +183,7 @@ static int counters_show(struct seq_file *m, void *unused)
 		   c.cids_in_use, c.cid_min, c.cid_max);
 	seq_printf(m, "cgroups_pooled %llu\ncgroups_taken %llu\n",
 		   c.cgroups_pooled, c.cgroups_taken);
+	seq_printf(m, "faults %llu\nahead_pages %llu\n", c.faults, c.ahead_pages);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(counters);

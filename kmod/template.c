@@ -5,11 +5,19 @@
  * A template is an immutable copy of a guest RAM image in a kernel-internal
  * shmem file, sealed against writes. It is published as a char device minor
  * (/dev/katasbx-t<id>) while its handle fd is open; every open of that node
- * is a clone. A clone's mmap() is handed to the shmem file itself, so core
- * mm does the rest: a MAP_PRIVATE read maps the template's page, the first
- * write copies it into the clone's anonymous memory.
+ * is a clone. A clone file's f_mapping is the template's page cache, so
+ * core mm does the rest: a MAP_PRIVATE read maps the template's page, the
+ * first write copies it into the clone's anonymous memory, rmap and reclaim
+ * see the mappings. The VMA keeps the clone file, which pins the template
+ * and the module.
+ *
+ * Fault-ahead: ->map_pages records the pages each fault-around window
+ * covered; later clones map every recorded page of the faulting page table
+ * at once, so a restored guest takes one fault per 2 MiB instead of one per
+ * fault_around_bytes.
  */
 #include <linux/anon_inodes.h>
+#include <linux/bitmap.h>
 #include <linux/cdev.h>
 #include <linux/device.h>
 #include <linux/file.h>
@@ -32,10 +40,14 @@
 struct katasbx_template {
 	struct kref ref;
 	u32 id;
+	u32 flags;
 	u64 size;
 	struct file *shmem;
+	unsigned long *seen;	/* pages a clone faulted in; NULL: no fault-ahead */
 	atomic64_t clones_open;
 	atomic64_t clones_total;
+	atomic64_t faults;
+	atomic64_t ahead_pages;
 };
 
 static DEFINE_MUTEX(tpl_lock);		/* tpl_idr and the device nodes */
@@ -50,6 +62,7 @@ static void tpl_free(struct kref *ref)
 
 	/* Mappings of clones hold the shmem file on their own. */
 	fput(tpl->shmem);
+	kvfree(tpl->seen);
 	atomic64_sub(tpl->size, &katasbx_stats.template_bytes);
 	atomic64_dec(&katasbx_stats.templates);
 	kfree(tpl);
@@ -78,6 +91,7 @@ static struct katasbx_template *tpl_lookup(u32 id)
 static void clone_attach(struct file *file, struct katasbx_template *tpl)
 {
 	file->private_data = tpl;
+	file->f_mapping = tpl->shmem->f_mapping;
 	atomic64_inc(&tpl->clones_open);
 	atomic64_inc(&tpl->clones_total);
 	atomic64_inc(&katasbx_stats.clones_open);
@@ -104,6 +118,76 @@ static int clone_release(struct inode *inode, struct file *file)
 	return 0;
 }
 
+static vm_fault_t clone_fault(struct vm_fault *vmf)
+{
+	struct katasbx_template *tpl = vmf->vma->vm_file->private_data;
+	struct address_space *mapping = tpl->shmem->f_mapping;
+	struct page *page;
+
+	if (vmf->pgoff >= tpl->size >> PAGE_SHIFT)
+		return VM_FAULT_SIGBUS;
+	page = shmem_read_mapping_page_gfp(mapping, vmf->pgoff, mapping_gfp_mask(mapping));
+	if (IS_ERR(page))
+		return vmf_error(PTR_ERR(page));
+	atomic64_inc(&tpl->faults);
+	atomic64_inc(&katasbx_stats.faults);
+	if (tpl->seen && !test_bit(vmf->pgoff, tpl->seen))
+		set_bit(vmf->pgoff, tpl->seen);
+	vmf->page = page;
+	return 0;
+}
+
+static void record_range(unsigned long *seen, pgoff_t start, pgoff_t end)
+{
+	for (; start <= end; start++)
+		if (!test_bit(start, seen))
+			set_bit(start, seen);
+}
+
+/*
+ * Called for read faults with [start, end] the fault-around window, which
+ * never leaves the faulting page table or the VMA. Fault-ahead widens it to
+ * the whole page table, mapping only pages an earlier clone faulted in.
+ */
+static vm_fault_t clone_map_pages(struct vm_fault *vmf, pgoff_t start, pgoff_t end)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	struct katasbx_template *tpl = vma->vm_file->private_data;
+	pgoff_t vma_off = vmf->pgoff - vma->vm_pgoff, pte_idx, from, to, rs, re;
+	/* Map ahead once per page table: on its first fault in this VMA. */
+	bool first = pmd_none(*vmf->pmd);
+	vm_fault_t ret;
+
+	ret = filemap_map_pages(vmf, start, end);
+	if (!tpl->seen || !READ_ONCE(katasbx_fault_ahead))
+		return ret;
+	record_range(tpl->seen, start, min_t(pgoff_t, end, (tpl->size >> PAGE_SHIFT) - 1));
+	if (!first)
+		return ret;
+
+	pte_idx = ((vma->vm_start >> PAGE_SHIFT) + vma_off) & (PTRS_PER_PTE - 1);
+	from = vmf->pgoff - min(pte_idx, vma_off);
+	to = vmf->pgoff + min(PTRS_PER_PTE - 1 - pte_idx, vma_pages(vma) - 1 - vma_off);
+	to = min_t(pgoff_t, to, (tpl->size >> PAGE_SHIFT) - 1);
+
+	for (rs = find_next_bit(tpl->seen, to + 1, from); rs <= to;
+	     rs = find_next_bit(tpl->seen, to + 1, re + 1)) {
+		re = find_next_zero_bit(tpl->seen, to + 1, rs) - 1;
+		/* the fault-around window is mapped already */
+		if (rs >= start && re <= end)
+			continue;
+		ret |= filemap_map_pages(vmf, rs, re);
+		atomic64_add(re - rs + 1, &tpl->ahead_pages);
+		atomic64_add(re - rs + 1, &katasbx_stats.ahead_pages);
+	}
+	return ret;
+}
+
+static const struct vm_operations_struct clone_vm_ops = {
+	.fault		= clone_fault,
+	.map_pages	= clone_map_pages,
+};
+
 static int clone_mmap(struct file *file, struct vm_area_struct *vma)
 {
 	struct katasbx_template *tpl = file->private_data;
@@ -117,10 +201,9 @@ static int clone_mmap(struct file *file, struct vm_area_struct *vma)
 		return -EACCES;
 	if (vma->vm_pgoff > npages || vma_pages(vma) > npages - vma->vm_pgoff)
 		return -EINVAL;
-
-	/* The shmem file takes over: core mm COW, page cache sharing. */
-	vma_set_file(vma, tpl->shmem);
-	return call_mmap(vma->vm_file, vma);
+	file_accessed(file);
+	vma->vm_ops = &clone_vm_ops;
+	return 0;
 }
 
 static loff_t clone_llseek(struct file *file, loff_t offset, int whence)
@@ -203,6 +286,11 @@ static long handle_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	info.clones_total = atomic64_read(&tpl->clones_total);
 	info.dev_major = MAJOR(tpl_base);
 	info.dev_minor = MINOR(tpl_base) + tpl->id;
+	info.flags = tpl->flags;
+	info.faults = atomic64_read(&tpl->faults);
+	info.ahead_pages = atomic64_read(&tpl->ahead_pages);
+	if (tpl->seen)
+		info.recorded_pages = bitmap_weight(tpl->seen, tpl->size >> PAGE_SHIFT);
 	if (copy_to_user((void __user *)arg, &info, sizeof(info)))
 		return -EFAULT;
 	return 0;
@@ -299,7 +387,7 @@ long katasbx_template_create(void __user *arg)
 
 	if (copy_from_user(&req, arg, sizeof(req)))
 		return -EFAULT;
-	if (req.flags || !KATASBX_RESERVED_ZERO(&req))
+	if ((req.flags & ~KATASBX_TEMPLATE_FLAGS) || !KATASBX_RESERVED_ZERO(&req))
 		return -EINVAL;
 	if (!req.size || !PAGE_ALIGNED(req.size) || !PAGE_ALIGNED(req.src_offset) ||
 	    req.src_offset > LLONG_MAX - req.size)
@@ -328,6 +416,7 @@ long katasbx_template_create(void __user *arg)
 	}
 	kref_init(&tpl->ref);
 	tpl->size = req.size;
+	tpl->flags = req.flags;
 	atomic64_inc(&katasbx_stats.templates);
 
 	tpl->shmem = shmem_file_setup("katasbx-template", req.size, 0);
@@ -338,6 +427,14 @@ long katasbx_template_create(void __user *arg)
 		atomic64_dec(&katasbx_stats.templates);
 		kfree(tpl);
 		goto out_src;
+	}
+	if (!(req.flags & KATASBX_TEMPLATE_F_NO_FAULT_AHEAD)) {
+		tpl->seen = kvcalloc(BITS_TO_LONGS(req.size >> PAGE_SHIFT), sizeof(long),
+				     GFP_KERNEL);
+		if (!tpl->seen) {
+			ret = -ENOMEM;
+			goto out_tpl;
+		}
 	}
 	ret = tpl_copy(tpl->shmem, src, req.src_offset, req.size);
 	if (ret)

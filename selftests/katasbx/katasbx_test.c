@@ -176,7 +176,7 @@ static int t_tpl_bad_flags_reserved(void)
 	CHECK(kfd >= 0 && src >= 0);
 	t.src_fd = src;
 	t.size = 4 * PAGE;
-	t.flags = 1;
+	t.flags = 2;
 	CHECK_ERR(ioctl(kfd, KATASBX_IOC_TEMPLATE_CREATE, &t), EINVAL);
 	t.flags = 0x80000000;
 	CHECK_ERR(ioctl(kfd, KATASBX_IOC_TEMPLATE_CREATE, &t), EINVAL);
@@ -488,16 +488,79 @@ static int t_template_lifetime(void)
 	CHECK(cl2 < 0 && (errno == ENXIO || errno == ENOENT));
 	CHECK(counters(&c1) == 0);
 	CHECK(c1.templates == c0.templates + 1);
+	/* A mapping holds its clone file, so the template stays until munmap. */
 	p = mmap(NULL, 64 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE, cl, 0);
 	CHECK(p != MAP_FAILED);
 	CHECK(close(cl) == 0);
-	CHECK(counters(&c1) == 0);
-	CHECK(c1.templates == c0.templates && c1.template_bytes == c0.template_bytes);
-	CHECK(c1.clones_open == c0.clones_open);
-	/* The mapping keeps the pages alive on its own. */
 	for (i = 0; i < 64; i++)
 		CHECK(page_ok(p + i * PAGE, i, 31));
 	p[0] = 9;
+	CHECK(counters(&c1) == 0);
+	CHECK(c1.templates == c0.templates + 1 && c1.clones_open == c0.clones_open + 1);
+	CHECK(munmap(p, 64 * PAGE) == 0);
+	CHECK(counters(&c1) == 0);
+	CHECK(c1.templates == c0.templates && c1.template_bytes == c0.template_bytes);
+	CHECK(c1.clones_open == c0.clones_open);
+	return KT_PASS;
+}
+
+/* Reads one byte a page; returns the minor faults it took. */
+static long read_touch(int fd, size_t size, uint64_t seed, bool *ok)
+{
+	struct rusage r0, r1;
+	size_t i;
+	char *p;
+
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+	if (p == MAP_FAILED)
+		return -1;
+	getrusage(RUSAGE_SELF, &r0);
+	for (i = 0; i < size / PAGE; i++)
+		if (!page_ok(p + i * PAGE, i, seed))
+			*ok = false;
+	getrusage(RUSAGE_SELF, &r1);
+	munmap(p, size);
+	return r1.ru_minflt - r0.ru_minflt;
+}
+
+static int t_fault_ahead(void)
+{
+	const size_t size = 16 * MIB;
+	struct katasbx_template_create t, off;
+	struct katasbx_template_info info;
+	long f1, f2, g1, g2;
+	int kfd = kopen(), cl;
+	bool ok = true;
+
+	CHECK(kfd >= 0);
+	CHECK(tpl_create(kfd, size, 53, &t) == 0);
+	CHECK((cl = clone_open(&t, O_RDWR)) >= 0);
+	f1 = read_touch(cl, size, 53, &ok);
+	CHECK(close(cl) == 0 && (cl = clone_open(&t, O_RDWR)) >= 0);
+	f2 = read_touch(cl, size, 53, &ok);
+	CHECK(ok && f1 > 0 && f2 >= 0);
+	CHECK(ioctl(t.fd, KATASBX_IOC_TEMPLATE_INFO, &info) == 0);
+	printf("# fault-ahead on: first clone %ld faults, second %ld; recorded %llu pages, "
+	       "%llu offered ahead\n", f1, f2, (unsigned long long)info.recorded_pages,
+	       (unsigned long long)info.ahead_pages);
+	CHECK(info.recorded_pages >= size / PAGE * 9 / 10 && info.ahead_pages > 0);
+	CHECK(f2 * 4 < f1);
+
+	memset(&off, 0, sizeof(off));
+	off.src_fd = make_source(size, 59);
+	off.size = size;
+	off.flags = KATASBX_TEMPLATE_F_NO_FAULT_AHEAD;
+	CHECK(off.src_fd >= 0 && ioctl(kfd, KATASBX_IOC_TEMPLATE_CREATE, &off) == 0);
+	CHECK((cl = clone_open(&off, O_RDWR)) >= 0);
+	g1 = read_touch(cl, size, 59, &ok);
+	CHECK(close(cl) == 0 && (cl = clone_open(&off, O_RDWR)) >= 0);
+	g2 = read_touch(cl, size, 59, &ok);
+	CHECK(ok);
+	CHECK(ioctl(off.fd, KATASBX_IOC_TEMPLATE_INFO, &info) == 0);
+	printf("# fault-ahead off: first clone %ld faults, second %ld\n", g1, g2);
+	CHECK(info.flags == KATASBX_TEMPLATE_F_NO_FAULT_AHEAD);
+	CHECK(info.recorded_pages == 0 && info.ahead_pages == 0);
+	CHECK(g2 * 2 > g1);
 	return KT_PASS;
 }
 
@@ -1099,21 +1162,25 @@ static int t_measure(void)
 {
 	const size_t size = 64 * MIB;
 	struct katasbx_template_create t;
-	int kfd = kopen(), src, cl;
+	int kfd = kopen(), src, cl, i;
 
 	CHECK(kfd >= 0);
 	CHECK((src = make_source(size, 47)) >= 0);
-	memset(&t, 0, sizeof(t));
-	t.src_fd = src;
-	t.size = size;
-	CHECK(ioctl(kfd, KATASBX_IOC_TEMPLATE_CREATE, &t) == 0);
 	touch("memfd MAP_PRIVATE", src, size);
-	CHECK((cl = clone_open(&t, O_RDWR)) >= 0);
-	touch("katasbx clone (first)", cl, size);
-	close(cl);
-	CHECK((cl = clone_open(&t, O_RDWR)) >= 0);
-	touch("katasbx clone (second)", cl, size);
-	printf("# measure: fault-ahead is not implemented; both clones use core fault-around\n");
+	for (i = 0; i < 2; i++) {
+		memset(&t, 0, sizeof(t));
+		t.src_fd = src;
+		t.size = size;
+		t.flags = i ? KATASBX_TEMPLATE_F_NO_FAULT_AHEAD : 0;
+		CHECK(ioctl(kfd, KATASBX_IOC_TEMPLATE_CREATE, &t) == 0);
+		CHECK((cl = clone_open(&t, O_RDWR)) >= 0);
+		touch(i ? "clone, fault-ahead off, 1st" : "clone, fault-ahead on, 1st", cl, size);
+		close(cl);
+		CHECK((cl = clone_open(&t, O_RDWR)) >= 0);
+		touch(i ? "clone, fault-ahead off, 2nd" : "clone, fault-ahead on, 2nd", cl, size);
+		close(cl);
+		close(t.fd);
+	}
 	return KT_PASS;
 }
 
@@ -1189,6 +1256,7 @@ static const struct kt_case cases[] = {
 	{ "mmap_past_end_refused", t_mmap_past_end, 0 },
 	{ "template_lifetime", t_template_lifetime, 0 },
 	{ "parallel_clones", t_parallel_clones, 0 },
+	{ "fault_ahead_on_off", t_fault_ahead, 0 },
 	{ "cid_unique_in_range", t_cid_basic, 0 },
 	{ "cid_bad_args", t_cid_bad_args, 0 },
 	{ "cid_exact_in_use", t_cid_exact_in_use, 0 },

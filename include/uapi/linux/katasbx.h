@@ -26,7 +26,7 @@
 #define KATASBX_FEAT_CGROUP	(1U << 2)	/* cgroup v2 pool */
 #define KATASBX_FEAT_SLOT	(1U << 3)	/* one-call sandbox slot */
 #define KATASBX_FEAT_COUNTERS	(1U << 4)	/* counters ioctl and debugfs */
-#define KATASBX_FEAT_FAULT_AHEAD (1U << 5)	/* not implemented yet: never set */
+#define KATASBX_FEAT_FAULT_AHEAD (1U << 5)	/* fault-ahead over recorded pages */
 
 struct katasbx_version {
 	__u32 version;		/* out: KATASBX_VERSION */
@@ -43,9 +43,18 @@ struct katasbx_version {
  * creates a new clone. The template itself lives until its handle and
  * every clone file are closed.
  */
+/*
+ * Fault-ahead: a read fault in a clone maps, besides the kernel's usual
+ * fault-around window, every page in the same page table (2 MiB) that an
+ * earlier clone of this template faulted in. Per-template opt-out below;
+ * the fault_ahead module parameter turns it off for all.
+ */
+#define KATASBX_TEMPLATE_F_NO_FAULT_AHEAD	(1U << 0)
+#define KATASBX_TEMPLATE_FLAGS			(KATASBX_TEMPLATE_F_NO_FAULT_AHEAD)
+
 struct katasbx_template_create {
 	__s32 src_fd;
-	__u32 flags;		/* must be 0 */
+	__u32 flags;		/* KATASBX_TEMPLATE_F_* */
 	__u64 size;
 	__u64 src_offset;	/* page-aligned */
 	__u32 id;		/* out: template id, also the node's minor */
@@ -64,7 +73,10 @@ struct katasbx_template_info {
 	__u64 clones_total;	/* out */
 	__u32 dev_major;	/* out */
 	__u32 dev_minor;	/* out */
-	__u64 reserved[4];	/* out: zero */
+	__u64 faults;		/* out: page faults served by ->fault */
+	__u64 ahead_pages;	/* out: pages offered to fault-ahead */
+	__u64 recorded_pages;	/* out: pages in the recorded working set */
+	__u64 reserved;		/* out: zero */
 };
 
 /* Reserve a vsock CID; it is released when the returned fd is closed. */
@@ -142,7 +154,9 @@ struct katasbx_counters {
 	__u64 cid_max;
 	__u64 cgroups_pooled;		/* entries in the pool, taken or not */
 	__u64 cgroups_taken;
-	__u64 reserved[6];		/* out: zero */
+	__u64 faults;			/* page faults served by ->fault */
+	__u64 ahead_pages;		/* pages offered to fault-ahead */
+	__u64 reserved[4];		/* out: zero */
 };
 
 /* On /dev/katasbx */
