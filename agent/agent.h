@@ -113,6 +113,12 @@ int server_dispatch(uint64_t sid, const struct ttrpc_frame *f);
 /* Answer parked calls whose condition now holds. */
 void pending_service(void);
 
+/* ---- identity.c ---- */
+
+/* SetIdentity; raw is the request as received, to see what unpacking hides. */
+int identity_set(const struct call *call, const Katasbx__Agent__V1__SetIdentityRequest *r,
+		 const uint8_t *raw, size_t rawlen);
+
 /* ---- container.c ---- */
 
 enum proc_state {

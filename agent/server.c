@@ -145,9 +145,11 @@ void pending_service(void)
 
 /* ---- handlers ---- */
 
-typedef int (*handler_fn)(const struct call *call, const ProtobufCMessage *req);
+typedef int (*handler_fn)(const struct call *call, const ProtobufCMessage *req,
+			  const ProtobufCBinaryData *raw);
 
-static int h_check(const struct call *call, const ProtobufCMessage *req)
+static int h_check(const struct call *call, const ProtobufCMessage *req,
+		   const ProtobufCBinaryData *raw)
 {
 	Katasbx__Agent__V1__CheckResponse r = KATASBX__AGENT__V1__CHECK_RESPONSE__INIT;
 	struct utsname u;
@@ -161,26 +163,37 @@ static int h_check(const struct call *call, const ProtobufCMessage *req)
 	return reply(call, TTRPC_OK, NULL, &r.base);
 }
 
-static int h_create(const struct call *call, const ProtobufCMessage *req)
+static int h_set_identity(const struct call *call, const ProtobufCMessage *req,
+			  const ProtobufCBinaryData *raw)
+{
+	return identity_set(call, (const Katasbx__Agent__V1__SetIdentityRequest *)req,
+			    raw->data, raw->len);
+}
+
+static int h_create(const struct call *call, const ProtobufCMessage *req,
+		    const ProtobufCBinaryData *raw)
 {
 	return container_create(call, (const pb_create_req *)req);
 }
 
-static int h_start(const struct call *call, const ProtobufCMessage *req)
+static int h_start(const struct call *call, const ProtobufCMessage *req,
+		   const ProtobufCBinaryData *raw)
 {
 	const Katasbx__Agent__V1__ContainerRequest *r = (const void *)req;
 
 	return container_start(call, r->container_id);
 }
 
-static int h_exec(const struct call *call, const ProtobufCMessage *req)
+static int h_exec(const struct call *call, const ProtobufCMessage *req,
+		  const ProtobufCBinaryData *raw)
 {
 	const Katasbx__Agent__V1__ExecProcessRequest *r = (const void *)req;
 
 	return container_exec(call, r->container_id, r->exec_id, r->process);
 }
 
-static int h_wait(const struct call *call, const ProtobufCMessage *req)
+static int h_wait(const struct call *call, const ProtobufCMessage *req,
+		  const ProtobufCBinaryData *raw)
 {
 	const Katasbx__Agent__V1__ProcessRequest *r = (const void *)req;
 	struct process *p = lookup(call, r->container_id, r->exec_id);
@@ -188,14 +201,16 @@ static int h_wait(const struct call *call, const ProtobufCMessage *req)
 	return p ? park(call, PEND_WAIT, p, 0) : 0;
 }
 
-static int h_signal(const struct call *call, const ProtobufCMessage *req)
+static int h_signal(const struct call *call, const ProtobufCMessage *req,
+		    const ProtobufCBinaryData *raw)
 {
 	const Katasbx__Agent__V1__SignalProcessRequest *r = (const void *)req;
 
 	return container_signal(call, r->container_id, r->exec_id, r->signal, r->all);
 }
 
-static int h_write_stdin(const struct call *call, const ProtobufCMessage *req)
+static int h_write_stdin(const struct call *call, const ProtobufCMessage *req,
+			 const ProtobufCBinaryData *raw)
 {
 	const Katasbx__Agent__V1__WriteStreamRequest *r = (const void *)req;
 	Katasbx__Agent__V1__WriteStreamResponse resp =
@@ -213,7 +228,8 @@ static int h_write_stdin(const struct call *call, const ProtobufCMessage *req)
 	return reply(call, TTRPC_OK, NULL, &resp.base);
 }
 
-static int h_close_stdin(const struct call *call, const ProtobufCMessage *req)
+static int h_close_stdin(const struct call *call, const ProtobufCMessage *req,
+			 const ProtobufCBinaryData *raw)
 {
 	const Katasbx__Agent__V1__ProcessRequest *r = (const void *)req;
 	struct process *p = lookup(call, r->container_id, r->exec_id);
@@ -240,17 +256,20 @@ static int read_stream(const struct call *call, const ProtobufCMessage *req,
 	return park(call, kind, p, len);
 }
 
-static int h_read_stdout(const struct call *call, const ProtobufCMessage *req)
+static int h_read_stdout(const struct call *call, const ProtobufCMessage *req,
+			 const ProtobufCBinaryData *raw)
 {
 	return read_stream(call, req, PEND_STDOUT);
 }
 
-static int h_read_stderr(const struct call *call, const ProtobufCMessage *req)
+static int h_read_stderr(const struct call *call, const ProtobufCMessage *req,
+			 const ProtobufCBinaryData *raw)
 {
 	return read_stream(call, req, PEND_STDERR);
 }
 
-static int h_winsize(const struct call *call, const ProtobufCMessage *req)
+static int h_winsize(const struct call *call, const ProtobufCMessage *req,
+		     const ProtobufCBinaryData *raw)
 {
 	const Katasbx__Agent__V1__TtyWinResizeRequest *r = (const void *)req;
 	struct process *p = lookup(call, r->container_id, r->exec_id);
@@ -264,21 +283,24 @@ static int h_winsize(const struct call *call, const ProtobufCMessage *req)
 	return reply(call, TTRPC_OK, NULL, NULL);
 }
 
-static int h_stats(const struct call *call, const ProtobufCMessage *req)
+static int h_stats(const struct call *call, const ProtobufCMessage *req,
+		   const ProtobufCBinaryData *raw)
 {
 	const Katasbx__Agent__V1__ContainerRequest *r = (const void *)req;
 
 	return container_stats(call, r->container_id);
 }
 
-static int h_remove(const struct call *call, const ProtobufCMessage *req)
+static int h_remove(const struct call *call, const ProtobufCMessage *req,
+		    const ProtobufCBinaryData *raw)
 {
 	const Katasbx__Agent__V1__ContainerRequest *r = (const void *)req;
 
 	return container_remove(call, r->container_id);
 }
 
-static int h_destroy(const struct call *call, const ProtobufCMessage *req)
+static int h_destroy(const struct call *call, const ProtobufCMessage *req,
+		     const ProtobufCBinaryData *raw)
 {
 	reply(call, TTRPC_OK, NULL, NULL);
 	channel_flush(1000);
@@ -300,6 +322,7 @@ struct method {
 
 static const struct method methods[] = {
 	{ "Check", &katasbx__agent__v1__empty__descriptor, h_check },
+	{ "SetIdentity", &katasbx__agent__v1__set_identity_request__descriptor, h_set_identity },
 	{ "CreateContainer", &katasbx__agent__v1__create_container_request__descriptor, h_create },
 	{ "StartContainer", &katasbx__agent__v1__container_request__descriptor, h_start },
 	{ "ExecProcess", &katasbx__agent__v1__exec_process_request__descriptor, h_exec },
@@ -342,7 +365,7 @@ int server_dispatch(uint64_t sid, const struct ttrpc_frame *f)
 		goto out;
 	}
 	log_dbg("stream %u: %s", call.stream, m->name);
-	m->fn(&call, msg);
+	m->fn(&call, msg, &r->payload);
 	protobuf_c_message_free_unpacked(msg, NULL);
 out:
 	ttrpc__request__free_unpacked(r, NULL);
