@@ -31,6 +31,7 @@ GEN_HDRS := $(GEN_SRCS:.c=.h)
 
 LIB_SRCS := $(wildcard userspace/lib/*.c userspace/lib/vmm/*.c)
 RT_SRCS  := $(wildcard userspace/runtime/*.c)
+BENCH_SRCS := $(wildcard userspace/bench/*.c)
 AGENT_SRCS := $(wildcard agent/*.c)
 # The agent shares the wire code with the host, nothing else.
 AGENT_SHARED := userspace/lib/ttrpc.c userspace/lib/kx_error.c
@@ -42,13 +43,15 @@ obj = $(patsubst %.c,$(BUILD)/obj/$(1)/%.o,$(2))
 
 LIB_OBJS   := $(call obj,host,$(LIB_SRCS) $(GEN_SRCS))
 RT_OBJS    := $(call obj,host,$(RT_SRCS))
+BENCH_OBJS := $(call obj,host,$(BENCH_SRCS))
 AGENT_OBJS := $(call obj,agent,$(AGENT_SRCS) $(AGENT_SHARED) $(GEN_SRCS))
 
 GUEST := $(BUILD)/guest
 
 .SECONDARY: $(GEN_SRCS) $(GEN_HDRS)
 .PHONY: all install check demo deps test-deps unit e2e clean
-all: $(BUILD)/bin/katasbx-runtime $(BUILD)/bin/katasbx-agent $(GUEST)/initrd.img
+all: $(BUILD)/bin/katasbx-runtime $(BUILD)/bin/katasbx-agent $(GUEST)/initrd.img \
+     $(BUILD)/bin/katasbx-bench
 
 $(GEN)/%.pb-c.c $(GEN)/%.pb-c.h: proto/%.proto
 	@mkdir -p $(GEN)
@@ -75,6 +78,12 @@ $(BUILD)/bin/katasbx-runtime: $(RT_OBJS) $(BUILD)/lib/libkatasbx.a
 	@echo "  LD      $@"
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(HOST_LIBS)
 
+# Drives the runtime binary; links nothing of it, json-c only.
+$(BUILD)/bin/katasbx-bench: $(BENCH_OBJS)
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ -ljson-c -lm
+
 # Static: the initramfs holds the agent and nothing it links against.
 $(BUILD)/bin/katasbx-agent: $(AGENT_OBJS)
 	@mkdir -p $(dir $@)
@@ -88,6 +97,7 @@ $(GUEST)/initrd.img: $(BUILD)/bin/katasbx-agent guest/mkguest.sh guest/modules.l
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/katasbx
 	install -m 0755 $(BUILD)/bin/katasbx-runtime $(DESTDIR)$(PREFIX)/bin/
+	install -m 0755 $(BUILD)/bin/katasbx-bench $(DESTDIR)$(PREFIX)/bin/
 	install -m 0644 $(GUEST)/initrd.img $(GUEST)/vmlinuz $(GUEST)/kernel-release \
 		$(DESTDIR)$(PREFIX)/share/katasbx/
 	if [ -f $(GUEST)/vmlinux ]; then \

@@ -1,0 +1,516 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * katasbx-bench: how long a busybox `echo` takes from `run` to exit in each
+ * start mode of katasbx-runtime (cold boot, template clone, ...) and in runc,
+ * interleaved; optionally the memory of idle sandboxes (--density) and the
+ * start rate with concurrent starters (--rate). See Documentation/benchmark.md.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "bench.h"
+
+volatile sig_atomic_t kb_stop;
+
+static const char *all_modes = "cold,clone,clone-kmod,warm,runc";
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: katasbx-bench [options]\n"
+		"  --modes LIST     comma-separated, of cold,clone,clone-kmod,warm,runc (default: all)\n"
+		"  -n N             iterations per mode, interleaved across modes (default 10)\n"
+		"  --json FILE      write the results as JSON\n"
+		"  --plot FILE.png  draw the latency distributions with gnuplot\n"
+		"  --runtime PATH   katasbx-runtime to drive (default: next to this binary, else PATH)\n"
+		"  --density N      also start N idle sandboxes and measure their memory (PSS)\n"
+		"  --rate C         also measure sandboxes started per second with C concurrent starters\n"
+		"  --rate-runs M    runs in total for --rate (default 4*C)\n"
+		"  --timeout S      give up on one run after S seconds (default 120)\n"
+		"  --keep           keep the temporary directory (bundles, logs, state)\n");
+}
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	kb_stop = 1;
+}
+
+static bool in_path(const char *name)
+{
+	const char *env = getenv("PATH");
+	char *dirs, *d, *save = NULL, path[4096];
+	bool found = false;
+
+	dirs = strdup(env ? env : "/usr/bin:/bin");
+	for (d = strtok_r(dirs, ":", &save); d && !found; d = strtok_r(NULL, ":", &save)) {
+		snprintf(path, sizeof(path), "%s/%s", d, name);
+		found = access(path, X_OK) == 0;
+	}
+	free(dirs);
+	return found;
+}
+
+static void default_runtime(char *buf, size_t len)
+{
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+	if (n > 0) {
+		char *slash;
+
+		self[n] = 0;
+		slash = strrchr(self, '/');
+		if (slash) {
+			*slash = 0;
+			snprintf(buf, len, "%s/katasbx-runtime", self);
+			if (access(buf, X_OK) == 0)
+				return;
+		}
+	}
+	snprintf(buf, len, "katasbx-runtime");
+}
+
+/* the last non-empty line of a file, for a one-line failure reason */
+static void last_line(const char *path, char *buf, size_t len)
+{
+	char *s = kb_read_file(path, 1 << 16), *e, *b;
+
+	buf[0] = 0;
+	if (!s)
+		return;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == '\n' || e[-1] == ' '))
+		*--e = 0;
+	b = strrchr(s, '\n');
+	snprintf(buf, len, "%s", b ? b + 1 : s);
+	free(s);
+}
+
+bool kb_vm_run(struct kb_ctx *c, const char *tmpl, const char *id, const char *log,
+	       struct kb_result *r, char *err, size_t errlen)
+{
+	char out[400], errf[400], *argv[16], *o;
+	int a = 0;
+	bool ok;
+
+	snprintf(out, sizeof(out), "%s/%s.out", c->logs, id);
+	snprintf(errf, sizeof(errf), "%s/%s.err", c->logs, id);
+	argv[a++] = c->runtime;
+	if (tmpl) {
+		argv[a++] = "--template";
+		argv[a++] = (char *)tmpl;
+	}
+	argv[a++] = "--root";
+	argv[a++] = c->root;
+	if (log) {
+		argv[a++] = "--debug";
+		argv[a++] = "--log";
+		argv[a++] = (char *)log;
+	}
+	argv[a++] = "run";
+	argv[a++] = "--bundle";
+	argv[a++] = c->bundle;
+	argv[a++] = (char *)id;
+	argv[a] = NULL;
+	if (kb_spawn(argv, out, errf, c->timeout_s, r)) {
+		snprintf(err, errlen, "fork: %s", strerror(errno));
+		return false;
+	}
+	o = kb_read_file(out, 65536);
+	ok = r->status == 0 && o && strstr(o, "hello");
+	if (!ok) {
+		char line[400];
+
+		last_line(errf, line, sizeof(line));
+		if (r->timed_out)
+			snprintf(err, errlen, "timed out after %d s%s%s", c->timeout_s,
+				 line[0] ? ": " : "", line);
+		else if (r->status != 0)
+			snprintf(err, errlen, "exit status %d%s%s", r->status,
+				 line[0] ? ": " : "", line);
+		else
+			snprintf(err, errlen, "exit status 0 but no \"hello\" on stdout");
+	}
+	free(o);
+	if (!c->keep) {
+		unlink(out);
+		unlink(errf);
+	}
+	return ok;
+}
+
+void kb_vm_delete(struct kb_ctx *c, const char *id, bool force)
+{
+	char *argv[] = { c->runtime, "--root", c->root, "delete", "--force", (char *)id, NULL };
+	struct kb_result r;
+
+	if (!force) {
+		argv[4] = (char *)id;
+		argv[5] = NULL;
+	}
+	kb_spawn(argv, NULL, NULL, 60, &r);
+	if (!force && r.status != 0) {
+		argv[4] = "--force";
+		argv[5] = (char *)id;
+		kb_spawn(argv, NULL, NULL, 60, &r);
+	}
+}
+
+static bool runc_run(struct kb_ctx *c, const char *id, struct kb_result *r, char *err,
+		     size_t errlen)
+{
+	char out[400], errf[400], *o;
+	char *argv[] = { "runc", "--root", c->runc_root, "run", "--bundle", c->bundle,
+			 (char *)id, NULL };
+	char *del[] = { "runc", "--root", c->runc_root, "delete", "--force", (char *)id, NULL };
+	struct kb_result dr;
+	bool ok;
+
+	snprintf(out, sizeof(out), "%s/%s.out", c->logs, id);
+	snprintf(errf, sizeof(errf), "%s/%s.err", c->logs, id);
+	if (kb_spawn(argv, out, errf, c->timeout_s, r)) {
+		snprintf(err, errlen, "fork: %s", strerror(errno));
+		return false;
+	}
+	/* runc run removes the container itself; this only catches leftovers */
+	kb_spawn(del, NULL, NULL, 60, &dr);
+	o = kb_read_file(out, 65536);
+	ok = r->status == 0 && o && strstr(o, "hello");
+	if (!ok) {
+		char line[400];
+
+		last_line(errf, line, sizeof(line));
+		snprintf(err, errlen, "exit status %d%s%s", r->status, line[0] ? ": " : "", line);
+	}
+	free(o);
+	if (!c->keep) {
+		unlink(out);
+		unlink(errf);
+	}
+	return ok;
+}
+
+static void one_run(struct kb_ctx *c, struct kb_mode *m, int i)
+{
+	char id[128], log[400], err[512] = "";
+	struct kb_result r;
+	bool ok;
+
+	if (i)
+		snprintf(id, sizeof(id), "bench-%s-%d", m->name, i);
+	else
+		snprintf(id, sizeof(id), "bench-%s-warmup", m->name);
+	m->runs++;
+	if (m->kind == KB_RUNC) {
+		ok = runc_run(c, id, &r, err, sizeof(err));
+	} else {
+		snprintf(log, sizeof(log), "%s/%s.log", c->logs, id);
+		unlink(log);
+		ok = kb_vm_run(c, m->template_arg, id, log, &r, err, sizeof(err));
+		kb_vm_delete(c, id, !ok);
+		if (!ok && strstr(err, "option") && strstr(err, "--template")) {
+			/* the runtime does not know --template: not this mode's failure */
+			m->available = false;
+			snprintf(m->why, sizeof(m->why), "katasbx-runtime: %s", err);
+			m->runs--;
+			return;
+		}
+		if (ok && i) {
+			char *s = kb_read_file(log, 1 << 20);
+
+			kb_parse_phases(m, s);
+			free(s);
+		}
+		if (!c->keep)
+			unlink(log);
+	}
+	if (r.interrupted) {
+		m->runs--;
+		return;
+	}
+	if (!i) {	/* warm-up: reported apart, not counted */
+		m->runs--;
+		m->warmup_ms = r.ms;
+		m->warmup_ok = ok;
+		snprintf(m->warmup_error, sizeof(m->warmup_error), "%s", err);
+		fprintf(stderr, " %s %.0f ms%s", m->name, r.ms, ok ? "" : " FAILED");
+		return;
+	}
+	if (ok) {
+		kb_add(&m->ms, &m->n, r.ms);
+		fprintf(stderr, " %s %.0f ms", m->name, r.ms);
+	} else {
+		m->failures++;
+		if (!m->first_error[0])
+			snprintf(m->first_error, sizeof(m->first_error), "%s", err);
+		fprintf(stderr, " %s FAILED (%s)", m->name, err);
+	}
+}
+
+static void list_and_delete(char *const list[], const char *cmd0, const char *root,
+			    bool runc, struct kb_ctx *c)
+{
+	char *out = kb_capture(list, NULL), *id, *save = NULL;
+
+	for (id = out ? strtok_r(out, "\n", &save) : NULL; id; id = strtok_r(NULL, "\n", &save)) {
+		struct kb_result r;
+
+		if (runc) {
+			char *argv[] = { (char *)cmd0, "--root", (char *)root, "delete", "--force",
+					 id, NULL };
+			kb_spawn(argv, NULL, NULL, 60, &r);
+		} else {
+			kb_vm_delete(c, id, true);
+		}
+	}
+	free(out);
+}
+
+static void cleanup(struct kb_ctx *c)
+{
+	char *kl[] = { c->runtime, "--root", c->root, "list", "--quiet", NULL };
+	char *rl[] = { "runc", "--root", c->runc_root, "list", "--quiet", NULL };
+	char needle[300];
+	struct kb_result r;
+
+	kb_stop = 0;	/* let the deletes run */
+	if (!c->tmp[0])
+		return;
+	list_and_delete(kl, c->runtime, c->root, false, c);
+	if (in_path("runc"))
+		list_and_delete(rl, "runc", c->runc_root, true, c);
+	snprintf(needle, sizeof(needle), "%s/", c->tmp);
+	kb_kill_leftovers(needle);
+	if (c->keep) {
+		fprintf(stderr, "katasbx-bench: kept %s\n", c->tmp);
+	} else {
+		char *rm[] = { "rm", "-rf", c->tmp, NULL };
+
+		kb_spawn(rm, NULL, NULL, 120, &r);
+	}
+}
+
+static int parse_modes(const char *list, struct kb_mode *modes, size_t *nm)
+{
+	char *s = strdup(list), *tok, *save = NULL;
+
+	*nm = 0;
+	for (tok = strtok_r(s, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		static const char *known[] = { "cold", "clone", "clone-kmod", "warm", "runc" };
+		const char *name = NULL;
+
+		for (size_t i = 0; i < 5; i++)
+			if (!strcmp(tok, known[i]))
+				name = known[i];
+		if (!name) {
+			fprintf(stderr, "katasbx-bench: unknown mode '%s' (cold, clone, clone-kmod, warm, runc)\n",
+				tok);
+			free(s);
+			return -1;
+		}
+		for (size_t i = 0; i < *nm; i++)
+			if (modes[i].name == name)
+				name = NULL;
+		if (!name || *nm == KB_MAX_MODES)
+			continue;
+		memset(&modes[*nm], 0, sizeof(modes[*nm]));
+		modes[*nm].name = name;
+		modes[*nm].kind = strcmp(name, "runc") ? KB_VM : KB_RUNC;
+		(*nm)++;
+	}
+	free(s);
+	return *nm ? 0 : -1;
+}
+
+static void availability(struct kb_ctx *c, struct kb_mode *m)
+{
+	struct stat st;
+
+	m->available = true;
+	if (!strcmp(m->name, "cold")) {
+		m->template_arg = c->template_flag ? "off" : NULL;
+	} else if (!strcmp(m->name, "clone") || !strcmp(m->name, "clone-kmod")) {
+		if (!strcmp(m->name, "clone-kmod") && stat("/dev/katasbx", &st)) {
+			m->available = false;
+			snprintf(m->why, sizeof(m->why), "/dev/katasbx absent");
+		} else if (!c->template_flag) {
+			m->available = false;
+			snprintf(m->why, sizeof(m->why),
+				 "katasbx-runtime has no --template option (unrecognized option)");
+		} else {
+			m->template_arg = "on";
+		}
+	} else if (!strcmp(m->name, "warm")) {
+		m->available = false;
+		snprintf(m->why, sizeof(m->why), "not implemented");
+	} else if (!in_path("runc")) {
+		m->available = false;
+		snprintf(m->why, sizeof(m->why), "runc not found (Debian package runc)");
+	}
+}
+
+static int number(const char *s, const char *opt)
+{
+	char *e;
+	long v = strtol(s, &e, 10);
+
+	if (*e || v < 1 || v > 100000) {
+		fprintf(stderr, "katasbx-bench: %s: '%s' is not a positive number\n", opt, s);
+		exit(2);
+	}
+	return (int)v;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "modes", required_argument, NULL, 'm' },
+		{ "json", required_argument, NULL, 'j' },
+		{ "plot", required_argument, NULL, 'p' },
+		{ "runtime", required_argument, NULL, 'r' },
+		{ "density", required_argument, NULL, 'd' },
+		{ "rate", required_argument, NULL, 'R' },
+		{ "rate-runs", required_argument, NULL, 'M' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "keep", no_argument, NULL, 'k' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	const char *modes_arg = all_modes, *json = NULL, *plot = NULL;
+	struct kb_ctx c = { .timeout_s = 120 };
+	struct kb_mode modes[KB_MAX_MODES];
+	struct kb_density dens = { 0 };
+	struct kb_rate rate = { 0 };
+	int n = 10, density = 0, conc = 0, rate_runs = 0, o, status = 0;
+	struct sigaction sa = { .sa_handler = on_signal };
+	size_t nm;
+
+	default_runtime(c.runtime, sizeof(c.runtime));
+	while ((o = getopt_long(argc, argv, "n:h", opts, NULL)) != -1) {
+		switch (o) {
+		case 'm': modes_arg = optarg; break;
+		case 'n': n = number(optarg, "-n"); break;
+		case 'j': json = optarg; break;
+		case 'p': plot = optarg; break;
+		case 'r': snprintf(c.runtime, sizeof(c.runtime), "%s", optarg); break;
+		case 'd': density = number(optarg, "--density"); break;
+		case 'R': conc = number(optarg, "--rate"); break;
+		case 'M': rate_runs = number(optarg, "--rate-runs"); break;
+		case 't': c.timeout_s = number(optarg, "--timeout"); break;
+		case 'k': c.keep = true; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind < argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (parse_modes(modes_arg, modes, &nm)) {
+		usage(stderr);
+		return 2;
+	}
+	if (plot && !in_path("gnuplot")) {
+		fprintf(stderr, "katasbx-bench: --plot needs gnuplot (Debian package gnuplot-nox)\n");
+		return 2;
+	}
+	if (strchr(c.runtime, '/') ? access(c.runtime, X_OK) != 0 : !in_path(c.runtime)) {
+		fprintf(stderr, "katasbx-bench: %s: not an executable katasbx-runtime (--runtime PATH)\n",
+			c.runtime);
+		return 2;
+	}
+	if (strchr(c.runtime, '/') && c.runtime[0] != '/') {
+		char *abs = realpath(c.runtime, NULL);
+
+		if (abs) {
+			snprintf(c.runtime, sizeof(c.runtime), "%s", abs);
+			free(abs);
+		}
+	}
+
+	snprintf(c.tmp, sizeof(c.tmp), "%s/katasbx-bench.XXXXXX",
+		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	if (!mkdtemp(c.tmp)) {
+		fprintf(stderr, "katasbx-bench: mkdtemp %s: %s\n", c.tmp, strerror(errno));
+		return 1;
+	}
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	snprintf(c.root, sizeof(c.root), "%s/root", c.tmp);
+	snprintf(c.runc_root, sizeof(c.runc_root), "%s/runc-root", c.tmp);
+	snprintf(c.bundle, sizeof(c.bundle), "%s/echo", c.tmp);
+	snprintf(c.idle_bundle, sizeof(c.idle_bundle), "%s/idle", c.tmp);
+	snprintf(c.logs, sizeof(c.logs), "%s/logs", c.tmp);
+	mkdir(c.logs, 0755);
+	if (kb_make_bundle(c.bundle, "\"echo\", \"hello\"") ||
+	    (density && kb_make_bundle(c.idle_bundle, "\"sleep\", \"100000\""))) {
+		fprintf(stderr, "katasbx-bench: cannot make the busybox bundle in %s\n", c.tmp);
+		cleanup(&c);
+		return 1;
+	}
+	kb_probe_runtime(&c);
+	for (size_t m = 0; m < nm; m++)
+		availability(&c, &modes[m]);
+
+	{
+		char host[512];
+
+		kb_host_line(host, sizeof(host));
+		fprintf(stderr, "katasbx-bench: %s; accel %s; runtime %s%s; %d iterations\n", host,
+			c.accel, c.runtime, c.template_flag ? "" : " (no --template flag)", n);
+	}
+	/* i = 0: one untimed run per mode (page cache, the clone modes' template) */
+	for (int i = 0; i <= n && !kb_stop; i++) {
+		if (i)
+			fprintf(stderr, "iteration %d/%d:", i, n);
+		else
+			fprintf(stderr, "warm-up (not counted):");
+		for (size_t m = 0; m < nm && !kb_stop; m++)
+			if (modes[m].available)
+				one_run(&c, &modes[m], i);
+		fprintf(stderr, "\n");
+	}
+
+	/* density and rate use clones where the runtime has them and they worked */
+	{
+		bool clone_ok = c.template_flag;
+
+		for (size_t m = 0; m < nm; m++)
+			if (!strcmp(modes[m].name, "clone") && modes[m].runs && !modes[m].n)
+				clone_ok = false;
+		if (!kb_stop && density)
+			kb_density(&c, density, clone_ok ? "on" : (c.template_flag ? "off" : NULL),
+				   clone_ok ? "clone" : "cold", &dens);
+		if (!kb_stop && conc)
+			kb_rate(&c, conc, rate_runs ? rate_runs : 4 * conc,
+				clone_ok ? "on" : (c.template_flag ? "off" : NULL),
+				clone_ok ? "clone" : "cold", &rate);
+	}
+
+	if (kb_stop) {
+		fprintf(stderr, "katasbx-bench: interrupted; cleaning up\n");
+		cleanup(&c);
+		return 130;
+	}
+	kb_table(&c, modes, nm, density ? &dens : NULL, conc ? &rate : NULL);
+	if (json && kb_json(&c, modes, nm, density ? &dens : NULL, conc ? &rate : NULL, json))
+		status = 1;
+	if (plot && kb_plot(&c, modes, nm, plot))
+		status = 1;
+	for (size_t m = 0; m < nm; m++)
+		if (modes[m].available && modes[m].runs && !modes[m].n) {
+			fprintf(stderr, "katasbx-bench: every %s run failed: %s\n", modes[m].name,
+				modes[m].first_error);
+			status = 1;
+		}
+	cleanup(&c);
+	return status;
+}
