@@ -217,7 +217,7 @@ nothing_left dup >/dev/null && ok "delete of a created container" || not_ok "del
 expect_fail "QEMU missing" "qemu" e5 env KATASBX_QEMU=/nonexistent/qemu-system-x86_64 \
 	"$RT" --root "$ROOT" run --bundle "$b" e5
 expect_fail "guest not answering within the boot timeout" "did not answer" e6 \
-	rt --boot-timeout 300 run --bundle "$b" e6
+	rt --template off --boot-timeout 300 run --bundle "$b" e6
 expect_fail "QEMU failing to start" "qemu" e8 rt --kernel /etc/hostname run --bundle "$b" e8
 rt --log "$WORK/log.json" --log-format json run --bundle "$WORK/no-such-bundle" e9 2>/dev/null
 grep -q '"level":"error"' "$WORK/log.json" && grep -q '"msg":"bundle' "$WORK/log.json" \

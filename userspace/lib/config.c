@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "state.h"
 
 void kx_config_defaults(struct kx_config *c)
@@ -21,6 +22,18 @@ void kx_config_defaults(struct kx_config *c)
 	c->vcpus = 1;
 	c->tb_size_mib = 32;
 	c->boot_timeout_ms = 60000;
+	c->template = true;
+}
+
+static int parse_bool(const char *key, const char *v, bool *out, struct kx_err *err)
+{
+	if (!strcmp(v, "true") || !strcmp(v, "1") || !strcmp(v, "yes") || !strcmp(v, "on"))
+		*out = true;
+	else if (!strcmp(v, "false") || !strcmp(v, "0") || !strcmp(v, "no") || !strcmp(v, "off"))
+		*out = false;
+	else
+		return kx_error(err, 0, "%s: \"%s\" is not on or off", key, v);
+	return 0;
 }
 
 static int parse_uint(const char *key, const char *v, unsigned int min, unsigned int max,
@@ -73,10 +86,12 @@ int kx_config_set(struct kx_config *c, const char *key, const char *v, struct kx
 		return parse_uint(key, v, 1, 4096, &c->tb_size_mib, err);
 	if (!strcmp(key, "boot_timeout_ms"))
 		return parse_uint(key, v, 100, 3600000, &c->boot_timeout_ms, err);
-	if (!strcmp(key, "debug")) {
-		c->debug = !strcmp(v, "true") || !strcmp(v, "1") || !strcmp(v, "yes");
-		return 0;
-	}
+	if (!strcmp(key, "debug"))
+		return parse_bool(key, v, &c->debug, err);
+	if (!strcmp(key, "template"))
+		return parse_bool(key, v, &c->template, err);
+	if (!strcmp(key, "template_dir"))
+		return set_str(c->template_dir, sizeof(c->template_dir), key, v, err);
 	return kx_error(err, 0, "unknown setting \"%s\"", key);
 }
 
@@ -175,5 +190,38 @@ int kx_config_find_guest(struct kx_config *c, struct kx_err *err)
 		if (!readable(c->kernel))
 			snprintf(c->kernel, sizeof(c->kernel), "%s/vmlinuz", dir);
 	}
+	return 0;
+}
+
+int kx_vm_config_from(const struct kx_config *c, struct kx_vm_config *vc, struct kx_err *err)
+{
+	static struct kx_hostcaps caps;
+	static bool probed;
+	const char *why;
+
+	if (!probed) {
+		kx_hostcaps_probe(&caps);
+		probed = true;
+	}
+	memset(vc, 0, sizeof(*vc));
+	vc->qemu = caps.qemu[0] ? caps.qemu : "qemu-system-x86_64";
+	vc->kernel = c->kernel;
+	vc->initrd = c->initrd;
+	vc->cmdline_extra = c->kernel_params[0] ? c->kernel_params : NULL;
+	vc->mem_mib = c->mem_mib;
+	vc->vcpus = c->vcpus;
+	vc->accel = kx_accel_choose(&caps, c->accel, &why);
+	vc->tb_size_mib = c->tb_size_mib;
+	if (vc->accel == KX_ACCEL_TCG)
+		vc->tsc_khz = kx_host_tsc_khz();
+	vc->channel = kx_channel_choose(&caps, c->channel);
+	if (vc->channel == KX_CHANNEL_VSOCK) {
+		/* Without the module's CID pool, derive one from the pid: unique while we live. */
+		vc->vsock_cid = 1000 + (uint32_t)getpid();
+	}
+	kx_debug("accel %s (%s), channel %s", kx_accel_name(vc->accel), why,
+		 kx_channel_name(vc->channel));
+	if (!c->kernel[0] || !c->initrd[0])
+		return kx_error(err, EINVAL, "no guest kernel or initrd");
 	return 0;
 }

@@ -25,6 +25,8 @@ struct kx_config {
 	unsigned int tb_size_mib;
 	unsigned int boot_timeout_ms;
 	char kernel_params[512];	/* extra guest kernel parameters */
+	bool template;			/* clone sandboxes from a template VM */
+	char template_dir[1024];	/* "" = ROOT/.templates */
 	bool debug;
 };
 
@@ -32,8 +34,14 @@ void kx_config_defaults(struct kx_config *c);
 /* Load key = value lines; a missing default file is fine, a named one must exist. */
 int kx_config_load(struct kx_config *c, const char *path, bool must_exist, struct kx_err *err);
 /* Set one key (file key names: root, kernel, initrd, accel, channel, memory_mib, vcpus,
- * tb_size_mib, boot_timeout_ms, kernel_params, debug). */
+ * tb_size_mib, boot_timeout_ms, kernel_params, template, template_dir, debug). */
 int kx_config_set(struct kx_config *c, const char *key, const char *value, struct kx_err *err);
+/*
+ * The VM these settings describe: QEMU, guest image, size, accelerator and
+ * channel resolved for this host. Run directory, share and memory file are
+ * left for the caller.
+ */
+int kx_vm_config_from(const struct kx_config *c, struct kx_vm_config *vc, struct kx_err *err);
 /* Fill kernel/initrd when empty; error says where it looked and how to build. */
 int kx_config_find_guest(struct kx_config *c, struct kx_err *err);
 

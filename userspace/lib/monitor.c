@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -18,6 +19,7 @@
 #include "log.h"
 #include "monitor.pb-c.h"
 #include "sockets.h"
+#include "template.h"
 #include "state.h"
 #include "ttrpc.h"
 #include "vmm/qemu.h"
@@ -64,6 +66,7 @@ struct mon {
 	bool stdin_open, stdin_busy;
 	bool vm_gone;
 	int exit_status;
+	char boot_warning[1200];	/* why a clone was not possible, said if booting works */
 	char sock_path[4096];
 };
 
@@ -434,64 +437,135 @@ static int listen_monitor(struct mon *m, struct kx_err *err)
 	return m->listen_fd < 0 ? -1 : 0;
 }
 
-static int boot(struct mon *m, struct kx_err *err)
+/* Connect to the agent and wait for its Check. */
+static int agent_up(struct mon *m, int timeout_ms, struct kx_err *err)
 {
-	const struct kx_config *cfg = m->a->cfg;
-	struct kx_hostcaps caps;
-	struct kx_vm_config vc = { 0 };
-	char rundir[4096];
-	const char *why;
 	Katasbx__Agent__V1__Empty empty = KATASBX__AGENT__V1__EMPTY__INIT;
-	Katasbx__Agent__V1__CreateContainerRequest cr =
-		KATASBX__AGENT__V1__CREATE_CONTAINER_REQUEST__INIT;
 	Katasbx__Agent__V1__CheckResponse *check = NULL;
-	int fd;
+	int fd = kx_vm_connect_agent(&m->vm, timeout_ms, err);
 
-	kx_hostcaps_probe(&caps);
-	if (kx_state_path(rundir, sizeof(rundir), cfg->root, m->a->id, NULL))
-		return kx_error(err, ENAMETOOLONG, "state directory of %s", m->a->id);
-	vc.qemu = caps.qemu[0] ? caps.qemu : "qemu-system-x86_64";
-	vc.kernel = cfg->kernel;
-	vc.initrd = cfg->initrd;
-	vc.cmdline_extra = cfg->kernel_params[0] ? cfg->kernel_params : NULL;
-	vc.mem_mib = cfg->mem_mib;
-	vc.vcpus = cfg->vcpus;
-	vc.accel = kx_accel_choose(&caps, cfg->accel, &why);
-	vc.tb_size_mib = cfg->tb_size_mib;
-	if (vc.accel == KX_ACCEL_TCG)
-		vc.tsc_khz = kx_host_tsc_khz();
-	vc.channel = kx_channel_choose(&caps, cfg->channel);
-	vc.rundir = rundir;
-	vc.share_path = m->a->spec->root_path;
-	vc.share_readonly = m->a->spec->root_readonly;
-	kx_debug("accel %s (%s), channel %s", kx_accel_name(vc.accel), why,
-		 kx_channel_name(vc.channel));
-	snprintf(m->st.accel, sizeof(m->st.accel), "%s", kx_accel_name(vc.accel));
-	snprintf(m->st.channel, sizeof(m->st.channel), "%s", kx_channel_name(vc.channel));
-	if (vc.channel == KX_CHANNEL_VSOCK) {
-		/* Without the module's CID pool, derive one from the pid: unique while we live. */
-		vc.vsock_cid = 1000 + (uint32_t)getpid();
-	}
-
-	if (kx_vm_start(&vc, &m->vm, err))
-		return -1;
-	m->st.qemu_pid = m->vm.pid;
-	m->st.qemu_start = kx_proc_start_time(m->vm.pid);
-	save_state(m);
-	kx_debug("phase qemu-ready %.1f ms", kx_log_elapsed_ms());
-
-	fd = kx_vm_connect_agent(&m->vm, cfg->boot_timeout_ms, err);
 	if (fd < 0)
 		return -1;
 	ttrpc_conn_init(&m->agent, fd);
 	if (ttrpc_call(&m->agent, KX_AGENT_SERVICE, "Check", &empty.base,
 		       &katasbx__agent__v1__check_response__descriptor,
-		       (ProtobufCMessage **)&check, cfg->boot_timeout_ms, err))
+		       (ProtobufCMessage **)&check, timeout_ms, err))
 		return kx_error_wrap(err, "the guest agent did not answer (see %s)",
 				     m->vm.console_path);
 	kx_debug("phase agent-ready %.1f ms, guest kernel %s", kx_log_elapsed_ms(),
 		 check->kernel_release);
 	katasbx__agent__v1__check_response__free_unpacked(check, NULL);
+	return 0;
+}
+
+static int cold_boot(struct mon *m, const struct kx_vm_config *vc, struct kx_err *err)
+{
+	if (kx_vm_start(vc, &m->vm, err))
+		return -1;
+	kx_debug("phase qemu-ready %.1f ms", kx_log_elapsed_ms());
+	m->st.qemu_pid = m->vm.pid;
+	m->st.qemu_start = kx_proc_start_time(m->vm.pid);
+	snprintf(m->st.boot, sizeof(m->st.boot), "cold");
+	save_state(m);
+	return agent_up(m, m->a->cfg->boot_timeout_ms, err);
+}
+
+/* A clone must not share the template's RNG state, clock or name. */
+static int set_identity(struct mon *m, uint32_t cid, struct kx_err *err)
+{
+	Katasbx__Agent__V1__SetIdentityRequest r = KATASBX__AGENT__V1__SET_IDENTITY_REQUEST__INIT;
+	uint8_t entropy[64];
+	char host[65];
+	struct timespec now;
+
+	if (getrandom(entropy, sizeof(entropy), 0) != sizeof(entropy))
+		return kx_error(err, errno, "getrandom");
+	clock_gettime(CLOCK_REALTIME, &now);
+	snprintf(host, sizeof(host), "%s", m->a->id);
+	r.entropy.data = entropy;
+	r.entropy.len = sizeof(entropy);
+	r.realtime_ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+	r.hostname = host;
+	r.vsock_cid = cid;
+	return ttrpc_call(&m->agent, KX_AGENT_SERVICE, "SetIdentity", &r.base,
+			  &katasbx__agent__v1__empty__descriptor, NULL, 10000, err);
+}
+
+/*
+ * Start the sandbox as a clone of its template: map the template's RAM
+ * copy-on-write and restore its saved state instead of booting. False (with
+ * a warning, nothing left running) when that cannot be done: the caller
+ * boots instead.
+ */
+static bool clone_boot(struct mon *m, const struct kx_vm_config *base)
+{
+	const struct kx_config *cfg = m->a->cfg;
+	struct kx_vm_config vc = *base;
+	int timeout = cfg->boot_timeout_ms < 10000 ? cfg->boot_timeout_ms : 10000;
+	struct kx_template t;
+	char dir[4096];
+	struct kx_err err;
+
+	if (cfg->template_dir[0])
+		snprintf(dir, sizeof(dir), "%s", cfg->template_dir);
+	else
+		kx_template_dir(dir, sizeof(dir), cfg->root);
+	if (kx_template_get(dir, base, cfg->boot_timeout_ms, &t, &err)) {
+		snprintf(m->boot_warning, sizeof(m->boot_warning), "%s", err.msg);
+		return false;
+	}
+	kx_debug("phase template-ready %.1f ms, template %s (%s, memory in %s)",
+		 kx_log_elapsed_ms(), t.key, t.made ? "made now" : "found", t.mem_path);
+	vc.mem_path = t.mem_path;
+	vc.mem_share = false;
+	vc.incoming = true;
+	if (kx_vm_start(&vc, &m->vm, &err))
+		goto fail;
+	kx_debug("phase qemu-ready %.1f ms", kx_log_elapsed_ms());
+	m->st.qemu_pid = m->vm.pid;
+	m->st.qemu_start = kx_proc_start_time(m->vm.pid);
+	save_state(m);
+	if (kx_vm_restore(&m->vm, t.state_path, timeout, &err))
+		goto fail;
+	kx_debug("phase restored %.1f ms", kx_log_elapsed_ms());
+	if (agent_up(m, timeout, &err) || set_identity(m, vc.vsock_cid, &err))
+		goto fail;
+	snprintf(m->st.boot, sizeof(m->st.boot), "clone:%s", t.key);
+	return true;
+fail:
+	snprintf(m->boot_warning, sizeof(m->boot_warning), "clone of template %s: %s", t.key,
+		 err.msg);
+	if (m->agent.fd >= 0)
+		ttrpc_conn_close(&m->agent);
+	kx_vm_stop(&m->vm, 1000);
+	return false;
+}
+
+static int boot(struct mon *m, struct kx_err *err)
+{
+	const struct kx_config *cfg = m->a->cfg;
+	struct kx_vm_config vc;
+	char rundir[4096];
+	Katasbx__Agent__V1__CreateContainerRequest cr =
+		KATASBX__AGENT__V1__CREATE_CONTAINER_REQUEST__INIT;
+
+	if (kx_state_path(rundir, sizeof(rundir), cfg->root, m->a->id, NULL))
+		return kx_error(err, ENAMETOOLONG, "state directory of %s", m->a->id);
+	if (kx_vm_config_from(cfg, &vc, err))
+		return -1;
+	vc.rundir = rundir;
+	vc.share_path = m->a->spec->root_path;
+	vc.share_readonly = m->a->spec->root_readonly;
+	snprintf(m->st.accel, sizeof(m->st.accel), "%s", kx_accel_name(vc.accel));
+	snprintf(m->st.channel, sizeof(m->st.channel), "%s", kx_channel_name(vc.channel));
+
+	if (!(cfg->template && clone_boot(m, &vc))) {
+		/* a failure that stops the boot too is reported once, as the boot's */
+		if (cold_boot(m, &vc, err))
+			return -1;
+		if (m->boot_warning[0])
+			kx_warn("%s; booted a fresh VM instead", m->boot_warning);
+	}
 
 	cr.container_id = (char *)m->a->id;
 	cr.process = m->a->spec->process;

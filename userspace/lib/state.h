@@ -37,6 +37,7 @@ struct kx_state {
 	char created[40];		/* RFC 3339, UTC */
 	char accel[8];
 	char channel[8];
+	char boot[40];			/* "cold", or "clone:KEY" of the template */
 	char *annotations_json;		/* owned; "{}" when none */
 };
 

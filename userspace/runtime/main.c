@@ -43,6 +43,7 @@ static const struct {
 	{ "delete", cmd_delete, "delete [--force] ID" },
 	{ "list", cmd_list, "list [--quiet] [--format table|json]" },
 	{ "check", cmd_check, "check" },
+	{ "template", cmd_template, "template create | list | destroy KEY... | destroy --all" },
 };
 
 static void usage(FILE *f)
@@ -61,6 +62,7 @@ static void usage(FILE *f)
 		   "  --config FILE         settings file (default %s)\n"
 		   "  --kernel FILE --initrd FILE   guest image\n"
 		   "  --accel auto|kvm|tcg  --channel auto|serial|vsock\n"
+		   "  --template on|off     clone sandboxes from a template VM (default on)\n"
 		   "  --memory MIB  --vcpus N  --boot-timeout MS\n",
 		KX_DEFAULT_ROOT, KX_CONFIG_FILE);
 }
@@ -79,7 +81,7 @@ static void ensure_stdio(void)
 int main(int argc, char **argv)
 {
 	enum { O_ROOT = 256, O_LOG, O_LOGFMT, O_DEBUG, O_CONFIG, O_KERNEL, O_INITRD, O_ACCEL,
-	       O_CHANNEL, O_MEMORY, O_VCPUS, O_BOOT_TIMEOUT, O_SYSTEMD, O_VERSION, O_HELP };
+	       O_CHANNEL, O_TEMPLATE, O_MEMORY, O_VCPUS, O_BOOT_TIMEOUT, O_SYSTEMD, O_VERSION, O_HELP };
 	static const struct option opts[] = {
 		{ "root", required_argument, NULL, O_ROOT },
 		{ "log", required_argument, NULL, O_LOG },
@@ -90,6 +92,7 @@ int main(int argc, char **argv)
 		{ "initrd", required_argument, NULL, O_INITRD },
 		{ "accel", required_argument, NULL, O_ACCEL },
 		{ "channel", required_argument, NULL, O_CHANNEL },
+		{ "template", required_argument, NULL, O_TEMPLATE },
 		{ "memory", required_argument, NULL, O_MEMORY },
 		{ "vcpus", required_argument, NULL, O_VCPUS },
 		{ "boot-timeout", required_argument, NULL, O_BOOT_TIMEOUT },
@@ -116,6 +119,7 @@ int main(int argc, char **argv)
 		case O_INITRD: set[nset++] = (typeof(set[0])){ "initrd", optarg }; break;
 		case O_ACCEL: set[nset++] = (typeof(set[0])){ "accel", optarg }; break;
 		case O_CHANNEL: set[nset++] = (typeof(set[0])){ "channel", optarg }; break;
+		case O_TEMPLATE: set[nset++] = (typeof(set[0])){ "template", optarg }; break;
 		case O_MEMORY: set[nset++] = (typeof(set[0])){ "memory_mib", optarg }; break;
 		case O_VCPUS: set[nset++] = (typeof(set[0])){ "vcpus", optarg }; break;
 		case O_BOOT_TIMEOUT:

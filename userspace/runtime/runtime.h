@@ -13,6 +13,7 @@ int cmd_kill(struct kx_config *cfg, int argc, char **argv);
 int cmd_delete(struct kx_config *cfg, int argc, char **argv);
 int cmd_list(struct kx_config *cfg, int argc, char **argv);
 int cmd_check(struct kx_config *cfg, int argc, char **argv);
+int cmd_template(struct kx_config *cfg, int argc, char **argv);
 
 /* Print "katasbx-runtime: MSG" on stderr (and to the log); returns 1. */
 int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

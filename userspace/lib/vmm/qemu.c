@@ -187,6 +187,8 @@ static int validate(const struct kx_vm_config *cfg, struct kx_err *err)
 				"run directory %s is too long for a unix socket path (%zu bytes "
 				"with /%s): use a shorter one",
 				cfg->rundir, sizeof(sun.sun_path) - 1, AGENT_SOCK);
+	if (cfg->mem_path && no_comma("memory file", cfg->mem_path, err) < 0)
+		return -1;
 	if (cfg->share_path) {
 		if (no_comma("shared directory", cfg->share_path, err) < 0)
 			return -1;
@@ -214,7 +216,18 @@ int kx_vm_build_argv(const struct kx_vm_config *cfg, char ***argv, struct kx_err
 
 	push(&a, "%s", cfg->qemu);
 	push(&a, "-M");
-	push(&a, "%s", KX_MACHINE);
+	if (cfg->mem_path) {
+		push(&a, "%s,memory-backend=mem", KX_MACHINE);
+		push(&a, "-object");
+		push(&a, "memory-backend-file,id=mem,size=%uM,mem-path=%s,share=%s", mem,
+		     cfg->mem_path, cfg->mem_share ? "on" : "off");
+	} else {
+		push(&a, "%s", KX_MACHINE);
+	}
+	if (cfg->incoming) {
+		push(&a, "-incoming");
+		push(&a, "defer");
+	}
 	push(&a, "-accel");
 	if (cfg->accel == KX_ACCEL_KVM) {
 		push(&a, "kvm");

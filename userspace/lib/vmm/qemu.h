@@ -60,6 +60,10 @@ struct kx_vm_config {
 	const char *rundir;		/* holds qmp.sock, agent.sock, console.log */
 	const char *share_path;		/* host directory shared over 9p as KX_ROOTFS_TAG */
 	bool share_readonly;
+	/* Guest RAM in a file: a template writes it (share), a clone maps it copy-on-write. */
+	const char *mem_path;		/* NULL: anonymous RAM */
+	bool mem_share;
+	bool incoming;			/* start paused, waiting for kx_vm_restore */
 };
 
 struct kx_vm {
@@ -92,6 +96,14 @@ int kx_vm_connect_agent(struct kx_vm *vm, int timeout_ms, struct kx_err *err);
  * sockets. Idempotent; a zeroed struct kx_vm is a no-op.
  */
 void kx_vm_stop(struct kx_vm *vm, int timeout_ms);
+
+/*
+ * Snapshots (vmm/snapshot.c). Save: pause, then write the device state to
+ * state_path with x-ignore-shared (RAM stays in the mem_path file). Restore:
+ * a VM started with .incoming loads state_path, then runs.
+ */
+int kx_vm_save(struct kx_vm *vm, const char *state_path, int timeout_ms, struct kx_err *err);
+int kx_vm_restore(struct kx_vm *vm, const char *state_path, int timeout_ms, struct kx_err *err);
 
 /* QMP: send {"execute": cmd, "arguments": args_json} and wait for its return. */
 int kx_qmp_execute(int qmp_fd, const char *cmd, const char *args_json, char **return_json,

@@ -1,0 +1,330 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "template.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent.pb-c.h"
+#include "log.h"
+#include "state.h"
+#include "ttrpc.h"
+
+#define AGENT_SERVICE "katasbx.agent.v1.AgentService"
+#define SAVE_TIMEOUT_MS 30000
+
+void kx_template_dir(char *buf, size_t len, const char *root)
+{
+	snprintf(buf, len, "%s/.templates", root);
+}
+
+static uint64_t fnv1a(uint64_t h, const char *s)
+{
+	for (; *s; s++) {
+		h ^= (unsigned char)*s;
+		h *= 0x100000001b3ull;
+	}
+	return h;
+}
+
+static int describe_file(char *buf, size_t len, const char *what, const char *path,
+			 struct kx_err *err)
+{
+	struct stat st;
+
+	if (stat(path, &st))
+		return kx_error(err, errno, "%s %s", what, path);
+	snprintf(buf, len, "|%s=%s:%lld:%lld.%09ld:%llu", what, path, (long long)st.st_size,
+		 (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec, (unsigned long long)st.st_ino);
+	return 0;
+}
+
+int kx_template_key(const struct kx_vm_config *vc, char key[KX_TEMPLATE_KEY_LEN + 1],
+		    struct kx_err *err)
+{
+	char part[8192];
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	/* v2: bump when the machine line or the snapshot format changes */
+	h = fnv1a(h, "katasbx-template-v2");
+	if (describe_file(part, sizeof(part), "qemu", vc->qemu, err))
+		return -1;
+	h = fnv1a(h, part);
+	if (describe_file(part, sizeof(part), "kernel", vc->kernel, err))
+		return -1;
+	h = fnv1a(h, part);
+	if (describe_file(part, sizeof(part), "initrd", vc->initrd, err))
+		return -1;
+	h = fnv1a(h, part);
+	snprintf(part, sizeof(part), "|mem=%u|vcpus=%u|accel=%s|channel=%s|extra=%s",
+		 vc->mem_mib, vc->vcpus, kx_accel_name(vc->accel), kx_channel_name(vc->channel),
+		 vc->cmdline_extra ? vc->cmdline_extra : "");
+	h = fnv1a(h, part);
+	snprintf(key, KX_TEMPLATE_KEY_LEN + 1, "%016llx", (unsigned long long)h);
+	return 0;
+}
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	return remove(path);
+}
+
+static void rm_rf(const char *path)
+{
+	nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static int mkdir_p(const char *path)
+{
+	char tmp[4096], *p;
+
+	snprintf(tmp, sizeof(tmp), "%s", path);
+	for (p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, 0755) && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	return (mkdir(tmp, 0700) && errno != EEXIST) ? -1 : 0;
+}
+
+static int lock_key(const char *dir, const char *key, struct kx_err *err)
+{
+	char path[4200];
+	int fd;
+
+	if (mkdir_p(dir))
+		return kx_error(err, errno, "template directory %s", dir);
+	snprintf(path, sizeof(path), "%s/%s.lock", dir, key);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return kx_error(err, errno, "open %s", path);
+	while (flock(fd, LOCK_EX)) {
+		if (errno != EINTR) {
+			close(fd);
+			return kx_error(err, errno, "lock %s", path);
+		}
+	}
+	return fd;
+}
+
+static void fill(struct kx_template *t, const char *dir, const char *key, unsigned int mem)
+{
+	snprintf(t->key, sizeof(t->key), "%s", key);
+	snprintf(t->dir, sizeof(t->dir), "%s/%s", dir, key);
+	snprintf(t->mem_path, sizeof(t->mem_path), "%s/memory", t->dir);
+	snprintf(t->state_path, sizeof(t->state_path), "%s/state", t->dir);
+	t->mem_mib = mem;
+}
+
+static bool complete(const struct kx_template *t)
+{
+	char meta[4200];
+
+	snprintf(meta, sizeof(meta), "%s/meta.json", t->dir);
+	return !access(meta, R_OK) && !access(t->mem_path, R_OK) && !access(t->state_path, R_OK);
+}
+
+static int write_meta(const char *path, const char *key, const struct kx_vm_config *vc,
+		      struct kx_err *err)
+{
+	json_object *o = json_object_new_object();
+	char created[40];
+	time_t now = time(NULL);
+	struct tm tm;
+	int ret = 0;
+
+	gmtime_r(&now, &tm);
+	strftime(created, sizeof(created), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	json_object_object_add(o, "key", json_object_new_string(key));
+	json_object_object_add(o, "created", json_object_new_string(created));
+	json_object_object_add(o, "qemu", json_object_new_string(vc->qemu));
+	json_object_object_add(o, "kernel", json_object_new_string(vc->kernel));
+	json_object_object_add(o, "initrd", json_object_new_string(vc->initrd));
+	json_object_object_add(o, "memory_mib", json_object_new_int(vc->mem_mib));
+	json_object_object_add(o, "vcpus", json_object_new_int(vc->vcpus));
+	json_object_object_add(o, "accel", json_object_new_string(kx_accel_name(vc->accel)));
+	json_object_object_add(o, "channel", json_object_new_string(kx_channel_name(vc->channel)));
+	if (json_object_to_file_ext(path, o, JSON_C_TO_STRING_PRETTY))
+		ret = kx_error(err, errno, "write %s", path);
+	json_object_put(o);
+	return ret;
+}
+
+/* Boot the template VM in tmp, wait for its agent, save it. */
+static int make(const char *tmp, const struct kx_vm_config *vc, int boot_timeout_ms,
+		struct kx_err *err)
+{
+	Katasbx__Agent__V1__Empty empty = KATASBX__AGENT__V1__EMPTY__INIT;
+	char empty_dir[4200], mem[4200], state[4200];
+	struct kx_vm_config tc = *vc;
+	struct kx_vm vm = { 0 };
+	struct ttrpc_conn conn;
+	int fd, ret = -1;
+
+	snprintf(empty_dir, sizeof(empty_dir), "%s/empty", tmp);
+	snprintf(mem, sizeof(mem), "%s/memory", tmp);
+	snprintf(state, sizeof(state), "%s/state", tmp);
+	if (mkdir(empty_dir, 0755))
+		return kx_error(err, errno, "create %s", empty_dir);
+	/* The 9p device is there but unmounted: each clone points it at its own rootfs. */
+	tc.rundir = tmp;
+	tc.share_path = empty_dir;
+	tc.share_readonly = true;
+	tc.mem_path = mem;
+	tc.mem_share = true;
+	tc.incoming = false;
+	if (kx_vm_start(&tc, &vm, err))
+		return -1;
+	fd = kx_vm_connect_agent(&vm, boot_timeout_ms, err);
+	if (fd < 0)
+		goto out;
+	ttrpc_conn_init(&conn, fd);
+	ret = ttrpc_call(&conn, AGENT_SERVICE, "Check", &empty.base,
+			 &katasbx__agent__v1__empty__descriptor, NULL, boot_timeout_ms, err);
+	if (ret)
+		kx_error_wrap(err, "the template's agent did not answer (see %s)", vm.console_path);
+	else
+		ret = kx_vm_save(&vm, state, SAVE_TIMEOUT_MS, err);
+	ttrpc_conn_close(&conn);
+out:
+	kx_vm_stop(&vm, 2000);
+	return ret;
+}
+
+int kx_template_get(const char *dir, const struct kx_vm_config *vc, int boot_timeout_ms,
+		    struct kx_template *t, struct kx_err *err)
+{
+	char key[KX_TEMPLATE_KEY_LEN + 1], tmp[4200], meta[4200];
+	int lock;
+
+	memset(t, 0, sizeof(*t));
+	if (kx_template_key(vc, key, err))
+		return kx_error_wrap(err, "template");
+	fill(t, dir, key, vc->mem_mib);
+	lock = lock_key(dir, key, err);
+	if (lock < 0)
+		return -1;
+	if (complete(t)) {
+		close(lock);
+		return 0;
+	}
+	kx_debug("making template %s", key);
+	snprintf(tmp, sizeof(tmp), "%s/%s.tmp", dir, key);
+	rm_rf(tmp);
+	rm_rf(t->dir);
+	if (mkdir(tmp, 0700)) {
+		kx_error(err, errno, "create %s", tmp);
+		goto fail;
+	}
+	if (make(tmp, vc, boot_timeout_ms, err))
+		goto fail;
+	snprintf(meta, sizeof(meta), "%s/meta.json", tmp);
+	if (write_meta(meta, key, vc, err))
+		goto fail;
+	if (rename(tmp, t->dir)) {
+		kx_error(err, errno, "rename %s", tmp);
+		goto fail;
+	}
+	t->made = true;
+	close(lock);
+	return 0;
+fail:
+	rm_rf(tmp);
+	close(lock);
+	return kx_error_wrap(err, "make template %s", key);
+}
+
+int kx_template_destroy(const char *dir, const char *key, struct kx_err *err)
+{
+	char path[4200], dead[4300];
+	size_t i;
+	int lock;
+
+	for (i = 0; key[i]; i++)
+		if (!strchr("0123456789abcdef", key[i]))
+			break;
+	if (i != KX_TEMPLATE_KEY_LEN || key[i])
+		return kx_error(err, EINVAL, "\"%s\" is not a template key", key);
+	snprintf(path, sizeof(path), "%s/%s", dir, key);
+	if (access(path, F_OK))
+		return kx_error(err, 0, "template %s does not exist", key);
+	lock = lock_key(dir, key, err);
+	if (lock < 0)
+		return -1;
+	/* Running clones hold their own mapping of the memory file: unlinking is safe. */
+	snprintf(dead, sizeof(dead), "%s/%s.dead.%d", dir, key, getpid());
+	if (rename(path, dead)) {
+		close(lock);
+		return kx_error(err, errno, "remove template %s", key);
+	}
+	rm_rf(dead);
+	snprintf(path, sizeof(path), "%s/%s.lock", dir, key);
+	unlink(path);
+	close(lock);
+	return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+char **kx_template_list(const char *dir, size_t *n)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	char **v = calloc(1, sizeof(char *));
+	size_t cap = 1;
+
+	*n = 0;
+	if (!d || !v) {
+		if (d)
+			closedir(d);
+		return v;
+	}
+	while ((de = readdir(d))) {
+		if (strlen(de->d_name) != KX_TEMPLATE_KEY_LEN ||
+		    strspn(de->d_name, "0123456789abcdef") != KX_TEMPLATE_KEY_LEN)
+			continue;
+		if (*n + 2 > cap) {
+			char **nv = realloc(v, (cap * 2 + 2) * sizeof(char *));
+
+			if (!nv)
+				break;
+			v = nv;
+			cap = cap * 2 + 2;
+		}
+		v[(*n)++] = strdup(de->d_name);
+		v[*n] = NULL;
+	}
+	closedir(d);
+	qsort(v, *n, sizeof(char *), cmp_str);
+	return v;
+}
+
+char *kx_template_meta(const char *dir, const char *key)
+{
+	char path[4200];
+	json_object *o;
+	char *s;
+
+	snprintf(path, sizeof(path), "%s/%s/meta.json", dir, key);
+	o = json_object_from_file(path);
+	if (!o)
+		return NULL;
+	s = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	json_object_put(o);
+	return s;
+}
