@@ -31,6 +31,9 @@ suite() { # NAME CMD...: run it, take its "NAME: N passed, N failed" line
 
 suite unit make --no-print-directory WERROR=1 unit
 suite e2e bash selftests/e2e/run.sh
+suite template bash selftests/e2e/template.sh
+suite bench bash selftests/e2e/bench.sh
+suite kselftest make --no-print-directory kselftest
 
 echo "$total_pass passed, $total_fail failed"
 exit $status

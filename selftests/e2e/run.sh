@@ -3,77 +3,14 @@
 # KVM), real agent, real channel. Prints TAP and a last line "e2e: N passed, N failed".
 set -u
 here=$(cd "$(dirname "$0")/../.." && pwd)
-RT=${RT:-$here/build/bin/katasbx-runtime}
-GUEST_RELEASE=$(cat "$here/build/guest/kernel-release")
-WORK=$(mktemp -d /tmp/katasbx-e2e.XXXXXX)
-ROOT=$WORK/state
-pass=0
-fail=0
-n=0
-
-rt() { "$RT" --root "$ROOT" "$@"; }
-
-cleanup() {
-	for id in $(rt list -q 2>/dev/null); do rt delete --force "$id" >/dev/null 2>&1; done
-	pkill -KILL -f "$WORK/" 2>/dev/null
-	rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-ok() { n=$((n + 1)); pass=$((pass + 1)); echo "ok $n - $1"; }
-not_ok() {
-	n=$((n + 1)); fail=$((fail + 1)); echo "not ok $n - $1"
-	shift
-	for l in "$@"; do echo "#   $l"; done
-}
-
-# bundle NAME ARGS [EXTRA]: a busybox bundle under $WORK
-bundle() { sh "$here/selftests/lib/mkbundle.sh" "$WORK/$1" "$2" "${3:-}"; echo "$WORK/$1"; }
-
-# No QEMU, monitor or state directory left for ID.
-nothing_left() {
-	local id=$1
-	[ ! -e "$ROOT/$id" ] || { echo "state directory $ROOT/$id left"; return 1; }
-	if pgrep -f "$ROOT/$id/" >/dev/null; then
-		echo "process left: $(pgrep -af "$ROOT/$id/" | head -n 1)"
-		return 1
-	fi
-	return 0
-}
-
-# expect_fail NAME PATTERN ID CMD...: non-zero exit, one stderr line matching PATTERN,
-# nothing left behind for ID.
-expect_fail() {
-	local name=$1 pat=$2 id=$3 rc lines why
-	shift 3
-	"$@" >"$WORK/out" 2>"$WORK/err" </dev/null
-	rc=$?
-	lines=$(wc -l <"$WORK/err")
-	if [ $rc -eq 0 ]; then
-		not_ok "$name" "exit status 0, expected failure"
-	elif [ "$lines" -ne 1 ] || ! grep -q -- "$pat" "$WORK/err"; then
-		not_ok "$name" "stderr ($lines lines) does not match '$pat':" "$(cat "$WORK/err")"
-	elif [ -n "$id" ] && ! why=$(nothing_left "$id"); then
-		not_ok "$name" "$why"
-	else
-		ok "$name ($(cat "$WORK/err"))"
-	fi
-}
-
-wait_status() { # ID STATUS SECONDS
-	local i
-	for i in $(seq 1 $(($3 * 10))); do
-		rt state "$1" 2>/dev/null | grep -q "\"status\": \"$2\"" && return 0
-		sleep 0.1
-	done
-	return 1
-}
+. "$here/selftests/lib/e2e.sh"
 
 echo "TAP version 13"
 
 # --- run: output, exit codes --------------------------------------------------
+# The first run boots a fresh VM (no template); the template suite covers clones.
 b=$(bundle uname '"uname", "-r"')
-out=$(rt run --bundle "$b" uname 2>"$WORK/err" </dev/null); rc=$?
+out=$(rt --template off run --bundle "$b" uname 2>"$WORK/err" </dev/null); rc=$?
 if [ $rc -eq 0 ] && [ "$out" = "$GUEST_RELEASE" ]; then
 	ok "run uname -r prints the guest kernel release ($out; host: $(uname -r))"
 else
@@ -247,6 +184,4 @@ else
 	ok "no QEMU or monitor left after the tests"
 fi
 
-echo "1..$n"
-echo "e2e: $pass passed, $fail failed"
-[ $fail -eq 0 ]
+finish e2e
