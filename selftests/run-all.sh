@@ -6,10 +6,11 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
 total_pass=0
 total_fail=0
+total_skip=0
 status=0
 
 suite() { # NAME CMD...: run it, take its "NAME: N passed, N failed" line
-	local name=$1 log line p f
+	local name=$1 log line p f s
 	shift
 	log=$(mktemp)
 	echo "=== $name"
@@ -22,8 +23,10 @@ suite() { # NAME CMD...: run it, take its "NAME: N passed, N failed" line
 	else
 		p=$(echo "$line" | sed -E 's/.*: ([0-9]+) passed.*/\1/')
 		f=$(echo "$line" | sed -E 's/.*passed, ([0-9]+) failed.*/\1/')
+		s=$(echo "$line" | sed -nE 's/.*failed, ([0-9]+) skipped.*/\1/p')
 		total_pass=$((total_pass + p))
 		total_fail=$((total_fail + f))
+		total_skip=$((total_skip + ${s:-0}))
 		[ "$f" -eq 0 ] || status=1
 	fi
 	rm -f "$log"
@@ -35,5 +38,9 @@ suite template bash selftests/e2e/template.sh
 suite bench bash selftests/e2e/bench.sh
 suite kselftest make --no-print-directory kselftest
 
-echo "$total_pass passed, $total_fail failed"
+if [ "$total_skip" -gt 0 ]; then
+	echo "$total_pass passed, $total_fail failed, $total_skip skipped"
+else
+	echo "$total_pass passed, $total_fail failed"
+fi
 exit $status
