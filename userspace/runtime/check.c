@@ -45,5 +45,11 @@ int cmd_check(struct kx_config *cfg, int argc, char **argv)
 		printf("guest image:   %s\n", err.msg);
 	}
 	printf("state root:    %s\n", cfg->root);
+	if (cfg->template)
+		printf("templates:     on, memory in files under %s%s\n",
+		       cfg->template_dir[0] ? cfg->template_dir : cfg->root,
+		       cfg->template_dir[0] ? "" : "/.templates");
+	else
+		printf("templates:     off (every sandbox boots its own kernel)\n");
 	return caps.qemu[0] && guest_ok ? 0 : 1;
 }
