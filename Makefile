@@ -29,6 +29,11 @@ PROTOS   := $(wildcard proto/*.proto)
 GEN_SRCS := $(patsubst proto/%.proto,$(GEN)/%.pb-c.c,$(PROTOS))
 GEN_HDRS := $(GEN_SRCS:.c=.h)
 
+# containerd's task and event APIs, for the shim only (proto/containerd, proto/google)
+SHIM_PROTOS   := $(shell find proto/google proto/containerd -name '*.proto' 2>/dev/null)
+SHIM_GEN_SRCS := $(patsubst proto/%.proto,$(GEN)/%.pb-c.c,$(SHIM_PROTOS))
+SHIM_GEN_HDRS := $(SHIM_GEN_SRCS:.c=.h)
+
 LIB_SRCS := $(wildcard userspace/lib/*.c userspace/lib/vmm/*.c)
 RT_SRCS  := $(wildcard userspace/runtime/*.c)
 BENCH_SRCS := $(wildcard userspace/bench/*.c)
@@ -48,7 +53,7 @@ AGENT_OBJS := $(call obj,agent,$(AGENT_SRCS) $(AGENT_SHARED) $(GEN_SRCS))
 
 GUEST := $(BUILD)/guest
 
-.SECONDARY: $(GEN_SRCS) $(GEN_HDRS)
+.SECONDARY: $(GEN_SRCS) $(GEN_HDRS) $(SHIM_GEN_SRCS) $(SHIM_GEN_HDRS)
 .PHONY: all install check demo deps test-deps unit e2e clean
 all: $(BUILD)/bin/katasbx-runtime $(BUILD)/bin/katasbx-agent $(GUEST)/initrd.img \
      $(BUILD)/bin/katasbx-bench
