@@ -54,8 +54,8 @@ int kx_template_key(const struct kx_vm_config *vc, char key[KX_TEMPLATE_KEY_LEN 
 	char part[8192];
 	uint64_t h = 0xcbf29ce484222325ull;
 
-	/* v2: bump when the machine line or the snapshot format changes */
-	h = fnv1a(h, "katasbx-template-v2");
+	/* bump when the machine line or what a template holds changes */
+	h = fnv1a(h, "katasbx-template-v3");
 	if (describe_file(part, sizeof(part), "qemu", vc->qemu, err))
 		return -1;
 	h = fnv1a(h, part);
@@ -162,6 +162,37 @@ static int write_meta(const char *path, const char *key, const struct kx_vm_conf
 	return ret;
 }
 
+/*
+ * Create and remove a container on the template's empty share before saving,
+ * so that what the guest kernel sets up on first use (the first 9p mount,
+ * namespaces, devpts) is already there in every clone.
+ */
+static int prewarm(struct ttrpc_conn *conn, int timeout_ms, struct kx_err *err)
+{
+	Katasbx__Agent__V1__CreateContainerRequest cr =
+		KATASBX__AGENT__V1__CREATE_CONTAINER_REQUEST__INIT;
+	Katasbx__Agent__V1__ContainerRequest rr = KATASBX__AGENT__V1__CONTAINER_REQUEST__INIT;
+	Katasbx__Agent__V1__Process proc = KATASBX__AGENT__V1__PROCESS__INIT;
+	Katasbx__Agent__V1__User user = KATASBX__AGENT__V1__USER__INIT;
+	char *args[] = { "/prewarm" };
+
+	proc.n_args = 1;
+	proc.args = args;
+	proc.cwd = "/";
+	proc.user = &user;
+	cr.container_id = "katasbx-prewarm";
+	cr.process = &proc;
+	cr.rootfs_tag = KX_ROOTFS_TAG;
+	if (ttrpc_call(conn, AGENT_SERVICE, "CreateContainer", &cr.base,
+		       &katasbx__agent__v1__empty__descriptor, NULL, timeout_ms, err))
+		return kx_error_wrap(err, "prewarm the template");
+	rr.container_id = "katasbx-prewarm";
+	if (ttrpc_call(conn, AGENT_SERVICE, "RemoveContainer", &rr.base,
+		       &katasbx__agent__v1__empty__descriptor, NULL, timeout_ms, err))
+		return kx_error_wrap(err, "prewarm the template");
+	return 0;
+}
+
 /* Boot the template VM in tmp, wait for its agent, save it. */
 static int make(const char *tmp, const struct kx_vm_config *vc, int boot_timeout_ms,
 		struct kx_err *err)
@@ -181,7 +212,7 @@ static int make(const char *tmp, const struct kx_vm_config *vc, int boot_timeout
 	/* The 9p device is there but unmounted: each clone points it at its own rootfs. */
 	tc.rundir = tmp;
 	tc.share_path = empty_dir;
-	tc.share_readonly = true;
+	tc.share_readonly = false;
 	tc.mem_path = mem;
 	tc.mem_share = true;
 	tc.incoming = false;
@@ -195,7 +226,7 @@ static int make(const char *tmp, const struct kx_vm_config *vc, int boot_timeout
 			 &katasbx__agent__v1__empty__descriptor, NULL, boot_timeout_ms, err);
 	if (ret)
 		kx_error_wrap(err, "the template's agent did not answer (see %s)", vm.console_path);
-	else
+	else if (!(ret = prewarm(&conn, boot_timeout_ms, err)))
 		ret = kx_vm_save(&vm, state, SAVE_TIMEOUT_MS, err);
 	ttrpc_conn_close(&conn);
 out:
