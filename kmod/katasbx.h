@@ -11,6 +11,10 @@
 
 #define KATASBX_MAX_TEMPLATES	256
 
+/* Version 1's TEMPLATE_CREATE: the same number, the struct without its tag. */
+#define KATASBX_IOC_TEMPLATE_CREATE_V1 \
+	_IOC(_IOC_READ | _IOC_WRITE, KATASBX_IOC_MAGIC, 0x01, KATASBX_TEMPLATE_CREATE_SIZE_V1)
+
 struct katasbx_stats {
 	atomic64_t templates;
 	atomic64_t template_bytes;
@@ -33,7 +37,9 @@ extern bool katasbx_fault_ahead;
 /* template.c */
 int katasbx_template_init(void);
 void katasbx_template_exit(void);
-long katasbx_template_create(void __user *arg);
+long katasbx_template_create(void __user *arg, size_t usize);
+long katasbx_template_lookup(void __user *arg);
+long katasbx_template_destroy(void __user *arg);
 struct file *katasbx_clone_file(u32 id, u32 *major, u32 *minor);
 
 /* cid.c */

@@ -38,7 +38,8 @@ struct katasbx_stats katasbx_stats;
 static struct dentry *katasbx_debugfs;
 
 #define KATASBX_FEATURES (KATASBX_FEAT_TEMPLATE | KATASBX_FEAT_CID | KATASBX_FEAT_CGROUP | \
-			  KATASBX_FEAT_SLOT | KATASBX_FEAT_COUNTERS | KATASBX_FEAT_FAULT_AHEAD)
+			  KATASBX_FEAT_SLOT | KATASBX_FEAT_COUNTERS | KATASBX_FEAT_FAULT_AHEAD | \
+			  KATASBX_FEAT_PERSIST)
 
 static void katasbx_counters_fill(struct katasbx_counters *c)
 {
@@ -137,7 +138,13 @@ static long katasbx_ioctl(struct file *file, unsigned int cmd, unsigned long arg
 		return copy_to_user(uarg, &v, sizeof(v)) ? -EFAULT : 0;
 	}
 	case KATASBX_IOC_TEMPLATE_CREATE:
-		return katasbx_template_create(uarg);
+		return katasbx_template_create(uarg, sizeof(struct katasbx_template_create));
+	case KATASBX_IOC_TEMPLATE_CREATE_V1:
+		return katasbx_template_create(uarg, KATASBX_TEMPLATE_CREATE_SIZE_V1);
+	case KATASBX_IOC_TEMPLATE_LOOKUP:
+		return katasbx_template_lookup(uarg);
+	case KATASBX_IOC_TEMPLATE_DESTROY:
+		return katasbx_template_destroy(uarg);
 	case KATASBX_IOC_CID_RESERVE:
 		return katasbx_cid_reserve_ioctl(uarg);
 	case KATASBX_IOC_CGROUP_ADD:
@@ -192,6 +199,8 @@ static int __init katasbx_init(void)
 {
 	int ret;
 
+	BUILD_BUG_ON(offsetof(struct katasbx_template_create, tag) !=
+		     KATASBX_TEMPLATE_CREATE_SIZE_V1);
 	if (katasbx_cid_min < 3 || katasbx_cid_max > INT_MAX || katasbx_cid_min > katasbx_cid_max) {
 		pr_err("katasbx: bad CID range [%u, %u]: need 3 <= cid_min <= cid_max <= %d\n",
 		       katasbx_cid_min, katasbx_cid_max, INT_MAX);

@@ -11,12 +11,18 @@
  * see the mappings. The VMA keeps the clone file, which pins the template
  * and the module.
  *
+ * Persistent templates (KATASBX_TEMPLATE_F_PERSIST) are held by the module
+ * itself: one template reference and one module reference, both dropped by
+ * KATASBX_IOC_TEMPLATE_DESTROY, so no process has to stay around to keep
+ * the node published, and the module cannot be unloaded under them.
+ *
  * Fault-ahead: ->map_pages records the pages each fault-around window
  * covered; later clones map every recorded page of the faulting page table
  * at once, so a restored guest takes one fault per 2 MiB instead of one per
  * fault_around_bytes.
  */
 #include <linux/anon_inodes.h>
+#include <linux/capability.h>
 #include <linux/bitmap.h>
 #include <linux/cdev.h>
 #include <linux/device.h>
@@ -42,6 +48,9 @@ struct katasbx_template {
 	u32 id;
 	u32 flags;
 	u64 size;
+	bool published;		/* in tpl_idr with a node; under tpl_lock */
+	bool held;		/* persistent, the module's reference; under tpl_lock */
+	u8 tag[KATASBX_TAG_LEN];
 	struct file *shmem;
 	unsigned long *seen;	/* pages a clone faulted in; NULL: no fault-ahead */
 	atomic64_t clones_open;
@@ -50,7 +59,7 @@ struct katasbx_template {
 	atomic64_t ahead_pages;
 };
 
-static DEFINE_MUTEX(tpl_lock);		/* tpl_idr and the device nodes */
+static DEFINE_MUTEX(tpl_lock);		/* tpl_idr, the device nodes, ->published, ->held */
 static DEFINE_IDR(tpl_idr);
 static dev_t tpl_base;
 static struct cdev tpl_cdev;
@@ -84,6 +93,35 @@ static struct katasbx_template *tpl_lookup(u32 id)
 		tpl = NULL;
 	mutex_unlock(&tpl_lock);
 	return tpl;
+}
+
+static bool tag_set(const u8 *tag)
+{
+	return memchr_inv(tag, 0, KATASBX_TAG_LEN) != NULL;
+}
+
+/* The published template tagged @tag, or NULL. Under tpl_lock. */
+static struct katasbx_template *tpl_find_tag(const u8 *tag)
+{
+	struct katasbx_template *tpl;
+	int id;
+
+	lockdep_assert_held(&tpl_lock);
+	idr_for_each_entry(&tpl_idr, tpl, id)
+		if (!memcmp(tpl->tag, tag, KATASBX_TAG_LEN))
+			return tpl;
+	return NULL;
+}
+
+/* No new clones from now on. Under tpl_lock; the caller still holds a reference. */
+static void tpl_unpublish(struct katasbx_template *tpl)
+{
+	lockdep_assert_held(&tpl_lock);
+	if (!tpl->published)
+		return;
+	device_destroy(tpl_class, tpl_base + tpl->id);
+	idr_remove(&tpl_idr, tpl->id);
+	tpl->published = false;
 }
 
 /* ---- clones ---- */
@@ -264,11 +302,15 @@ static int handle_release(struct inode *inode, struct file *file)
 {
 	struct katasbx_template *tpl = file->private_data;
 
-	/* Unpublish: no new clones; existing ones keep the template alive. */
-	mutex_lock(&tpl_lock);
-	device_destroy(tpl_class, tpl_base + tpl->id);
-	idr_remove(&tpl_idr, tpl->id);
-	mutex_unlock(&tpl_lock);
+	/*
+	 * Unpublish: no new clones; existing ones keep the template alive.
+	 * A persistent template stays published until TEMPLATE_DESTROY.
+	 */
+	if (!(tpl->flags & KATASBX_TEMPLATE_F_PERSIST)) {
+		mutex_lock(&tpl_lock);
+		tpl_unpublish(tpl);
+		mutex_unlock(&tpl_lock);
+	}
 	tpl_put(tpl);
 	return 0;
 }
@@ -360,6 +402,10 @@ static int tpl_publish(struct katasbx_template *tpl)
 	int id;
 
 	mutex_lock(&tpl_lock);
+	if (tag_set(tpl->tag) && tpl_find_tag(tpl->tag)) {
+		mutex_unlock(&tpl_lock);
+		return -EEXIST;
+	}
 	id = idr_alloc_cyclic(&tpl_idr, NULL, 0, KATASBX_MAX_TEMPLATES, GFP_KERNEL);
 	if (id < 0) {
 		mutex_unlock(&tpl_lock);
@@ -373,11 +419,45 @@ static int tpl_publish(struct katasbx_template *tpl)
 		return PTR_ERR(dev);
 	}
 	idr_replace(&tpl_idr, tpl, id);
+	tpl->published = true;
+	/* The module's own reference on a persistent template. */
+	if (tpl->flags & KATASBX_TEMPLATE_F_PERSIST) {
+		kref_get(&tpl->ref);
+		__module_get(THIS_MODULE);
+		tpl->held = true;
+	}
 	mutex_unlock(&tpl_lock);
 	return 0;
 }
 
-long katasbx_template_create(void __user *arg)
+/* Unpublishes @tpl and drops the module's reference if it holds one. Under tpl_lock. */
+static bool tpl_release_held(struct katasbx_template *tpl)
+{
+	bool held = tpl->held;
+
+	lockdep_assert_held(&tpl_lock);
+	tpl_unpublish(tpl);
+	tpl->held = false;
+	return held;
+}
+
+/* Undoes tpl_publish() for a template nobody saw yet; drops the caller's reference. */
+static void tpl_unpublish_put(struct katasbx_template *tpl)
+{
+	bool held;
+
+	mutex_lock(&tpl_lock);
+	held = tpl_release_held(tpl);
+	mutex_unlock(&tpl_lock);
+	if (held) {
+		tpl_put(tpl);
+		module_put(THIS_MODULE);
+	}
+	tpl_put(tpl);
+}
+
+/* @usize: the caller's struct size (version 1's has no tag). */
+long katasbx_template_create(void __user *arg, size_t usize)
 {
 	u64 limit = (u64)katasbx_template_mem_mb << 20;
 	struct katasbx_template_create req;
@@ -385,10 +465,13 @@ long katasbx_template_create(void __user *arg)
 	struct file *src, *handle;
 	int fd, ret;
 
-	if (copy_from_user(&req, arg, sizeof(req)))
+	memset(&req, 0, sizeof(req));
+	if (copy_from_user(&req, arg, usize))
 		return -EFAULT;
 	if ((req.flags & ~KATASBX_TEMPLATE_FLAGS) || !KATASBX_RESERVED_ZERO(&req))
 		return -EINVAL;
+	if ((req.flags & KATASBX_TEMPLATE_F_PERSIST) && !capable(CAP_SYS_ADMIN))
+		return -EPERM;
 	if (!req.size || !PAGE_ALIGNED(req.size) || !PAGE_ALIGNED(req.src_offset) ||
 	    req.src_offset > LLONG_MAX - req.size)
 		return -EINVAL;
@@ -417,6 +500,7 @@ long katasbx_template_create(void __user *arg)
 	kref_init(&tpl->ref);
 	tpl->size = req.size;
 	tpl->flags = req.flags;
+	memcpy(tpl->tag, req.tag, KATASBX_TAG_LEN);
 	atomic64_inc(&katasbx_stats.templates);
 
 	tpl->shmem = shmem_file_setup("katasbx-template", req.size, 0);
@@ -457,18 +541,24 @@ long katasbx_template_create(void __user *arg)
 	if (IS_ERR(handle)) {
 		ret = PTR_ERR(handle);
 		put_unused_fd(fd);
-		mutex_lock(&tpl_lock);
-		device_destroy(tpl_class, tpl_base + tpl->id);
-		idr_remove(&tpl_idr, tpl->id);
-		mutex_unlock(&tpl_lock);
-		goto out_tpl;
+		tpl_unpublish_put(tpl);
+		goto out_src;
 	}
 	req.id = tpl->id;
 	req.fd = fd;
 	req.dev_major = MAJOR(tpl_base);
 	req.dev_minor = MINOR(tpl_base) + tpl->id;
-	if (copy_to_user(arg, &req, sizeof(req))) {
+	if (copy_to_user(arg, &req, usize)) {
 		put_unused_fd(fd);
+		if (req.flags & KATASBX_TEMPLATE_F_PERSIST) {
+			/* The handle's reference stays for fput() below. */
+			mutex_lock(&tpl_lock);
+			if (tpl_release_held(tpl)) {
+				tpl_put(tpl);
+				module_put(THIS_MODULE);
+			}
+			mutex_unlock(&tpl_lock);
+		}
 		fput(handle);	/* unpublishes and drops the template */
 		ret = -EFAULT;
 		goto out_src;
@@ -482,6 +572,87 @@ out_tpl:
 out_src:
 	fput(src);
 	return ret;
+}
+
+static void lookup_fill(struct katasbx_template_lookup *req, struct katasbx_template *tpl)
+{
+	req->id = tpl->id;
+	memcpy(req->tag, tpl->tag, KATASBX_TAG_LEN);
+	req->size = tpl->size;
+	req->tpl_flags = tpl->flags;
+	req->dev_major = MAJOR(tpl_base);
+	req->dev_minor = MINOR(tpl_base) + tpl->id;
+	req->pad = 0;
+	req->clones_open = atomic64_read(&tpl->clones_open);
+	req->clones_total = atomic64_read(&tpl->clones_total);
+}
+
+long katasbx_template_lookup(void __user *arg)
+{
+	struct katasbx_template_lookup req;
+	struct katasbx_template *tpl = NULL;
+	int id;
+
+	if (copy_from_user(&req, arg, sizeof(req)))
+		return -EFAULT;
+	if ((req.flags & ~KATASBX_LOOKUP_FLAGS) || !KATASBX_RESERVED_ZERO(&req))
+		return -EINVAL;
+	if (!(req.flags & KATASBX_LOOKUP_F_NEXT) && !tag_set(req.tag))
+		return -EINVAL;
+
+	mutex_lock(&tpl_lock);
+	if (req.flags & KATASBX_LOOKUP_F_NEXT) {
+		if (req.id < KATASBX_MAX_TEMPLATES) {
+			id = req.id;
+			tpl = idr_get_next(&tpl_idr, &id);
+		}
+	} else {
+		tpl = tpl_find_tag(req.tag);
+	}
+	if (tpl)
+		lookup_fill(&req, tpl);
+	mutex_unlock(&tpl_lock);
+	if (!tpl)
+		return -ENOENT;
+	return copy_to_user(arg, &req, sizeof(req)) ? -EFAULT : 0;
+}
+
+long katasbx_template_destroy(void __user *arg)
+{
+	struct katasbx_template_destroy req;
+	struct katasbx_template *tpl;
+	bool by_tag;
+	int ret = 0;
+
+	if (copy_from_user(&req, arg, sizeof(req)))
+		return -EFAULT;
+	if ((req.flags & ~KATASBX_DESTROY_FLAGS) || !KATASBX_RESERVED_ZERO(&req))
+		return -EINVAL;
+	by_tag = req.flags & KATASBX_DESTROY_F_BY_TAG;
+	if (by_tag && !tag_set(req.tag))
+		return -EINVAL;
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
+
+	mutex_lock(&tpl_lock);
+	if (by_tag)
+		tpl = tpl_find_tag(req.tag);
+	else
+		tpl = req.id < KATASBX_MAX_TEMPLATES ? idr_find(&tpl_idr, req.id) : NULL;
+	if (!tpl)
+		ret = -ENOENT;
+	else if (!tpl->held)
+		ret = -EINVAL;	/* owned by its handle fd, not by the module */
+	else
+		tpl_release_held(tpl);
+	mutex_unlock(&tpl_lock);
+	if (ret)
+		return ret;
+	req.id = tpl->id;
+	/* Clones that are open or mapped hold references of their own. */
+	tpl_put(tpl);
+	module_put(THIS_MODULE);	/* the device fd of this call still holds one */
+	return copy_to_user(arg, &req, sizeof(req)) ? -EFAULT : 0;
 }
 
 int katasbx_template_init(void)
@@ -514,7 +685,10 @@ out_region:
 	return ret;
 }
 
-/* Every handle and clone file holds a module reference: nothing is left here. */
+/*
+ * Every handle and clone file holds a module reference, and so does every
+ * persistent template: nothing is left here.
+ */
 void katasbx_template_exit(void)
 {
 	class_destroy(tpl_class);

@@ -17,7 +17,7 @@
 #include <linux/types.h>
 
 #define KATASBX_DEVICE		"/dev/katasbx"
-#define KATASBX_VERSION		1
+#define KATASBX_VERSION		2
 #define KATASBX_IOC_MAGIC	0xCB
 
 /* Feature bits reported by KATASBX_IOC_VERSION. */
@@ -27,6 +27,7 @@
 #define KATASBX_FEAT_SLOT	(1U << 3)	/* one-call sandbox slot */
 #define KATASBX_FEAT_COUNTERS	(1U << 4)	/* counters ioctl and debugfs */
 #define KATASBX_FEAT_FAULT_AHEAD (1U << 5)	/* fault-ahead over recorded pages */
+#define KATASBX_FEAT_PERSIST	(1U << 6)	/* persistent templates, tags, lookup, destroy */
 
 struct katasbx_version {
 	__u32 version;		/* out: KATASBX_VERSION */
@@ -50,7 +51,22 @@ struct katasbx_version {
  * the fault_ahead module parameter turns it off for all.
  */
 #define KATASBX_TEMPLATE_F_NO_FAULT_AHEAD	(1U << 0)
-#define KATASBX_TEMPLATE_FLAGS			(KATASBX_TEMPLATE_F_NO_FAULT_AHEAD)
+/*
+ * Persistent template (needs CAP_SYS_ADMIN): the module itself holds the
+ * template and keeps its node published until KATASBX_IOC_TEMPLATE_DESTROY,
+ * whatever happens to the returned handle and to the creating process.
+ * While a persistent template exists the module cannot be unloaded.
+ */
+#define KATASBX_TEMPLATE_F_PERSIST		(1U << 1)
+#define KATASBX_TEMPLATE_FLAGS			(KATASBX_TEMPLATE_F_NO_FAULT_AHEAD | \
+						 KATASBX_TEMPLATE_F_PERSIST)
+
+/*
+ * A template's tag: 64 bytes chosen by its creator (e.g. a NUL-padded
+ * string naming its configuration), compared as bytes. All zero: untagged.
+ * Two published templates never have the same non-zero tag.
+ */
+#define KATASBX_TAG_LEN		64
 
 struct katasbx_template_create {
 	__s32 src_fd;
@@ -62,6 +78,51 @@ struct katasbx_template_create {
 	__u32 dev_major;	/* out */
 	__u32 dev_minor;	/* out */
 	__u64 reserved[4];
+	__u8 tag[KATASBX_TAG_LEN];	/* in; all zero: untagged (version 2) */
+};
+
+/*
+ * Version 1's struct (no tag): its ioctl number, which differs in the size
+ * field, is still accepted and creates an untagged template.
+ */
+#define KATASBX_TEMPLATE_CREATE_SIZE_V1	72
+
+/*
+ * Find a published template: by tag (flags 0), or the published template
+ * with the lowest id >= .id (KATASBX_LOOKUP_F_NEXT; list them all by
+ * starting at 0 and passing the previous id + 1). ENOENT when none.
+ */
+#define KATASBX_LOOKUP_F_NEXT	(1U << 0)
+#define KATASBX_LOOKUP_FLAGS	(KATASBX_LOOKUP_F_NEXT)
+
+struct katasbx_template_lookup {
+	__u32 flags;		/* KATASBX_LOOKUP_F_* */
+	__u32 id;		/* in with F_NEXT: first id to consider; out */
+	__u8 tag[KATASBX_TAG_LEN];	/* in without F_NEXT; out */
+	__u64 size;		/* out */
+	__u32 tpl_flags;	/* out: the template's KATASBX_TEMPLATE_F_* */
+	__u32 dev_major;	/* out: the clone node */
+	__u32 dev_minor;	/* out */
+	__u32 pad;		/* out: zero */
+	__u64 clones_open;	/* out */
+	__u64 clones_total;	/* out */
+	__u64 reserved[2];
+};
+
+/*
+ * Drop the module's reference on a persistent template (CAP_SYS_ADMIN):
+ * by id, or by tag with KATASBX_DESTROY_F_BY_TAG. The node goes at once;
+ * open and mapped clones keep working, the memory lives until the last
+ * of them is closed.
+ */
+#define KATASBX_DESTROY_F_BY_TAG	(1U << 0)
+#define KATASBX_DESTROY_FLAGS		(KATASBX_DESTROY_F_BY_TAG)
+
+struct katasbx_template_destroy {
+	__u32 id;		/* in without F_BY_TAG; out */
+	__u32 flags;		/* KATASBX_DESTROY_F_* */
+	__u8 tag[KATASBX_TAG_LEN];	/* in with F_BY_TAG */
+	__u64 reserved[2];
 };
 
 /* On a template handle fd. */
@@ -168,6 +229,10 @@ struct katasbx_counters {
 #define KATASBX_IOC_CGROUP_TAKE	_IOWR(KATASBX_IOC_MAGIC, 0x04, struct katasbx_cgroup_take)
 #define KATASBX_IOC_SLOT	_IOWR(KATASBX_IOC_MAGIC, 0x05, struct katasbx_slot)
 #define KATASBX_IOC_COUNTERS	_IOR(KATASBX_IOC_MAGIC, 0x06, struct katasbx_counters)
+#define KATASBX_IOC_TEMPLATE_LOOKUP \
+	_IOWR(KATASBX_IOC_MAGIC, 0x07, struct katasbx_template_lookup)
+#define KATASBX_IOC_TEMPLATE_DESTROY \
+	_IOWR(KATASBX_IOC_MAGIC, 0x08, struct katasbx_template_destroy)
 
 /* On a template handle fd */
 #define KATASBX_IOC_TEMPLATE_INFO \
