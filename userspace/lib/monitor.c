@@ -7,7 +7,6 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -16,10 +15,10 @@
 #include <unistd.h>
 
 #include "agent.pb-c.h"
+#include "boot.h"
 #include "log.h"
 #include "monitor.pb-c.h"
 #include "sockets.h"
-#include "template.h"
 #include "state.h"
 #include "ttrpc.h"
 #include "vmm/qemu.h"
@@ -55,8 +54,7 @@ struct client {
 struct mon {
 	const struct kx_monitor_args *a;
 	struct kx_state st;
-	struct kx_vm vm;
-	struct ttrpc_conn agent;
+	struct kx_boot b;		/* the VM and the agent connection */
 	int listen_fd;
 	int sig_fd;
 	struct client clients[MAX_CLIENTS];
@@ -66,7 +64,6 @@ struct mon {
 	bool stdin_open, stdin_busy;
 	bool vm_gone;
 	int exit_status;
-	char boot_warning[1200];	/* why a clone was not possible, said if booting works */
 	char sock_path[4096];
 };
 
@@ -88,14 +85,14 @@ static int agent_send(struct mon *m, const char *method, const ProtobufCMessage 
 		      enum pending_kind kind, int client, uint32_t client_stream)
 {
 	struct kx_err err;
-	uint32_t stream = m->agent.next_stream;
+	uint32_t stream = m->b.agent.next_stream;
 
-	m->agent.next_stream += 2;
+	m->b.agent.next_stream += 2;
 	if (add_pending(m, kind, stream, client, client_stream)) {
 		kx_log(KX_LOG_ERROR, "too many outstanding agent requests");
 		return -1;
 	}
-	if (ttrpc_send_request(&m->agent, stream, KX_AGENT_SERVICE, method, msg, 0, &err)) {
+	if (ttrpc_send_request(&m->b.agent, stream, KX_AGENT_SERVICE, method, msg, 0, &err)) {
 		kx_log(KX_LOG_ERROR, "%s: %s", method, err.msg);
 		return -1;
 	}
@@ -259,7 +256,7 @@ static int handle_agent_frames(struct mon *m)
 	struct ttrpc_frame f;
 	int ret, i;
 
-	while ((ret = ttrpc_decoder_next(&m->agent.dec, &f)) == 1) {
+	while ((ret = ttrpc_decoder_next(&m->b.agent.dec, &f)) == 1) {
 		Ttrpc__Response *r;
 
 		if (f.type != TTRPC_TYPE_RESPONSE) {
@@ -411,9 +408,9 @@ static void on_signal(struct mon *m)
 		if (si.ssi_signo == SIGCHLD) {
 			int status;
 
-			if (!m->vm_gone && waitpid(m->vm.pid, &status, WNOHANG) == m->vm.pid) {
+			if (!m->vm_gone && waitpid(m->b.vm.pid, &status, WNOHANG) == m->b.vm.pid) {
 				m->vm_gone = true;
-				m->vm.pid = 0;
+				m->b.vm.reaped = true;
 			}
 			continue;
 		}
@@ -437,135 +434,30 @@ static int listen_monitor(struct mon *m, struct kx_err *err)
 	return m->listen_fd < 0 ? -1 : 0;
 }
 
-/* Connect to the agent and wait for its Check. */
-static int agent_up(struct mon *m, int timeout_ms, struct kx_err *err)
+static void vm_started(void *ctx, const struct kx_boot *b)
 {
-	Katasbx__Agent__V1__Empty empty = KATASBX__AGENT__V1__EMPTY__INIT;
-	Katasbx__Agent__V1__CheckResponse *check = NULL;
-	int fd = kx_vm_connect_agent(&m->vm, timeout_ms, err);
+	struct mon *m = ctx;
 
-	if (fd < 0)
-		return -1;
-	ttrpc_conn_init(&m->agent, fd);
-	if (ttrpc_call(&m->agent, KX_AGENT_SERVICE, "Check", &empty.base,
-		       &katasbx__agent__v1__check_response__descriptor,
-		       (ProtobufCMessage **)&check, timeout_ms, err))
-		return kx_error_wrap(err, "the guest agent did not answer (see %s)",
-				     m->vm.console_path);
-	kx_debug("phase agent-ready %.1f ms, guest kernel %s", kx_log_elapsed_ms(),
-		 check->kernel_release);
-	katasbx__agent__v1__check_response__free_unpacked(check, NULL);
-	return 0;
-}
-
-static int cold_boot(struct mon *m, const struct kx_vm_config *vc, struct kx_err *err)
-{
-	if (kx_vm_start(vc, &m->vm, err))
-		return -1;
-	kx_debug("phase qemu-ready %.1f ms", kx_log_elapsed_ms());
-	m->st.qemu_pid = m->vm.pid;
-	m->st.qemu_start = kx_proc_start_time(m->vm.pid);
-	snprintf(m->st.boot, sizeof(m->st.boot), "cold");
+	m->st.qemu_pid = b->vm.pid;
+	m->st.qemu_start = kx_proc_start_time(b->vm.pid);
 	save_state(m);
-	return agent_up(m, m->a->cfg->boot_timeout_ms, err);
-}
-
-/* A clone must not share the template's RNG state, clock or name. */
-static int set_identity(struct mon *m, uint32_t cid, struct kx_err *err)
-{
-	Katasbx__Agent__V1__SetIdentityRequest r = KATASBX__AGENT__V1__SET_IDENTITY_REQUEST__INIT;
-	uint8_t entropy[64];
-	char host[65];
-	struct timespec now;
-
-	if (getrandom(entropy, sizeof(entropy), 0) != sizeof(entropy))
-		return kx_error(err, errno, "getrandom");
-	clock_gettime(CLOCK_REALTIME, &now);
-	snprintf(host, sizeof(host), "%s", m->a->id);
-	r.entropy.data = entropy;
-	r.entropy.len = sizeof(entropy);
-	r.realtime_ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
-	r.hostname = host;
-	r.vsock_cid = cid;
-	return ttrpc_call(&m->agent, KX_AGENT_SERVICE, "SetIdentity", &r.base,
-			  &katasbx__agent__v1__empty__descriptor, NULL, 10000, err);
-}
-
-/*
- * Start the sandbox as a clone of its template: map the template's RAM
- * copy-on-write and restore its saved state instead of booting. False (with
- * a warning, nothing left running) when that cannot be done: the caller
- * boots instead.
- */
-static bool clone_boot(struct mon *m, const struct kx_vm_config *base)
-{
-	const struct kx_config *cfg = m->a->cfg;
-	struct kx_vm_config vc = *base;
-	int timeout = cfg->boot_timeout_ms < 10000 ? cfg->boot_timeout_ms : 10000;
-	struct kx_template t;
-	char dir[4096];
-	struct kx_err err;
-
-	if (cfg->template_dir[0])
-		snprintf(dir, sizeof(dir), "%s", cfg->template_dir);
-	else
-		kx_template_dir(dir, sizeof(dir), cfg->root);
-	if (kx_template_get(dir, base, cfg->boot_timeout_ms, &t, &err)) {
-		snprintf(m->boot_warning, sizeof(m->boot_warning), "%s", err.msg);
-		return false;
-	}
-	kx_debug("phase template-ready %.1f ms, template %s (%s, memory in %s)",
-		 kx_log_elapsed_ms(), t.key, t.made ? "made now" : "found", t.mem_path);
-	vc.mem_path = t.mem_path;
-	vc.mem_share = false;
-	vc.incoming = true;
-	if (kx_vm_start(&vc, &m->vm, &err))
-		goto fail;
-	kx_debug("phase qemu-ready %.1f ms", kx_log_elapsed_ms());
-	m->st.qemu_pid = m->vm.pid;
-	m->st.qemu_start = kx_proc_start_time(m->vm.pid);
-	save_state(m);
-	if (kx_vm_restore(&m->vm, t.state_path, timeout, &err))
-		goto fail;
-	kx_debug("phase restored %.1f ms", kx_log_elapsed_ms());
-	if (agent_up(m, timeout, &err) || set_identity(m, vc.vsock_cid, &err))
-		goto fail;
-	snprintf(m->st.boot, sizeof(m->st.boot), "clone:%s", t.key);
-	return true;
-fail:
-	snprintf(m->boot_warning, sizeof(m->boot_warning), "clone of template %s: %s", t.key,
-		 err.msg);
-	if (m->agent.fd >= 0)
-		ttrpc_conn_close(&m->agent);
-	kx_vm_stop(&m->vm, 1000);
-	return false;
 }
 
 static int boot(struct mon *m, struct kx_err *err)
 {
 	const struct kx_config *cfg = m->a->cfg;
-	struct kx_vm_config vc;
 	char rundir[4096];
 	Katasbx__Agent__V1__CreateContainerRequest cr =
 		KATASBX__AGENT__V1__CREATE_CONTAINER_REQUEST__INIT;
 
 	if (kx_state_path(rundir, sizeof(rundir), cfg->root, m->a->id, NULL))
 		return kx_error(err, ENAMETOOLONG, "state directory of %s", m->a->id);
-	if (kx_vm_config_from(cfg, &vc, err))
+	if (kx_boot_vm(cfg, m->a->id, rundir, m->a->spec->root_path, m->a->spec->root_readonly,
+		       &m->b, vm_started, m, err))
 		return -1;
-	vc.rundir = rundir;
-	vc.share_path = m->a->spec->root_path;
-	vc.share_readonly = m->a->spec->root_readonly;
-	snprintf(m->st.accel, sizeof(m->st.accel), "%s", kx_accel_name(vc.accel));
-	snprintf(m->st.channel, sizeof(m->st.channel), "%s", kx_channel_name(vc.channel));
-
-	if (!(cfg->template && clone_boot(m, &vc))) {
-		/* a failure that stops the boot too is reported once, as the boot's */
-		if (cold_boot(m, &vc, err))
-			return -1;
-		if (m->boot_warning[0])
-			kx_warn("%s; booted a fresh VM instead", m->boot_warning);
-	}
+	snprintf(m->st.accel, sizeof(m->st.accel), "%s", m->b.accel);
+	snprintf(m->st.channel, sizeof(m->st.channel), "%s", m->b.channel);
+	snprintf(m->st.boot, sizeof(m->st.boot), "%s", m->b.how);
 
 	cr.container_id = (char *)m->a->id;
 	cr.process = m->a->spec->process;
@@ -578,7 +470,7 @@ static int boot(struct mon *m, struct kx_err *err)
 	cr.masked_paths = m->a->spec->masked_paths;
 	cr.n_readonly_paths = m->a->spec->n_readonly_paths;
 	cr.readonly_paths = m->a->spec->readonly_paths;
-	if (ttrpc_call(&m->agent, KX_AGENT_SERVICE, "CreateContainer", &cr.base,
+	if (ttrpc_call(&m->b.agent, KX_AGENT_SERVICE, "CreateContainer", &cr.base,
 		       &katasbx__agent__v1__empty__descriptor, NULL, cfg->boot_timeout_ms, err))
 		return kx_error_wrap(err, "create container %s in the guest", m->a->id);
 	kx_debug("phase container-created %.1f ms", kx_log_elapsed_ms());
@@ -622,10 +514,7 @@ static void teardown(struct mon *m)
 {
 	int i;
 
-	if (m->agent.fd >= 0)
-		ttrpc_conn_close(&m->agent);
-	if (m->vm.pid > 0)
-		kx_vm_stop(&m->vm, 1000);
+	kx_boot_stop(&m->b);
 	for (i = 0; i < MAX_CLIENTS; i++)
 		if (m->clients[i].used)
 			drop_client(m, i);
@@ -644,15 +533,15 @@ static void serve(struct mon *m)
 	int i;
 
 	while (!(m->waited && m->out_eof && m->err_eof)) {
-		if (m->vm_gone || m->agent.eof) {
+		if (m->vm_gone || m->b.agent.eof) {
 			kx_log(KX_LOG_ERROR, "container %s: the VM exited unexpectedly (see %s)",
-			       m->a->id, m->vm.console_path);
+			       m->a->id, m->b.vm.console_path);
 			if (!m->waited)
 				m->exit_status = 255;
 			break;
 		}
 		memset(pfd, 0, sizeof(pfd));
-		pfd[F_AGENT] = (struct pollfd){ .fd = m->agent.fd, .events = POLLIN };
+		pfd[F_AGENT] = (struct pollfd){ .fd = m->b.agent.fd, .events = POLLIN };
 		pfd[F_LISTEN] = (struct pollfd){ .fd = m->listen_fd, .events = POLLIN };
 		pfd[F_SIG] = (struct pollfd){ .fd = m->sig_fd, .events = POLLIN };
 		pfd[F_STDIN].fd = -1;
@@ -671,10 +560,10 @@ static void serve(struct mon *m)
 		if (pfd[F_SIG].revents)
 			on_signal(m);
 		if (pfd[F_AGENT].revents) {
-			if (ttrpc_conn_fill(&m->agent, &err) < 0 && err.errnum != EAGAIN)
-				m->agent.eof = true;
+			if (ttrpc_conn_fill(&m->b.agent, &err) < 0 && err.errnum != EAGAIN)
+				m->b.agent.eof = true;
 			if (handle_agent_frames(m))
-				m->agent.eof = true;
+				m->b.agent.eof = true;
 		}
 		if (pfd[F_LISTEN].revents)
 			on_accept(m);
@@ -706,7 +595,7 @@ int kx_monitor_run(const struct kx_monitor_args *a, struct kx_err *err)
 	sigset_t mask;
 	int i, stdin_flags;
 
-	m.agent.fd = -1;
+	m.b.agent.fd = -1;
 	for (i = 0; i < MAX_PENDING; i++)
 		m.pend[i].client = -1;
 	snprintf(m.st.id, sizeof(m.st.id), "%s", a->id);

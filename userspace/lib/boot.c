@@ -1,0 +1,161 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "boot.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "agent.pb-c.h"
+#include "log.h"
+#include "template.h"
+
+#define AGENT_SERVICE "katasbx.agent.v1.AgentService"
+
+struct booting {
+	const struct kx_config *cfg;
+	const char *id;
+	struct kx_boot *b;
+	kx_boot_started_fn started;
+	void *ctx;
+	char warning[1200];	/* why a clone was not possible, said if booting works */
+};
+
+/* Connect to the agent and wait for its Check. */
+static int agent_up(struct booting *bt, int timeout_ms, struct kx_err *err)
+{
+	Katasbx__Agent__V1__Empty empty = KATASBX__AGENT__V1__EMPTY__INIT;
+	Katasbx__Agent__V1__CheckResponse *check = NULL;
+	int fd = kx_vm_connect_agent(&bt->b->vm, timeout_ms, err);
+
+	if (fd < 0)
+		return -1;
+	ttrpc_conn_init(&bt->b->agent, fd);
+	if (ttrpc_call(&bt->b->agent, AGENT_SERVICE, "Check", &empty.base,
+		       &katasbx__agent__v1__check_response__descriptor,
+		       (ProtobufCMessage **)&check, timeout_ms, err))
+		return kx_error_wrap(err, "the guest agent did not answer (see %s)",
+				     bt->b->vm.console_path);
+	kx_debug("phase agent-ready %.1f ms, guest kernel %s", kx_log_elapsed_ms(),
+		 check->kernel_release);
+	katasbx__agent__v1__check_response__free_unpacked(check, NULL);
+	return 0;
+}
+
+static int cold_boot(struct booting *bt, const struct kx_vm_config *vc, struct kx_err *err)
+{
+	if (kx_vm_start(vc, &bt->b->vm, err))
+		return -1;
+	kx_debug("phase qemu-ready %.1f ms", kx_log_elapsed_ms());
+	snprintf(bt->b->how, sizeof(bt->b->how), "cold");
+	if (bt->started)
+		bt->started(bt->ctx, bt->b);
+	return agent_up(bt, bt->cfg->boot_timeout_ms, err);
+}
+
+/* A clone must not share the template's RNG state, clock or name. */
+static int set_identity(struct booting *bt, uint32_t cid, struct kx_err *err)
+{
+	Katasbx__Agent__V1__SetIdentityRequest r = KATASBX__AGENT__V1__SET_IDENTITY_REQUEST__INIT;
+	uint8_t entropy[64];
+	char host[65];
+	struct timespec now;
+
+	if (getrandom(entropy, sizeof(entropy), 0) != sizeof(entropy))
+		return kx_error(err, errno, "getrandom");
+	clock_gettime(CLOCK_REALTIME, &now);
+	snprintf(host, sizeof(host), "%s", bt->id);
+	r.entropy.data = entropy;
+	r.entropy.len = sizeof(entropy);
+	r.realtime_ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+	r.hostname = host;
+	r.vsock_cid = cid;
+	return ttrpc_call(&bt->b->agent, AGENT_SERVICE, "SetIdentity", &r.base,
+			  &katasbx__agent__v1__empty__descriptor, NULL, 10000, err);
+}
+
+/*
+ * Start the sandbox as a clone of its template: map the template's RAM
+ * copy-on-write and restore its saved state instead of booting. False (with
+ * a warning, nothing left running) when that cannot be done: the caller
+ * boots instead.
+ */
+static bool clone_boot(struct booting *bt, const struct kx_vm_config *base)
+{
+	const struct kx_config *cfg = bt->cfg;
+	struct kx_vm_config vc = *base;
+	int timeout = cfg->boot_timeout_ms < 10000 ? cfg->boot_timeout_ms : 10000;
+	struct kx_template t;
+	char dir[4096];
+	struct kx_err err;
+
+	if (cfg->template_dir[0])
+		snprintf(dir, sizeof(dir), "%s", cfg->template_dir);
+	else
+		kx_template_dir(dir, sizeof(dir), cfg->root);
+	if (kx_template_get(dir, base, cfg->boot_timeout_ms, &t, &err)) {
+		snprintf(bt->warning, sizeof(bt->warning), "%s", err.msg);
+		return false;
+	}
+	kx_debug("phase template-ready %.1f ms, template %s (%s, memory in %s)",
+		 kx_log_elapsed_ms(), t.key, t.made ? "made now" : "found", t.mem_path);
+	vc.mem_path = t.mem_path;
+	vc.mem_share = false;
+	vc.incoming = true;
+	if (kx_vm_start(&vc, &bt->b->vm, &err))
+		goto fail;
+	kx_debug("phase qemu-ready %.1f ms", kx_log_elapsed_ms());
+	if (bt->started)
+		bt->started(bt->ctx, bt->b);
+	if (kx_vm_restore(&bt->b->vm, t.state_path, timeout, &err))
+		goto fail;
+	kx_debug("phase restored %.1f ms", kx_log_elapsed_ms());
+	if (agent_up(bt, timeout, &err) || set_identity(bt, vc.vsock_cid, &err))
+		goto fail;
+	snprintf(bt->b->how, sizeof(bt->b->how), "clone:%s", t.key);
+	return true;
+fail:
+	snprintf(bt->warning, sizeof(bt->warning), "clone of template %s: %s", t.key,
+		 err.msg);
+	if (bt->b->agent.fd >= 0)
+		ttrpc_conn_close(&bt->b->agent);
+	kx_vm_stop(&bt->b->vm, 1000);
+	return false;
+}
+
+int kx_boot_vm(const struct kx_config *cfg, const char *id, const char *rundir,
+	       const char *share, bool share_readonly, struct kx_boot *b,
+	       kx_boot_started_fn started, void *ctx, struct kx_err *err)
+{
+	struct booting bt = { .cfg = cfg, .id = id, .b = b, .started = started, .ctx = ctx };
+	struct kx_vm_config vc;
+
+	memset(b, 0, sizeof(*b));
+	b->agent.fd = -1;
+	b->vm.qmp_fd = -1;
+	if (kx_vm_config_from(cfg, &vc, err))
+		return -1;
+	vc.rundir = rundir;
+	vc.share_path = share;
+	vc.share_readonly = share_readonly;
+	snprintf(b->accel, sizeof(b->accel), "%s", kx_accel_name(vc.accel));
+	snprintf(b->channel, sizeof(b->channel), "%s", kx_channel_name(vc.channel));
+	if (cfg->template && clone_boot(&bt, &vc))
+		return 0;
+	/* a failure that stops the boot too is reported once, as the boot's */
+	if (cold_boot(&bt, &vc, err)) {
+		kx_boot_stop(b);
+		return -1;
+	}
+	if (bt.warning[0])
+		kx_warn("%s; booted a fresh VM instead", bt.warning);
+	return 0;
+}
+
+void kx_boot_stop(struct kx_boot *b)
+{
+	if (b->agent.fd >= 0)
+		ttrpc_conn_close(&b->agent);
+	kx_vm_stop(&b->vm, 1000);
+}
