@@ -29,12 +29,12 @@ if "$RT" --template off --root "$WORK/probe" check >/dev/null 2>&1; then
 fi
 before=$(leftovers)
 
-"$BENCH" --modes "$modes" -n 2 --json "$WORK/out.json" >"$WORK/stdout" 2>"$WORK/stderr"
+"$BENCH" --modes "$modes" -n 3 --json "$WORK/out.json" >"$WORK/stdout" 2>"$WORK/stderr"
 rc=$?
 if [ $rc -eq 0 ]; then
-	ok "katasbx-bench --modes $modes -n 2 exits 0"
+	ok "katasbx-bench --modes $modes -n 3 exits 0"
 else
-	not_ok "katasbx-bench --modes $modes -n 2 exits 0 (rc=$rc)" "$(tail -n 5 "$WORK/stderr")"
+	not_ok "katasbx-bench --modes $modes -n 3 exits 0 (rc=$rc)" "$(tail -n 5 "$WORK/stderr")"
 fi
 
 if jq -e . "$WORK/out.json" >/dev/null 2>&1; then
