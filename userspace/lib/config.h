@@ -22,7 +22,8 @@ struct kx_config {
 	enum kx_channel channel;
 	unsigned int mem_mib;
 	unsigned int vcpus;
-	unsigned int tb_size_mib;
+	unsigned int tb_size_mib;	/* TCG translation cache of a booting VM */
+	unsigned int clone_tb_size_mib;	/* ... of a clone, which runs far less code */
 	unsigned int boot_timeout_ms;
 	char kernel_params[512];	/* extra guest kernel parameters */
 	bool template;			/* clone sandboxes from a template VM */
@@ -34,7 +35,7 @@ void kx_config_defaults(struct kx_config *c);
 /* Load key = value lines; a missing default file is fine, a named one must exist. */
 int kx_config_load(struct kx_config *c, const char *path, bool must_exist, struct kx_err *err);
 /* Set one key (file key names: root, kernel, initrd, accel, channel, memory_mib, vcpus,
- * tb_size_mib, boot_timeout_ms, kernel_params, template, template_dir, debug). */
+ * tb_size_mib, clone_tb_size_mib, boot_timeout_ms, kernel_params, template, template_dir, debug). */
 int kx_config_set(struct kx_config *c, const char *key, const char *value, struct kx_err *err);
 /*
  * The VM these settings describe: QEMU, guest image, size, accelerator and
