@@ -36,6 +36,7 @@ SHIM_GEN_HDRS := $(SHIM_GEN_SRCS:.c=.h)
 
 LIB_SRCS := $(wildcard userspace/lib/*.c userspace/lib/vmm/*.c)
 RT_SRCS  := $(wildcard userspace/runtime/*.c)
+SHIM_SRCS := $(wildcard userspace/shim/*.c)
 BENCH_SRCS := $(wildcard userspace/bench/*.c)
 AGENT_SRCS := $(wildcard agent/*.c)
 # The agent shares the wire code with the host, nothing else.
@@ -49,6 +50,7 @@ obj = $(patsubst %.c,$(BUILD)/obj/$(1)/%.o,$(2))
 LIB_OBJS   := $(call obj,host,$(LIB_SRCS) $(GEN_SRCS))
 RT_OBJS    := $(call obj,host,$(RT_SRCS))
 BENCH_OBJS := $(call obj,host,$(BENCH_SRCS))
+SHIM_OBJS  := $(call obj,host,$(SHIM_SRCS) $(SHIM_GEN_SRCS))
 AGENT_OBJS := $(call obj,agent,$(AGENT_SRCS) $(AGENT_SHARED) $(GEN_SRCS))
 
 GUEST := $(BUILD)/guest
@@ -56,7 +58,7 @@ GUEST := $(BUILD)/guest
 .SECONDARY: $(GEN_SRCS) $(GEN_HDRS) $(SHIM_GEN_SRCS) $(SHIM_GEN_HDRS)
 .PHONY: all install check demo deps test-deps unit e2e clean
 all: $(BUILD)/bin/katasbx-runtime $(BUILD)/bin/katasbx-agent $(GUEST)/initrd.img \
-     $(BUILD)/bin/katasbx-bench
+     $(BUILD)/bin/katasbx-bench $(BUILD)/bin/containerd-shim-katasbx-v2
 
 $(GEN)/%.pb-c.c $(GEN)/%.pb-c.h: proto/%.proto
 	@mkdir -p $(GEN)
@@ -83,6 +85,13 @@ $(BUILD)/bin/katasbx-runtime: $(RT_OBJS) $(BUILD)/lib/libkatasbx.a
 	@echo "  LD      $@"
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(HOST_LIBS)
 
+# containerd's shim v2 (runtime io.containerd.katasbx.v2) on the same library.
+$(SHIM_OBJS): $(SHIM_GEN_HDRS)
+$(BUILD)/bin/containerd-shim-katasbx-v2: $(SHIM_OBJS) $(BUILD)/lib/libkatasbx.a
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(HOST_LIBS)
+
 # Drives the runtime binary; links nothing of it, json-c only.
 $(BUILD)/bin/katasbx-bench: $(BENCH_OBJS)
 	@mkdir -p $(dir $@)
@@ -103,6 +112,7 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/katasbx
 	install -m 0755 $(BUILD)/bin/katasbx-runtime $(DESTDIR)$(PREFIX)/bin/
 	install -m 0755 $(BUILD)/bin/katasbx-bench $(DESTDIR)$(PREFIX)/bin/
+	install -m 0755 $(BUILD)/bin/containerd-shim-katasbx-v2 $(DESTDIR)$(PREFIX)/bin/
 	install -m 0644 $(GUEST)/initrd.img $(GUEST)/vmlinuz $(GUEST)/kernel-release \
 		$(DESTDIR)$(PREFIX)/share/katasbx/
 	if [ -f $(GUEST)/vmlinux ]; then \

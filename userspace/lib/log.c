@@ -13,6 +13,7 @@ static int log_fd = -1;		/* -1: stderr */
 static bool log_json;
 static bool log_debug;
 static bool stderr_quiet;
+static const char *log_name = "katasbx-runtime";
 
 static const char *const level_names[] = { "error", "warning", "info", "debug" };
 
@@ -79,7 +80,7 @@ void kx_log(enum kx_log_level level, const char *fmt, ...)
 		snprintf(line, sizeof(line), "%s [%d] %s: %s\n", ts, getpid(), level_names[level],
 			 msg);
 	} else {
-		snprintf(line, sizeof(line), "katasbx-runtime: %s%s\n",
+		snprintf(line, sizeof(line), "%s: %s%s\n", log_name,
 			 level == KX_LOG_ERROR ? "" : level == KX_LOG_WARN ? "warning: " : "",
 			 msg);
 	}
@@ -88,4 +89,9 @@ void kx_log(enum kx_log_level level, const char *fmt, ...)
 		return;
 	if (write(fd, line, strlen(line)) < 0)
 		return;
+}
+
+void kx_log_set_name(const char *name)
+{
+	log_name = name;
 }

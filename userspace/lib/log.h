@@ -14,6 +14,8 @@ enum kx_log_level { KX_LOG_ERROR = 0, KX_LOG_WARN, KX_LOG_INFO, KX_LOG_DEBUG };
 int kx_log_open(const char *path, bool json, bool debug);
 /* Stop writing to stderr (a detached monitor must not write into the container's stderr). */
 void kx_log_quiet_stderr(void);
+/* The program name that starts stderr lines (default "katasbx-runtime"). */
+void kx_log_set_name(const char *name);
 void kx_log(enum kx_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 bool kx_log_debug_enabled(void);
 /* Milliseconds since the first call in this process, for phase timings. */

@@ -1,0 +1,668 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * containerd.task.v2.Task: each task is a monitor process forked by the shim
+ * (kx_monitor_run, as katasbx-runtime create runs it), with stdin, stdout and
+ * stderr on containerd's FIFOs. Start and Kill go to the monitor's socket;
+ * the monitor's exit status is the task's.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "containerd/events/task.pb-c.h"
+#include "containerd/task/v2/shim.pb-c.h"
+#include "log.h"
+#include "monitor.h"
+#include "monitor.pb-c.h"
+#include "oci.h"
+#include "shim.h"
+#include "state.h"
+#include "ttrpc_server.h"
+
+enum tstatus { T_CREATED, T_RUNNING, T_STOPPED };
+
+struct task {
+	char id[KX_ID_MAX + 1];
+	char bundle[PATH_MAX];
+	char rootfs[PATH_MAX + 8];
+	bool mounted;
+	char *io[3];		/* stdin, stdout, stderr FIFO paths */
+	pid_t pid;		/* the monitor */
+	enum tstatus status;
+	bool starting;		/* a Start is in flight: TaskExit waits for TaskStart */
+	bool exit_held;
+	int kill_signal;	/* a created task torn down by Kill exits 128+signal */
+	uint32_t exit_status;
+	struct timespec exited_at;
+	struct task *next;
+};
+
+static const struct shim_opts *opts;
+static struct kx_config cfg;
+static struct task *tasks;
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t changed = PTHREAD_COND_INITIALIZER;
+
+static struct task *find(const char *id)
+{
+	struct task *t;
+
+	for (t = tasks; t; t = t->next)
+		if (!strcmp(t->id, id))
+			return t;
+	return NULL;
+}
+
+static void task_free(struct task *t)
+{
+	int i;
+
+	for (i = 0; i < 3; i++)
+		free(t->io[i]);
+	free(t);
+}
+
+static void stamp(Google__Protobuf__Timestamp *ts, const struct timespec *t)
+{
+	ts->seconds = t->tv_sec;
+	ts->nanos = t->tv_nsec;
+}
+
+/* Under lock. */
+static void publish_exit(struct task *t)
+{
+	Containerd__Events__TaskExit e = CONTAINERD__EVENTS__TASK_EXIT__INIT;
+	Google__Protobuf__Timestamp ts = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
+
+	stamp(&ts, &t->exited_at);
+	e.container_id = t->id;
+	e.id = t->id;
+	e.pid = t->pid;
+	e.exit_status = t->exit_status;
+	e.exited_at = &ts;
+	shim_publish("/tasks/exit", "containerd.events.TaskExit", &e.base);
+}
+
+static void *watch_task(void *arg)
+{
+	struct task *t = arg;
+	int status = shim_child_wait(t->pid);
+
+	pthread_mutex_lock(&lock);
+	if (t->kill_signal)
+		t->exit_status = 128 + t->kill_signal;
+	else if (WIFEXITED(status))
+		t->exit_status = WEXITSTATUS(status);
+	else
+		t->exit_status = 128 + WTERMSIG(status);
+	clock_gettime(CLOCK_REALTIME, &t->exited_at);
+	t->status = T_STOPPED;
+	if (t->starting)
+		t->exit_held = true;
+	else
+		publish_exit(t);
+	kx_debug("task %s exited with status %u", t->id, t->exit_status);
+	pthread_cond_broadcast(&changed);
+	pthread_mutex_unlock(&lock);
+	return NULL;
+}
+
+/* Monitor-side stdio: containerd's FIFOs (or /dev/null), onto 0, 1, 2. */
+static int open_stdio(struct task *t)
+{
+	int fds[3], i;
+
+	for (i = 0; i < 3; i++) {
+		const char *p = t->io[i] && *t->io[i] ? t->io[i] : "/dev/null";
+
+		if (i == 0) {
+			/*
+			 * Non-blocking: the open does not wait for a writer, and the
+			 * monitor polls, so EOF is seen only once a writer has come and gone.
+			 */
+			fds[i] = open(p, O_RDONLY | O_NONBLOCK);
+		} else {
+			fds[i] = open(p, O_WRONLY | O_NONBLOCK);
+			if (fds[i] < 0 && errno == ENXIO)	/* no reader yet: wait for one */
+				fds[i] = open(p, O_WRONLY);
+			if (fds[i] >= 0)
+				fcntl(fds[i], F_SETFL, O_WRONLY);
+		}
+		if (fds[i] < 0)
+			return -1;
+	}
+	for (i = 0; i < 3; i++) {
+		if (fds[i] == i) {
+			fcntl(i, F_SETFD, 0);
+			continue;
+		}
+		dup2(fds[i], i);
+	}
+	for (i = 0; i < 3; i++)
+		if (fds[i] > 2 && fds[i] != fds[(i + 1) % 3] && fds[i] != fds[(i + 2) % 3])
+			close(fds[i]);
+	return 0;
+}
+
+static void monitor_child(struct task *t, struct kx_spec *spec, int ready_fd)
+{
+	struct kx_monitor_args a = { .cfg = &cfg, .id = t->id, .spec = spec,
+				     .ready_fd = ready_fd };
+	struct kx_err err;
+	int ret;
+
+	setsid();
+	/* the shim's sockets (containerd's connections, the listener) are not the monitor's */
+	if (ready_fd > 3)
+		close_range(3, ready_fd - 1, 0);
+	close_range(ready_fd + 1, ~0U, 0);
+	if (open_stdio(t)) {
+		dprintf(ready_fd, "open the task's stdio: %s\n", strerror(errno));
+		_exit(255);
+	}
+	kx_log_quiet_stderr();
+	ret = kx_monitor_run(&a, &err);
+	_exit(ret < 0 ? 255 : ret);
+}
+
+/* The monitor's first line: "ok" or why the sandbox could not be made. */
+static void read_ready(int fd, char *msg, size_t len)
+{
+	size_t n = 0;
+	ssize_t r;
+
+	while (n < len - 1 && (r = read(fd, msg + n, len - 1 - n)) != 0) {
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		n += r;
+		if (memchr(msg, '\n', n))
+			break;
+	}
+	msg[n] = '\0';
+	if (n && msg[n - 1] == '\n')
+		msg[n - 1] = '\0';
+}
+
+static void m_create(void *ctx, const struct ttrpc_request_info *rq, struct ttrpc_reply *rp)
+{
+	Containerd__Task__V2__CreateTaskRequest *r;
+	Containerd__Task__V2__CreateTaskResponse resp =
+		CONTAINERD__TASK__V2__CREATE_TASK_RESPONSE__INIT;
+	struct task *t = NULL;
+	struct kx_spec spec;
+	bool have_spec = false;
+	struct kx_err err;
+	char msg[1200];
+	int ready[2];
+	pthread_t th;
+	pid_t pid;
+
+	r = containerd__task__v2__create_task_request__unpack(NULL, rq->req->payload.len,
+							      rq->req->payload.data);
+	if (!r) {
+		ttrpc_reply_error(rp, TTRPC_INVALID_ARGUMENT, "malformed CreateTaskRequest");
+		return;
+	}
+	if (!kx_id_valid(r->id)) {
+		ttrpc_reply_error(rp, TTRPC_INVALID_ARGUMENT, "invalid task id \"%s\"", r->id);
+		goto out;
+	}
+	if (r->terminal || (r->checkpoint && *r->checkpoint)) {
+		ttrpc_reply_error(rp, TTRPC_UNIMPLEMENTED, "task %s: %s are not supported yet",
+				  r->id, r->terminal ? "terminals" : "checkpoints");
+		goto out;
+	}
+	pthread_mutex_lock(&lock);
+	t = find(r->id);
+	pthread_mutex_unlock(&lock);
+	if (t) {
+		t = NULL;
+		ttrpc_reply_error(rp, TTRPC_ALREADY_EXISTS, "task %s already exists", r->id);
+		goto out;
+	}
+	t = calloc(1, sizeof(*t));
+	if (!t) {
+		ttrpc_reply_error(rp, TTRPC_INTERNAL, "out of memory");
+		goto out;
+	}
+	snprintf(t->id, sizeof(t->id), "%s", r->id);
+	snprintf(t->bundle, sizeof(t->bundle), "%s", r->bundle);
+	snprintf(t->rootfs, sizeof(t->rootfs), "%s/rootfs", r->bundle);
+	t->io[0] = strdup(r->stdin ? r->stdin : "");
+	t->io[1] = strdup(r->stdout ? r->stdout : "");
+	t->io[2] = strdup(r->stderr ? r->stderr : "");
+
+	if (shim_mount_rootfs(t->rootfs, (ProtobufCMessage **)r->rootfs, r->n_rootfs, &err)) {
+		ttrpc_reply_error(rp, TTRPC_INTERNAL, "task %s: %s", r->id, err.msg);
+		goto fail;
+	}
+	t->mounted = r->n_rootfs > 0;
+	if (kx_spec_load(r->bundle, &spec, &err)) {
+		ttrpc_reply_error(rp, TTRPC_INVALID_ARGUMENT, "task %s: %s", r->id, err.msg);
+		goto fail;
+	}
+	have_spec = true;
+	if (spec.process->terminal) {
+		ttrpc_reply_error(rp, TTRPC_UNIMPLEMENTED,
+				  "config.json: process.terminal: terminals are not supported yet");
+		goto fail;
+	}
+	if (spec.n_skipped_mounts)
+		kx_warn("task %s: %zu bind mount(s) of host paths skipped: not supported in the VM yet",
+			r->id, spec.n_skipped_mounts);
+	if (kx_state_mkdir(cfg.root, r->id, &err)) {
+		ttrpc_reply_error(rp, TTRPC_ALREADY_EXISTS, "%s", err.msg);
+		goto fail;
+	}
+	if (pipe2(ready, O_CLOEXEC)) {
+		ttrpc_reply_error(rp, TTRPC_INTERNAL, "pipe: %s", strerror(errno));
+		kx_state_remove(cfg.root, r->id, &err);
+		goto fail;
+	}
+	pid = fork();
+	if (pid == 0) {
+		close(ready[0]);
+		monitor_child(t, &spec, ready[1]);
+	}
+	close(ready[1]);
+	if (pid < 0) {
+		close(ready[0]);
+		ttrpc_reply_error(rp, TTRPC_INTERNAL, "fork: %s", strerror(errno));
+		kx_state_remove(cfg.root, r->id, &err);
+		goto fail;
+	}
+	shim_child_track(pid);
+	read_ready(ready[0], msg, sizeof(msg));
+	close(ready[0]);
+	if (strcmp(msg, "ok")) {
+		shim_child_wait(pid);
+		/* the monitor removes its state; a monitor that died without a word cannot */
+		kx_state_remove(cfg.root, r->id, &err);
+		ttrpc_reply_error(rp, TTRPC_UNKNOWN, "task %s: %s", r->id,
+				  *msg ? msg : "the monitor exited during creation");
+		goto fail;
+	}
+	t->pid = pid;
+	t->status = T_CREATED;
+	pthread_mutex_lock(&lock);
+	t->next = tasks;
+	tasks = t;
+	if (pthread_create(&th, NULL, watch_task, t) == 0) {
+		pthread_detach(th);
+	} else {
+		/* cannot happen in practice; without a watcher Wait would hang */
+		kx_log(KX_LOG_ERROR, "task %s: no watcher thread", t->id);
+	}
+	{
+		Containerd__Events__TaskCreate e = CONTAINERD__EVENTS__TASK_CREATE__INIT;
+		Containerd__Events__TaskIO io = CONTAINERD__EVENTS__TASK_IO__INIT;
+
+		io.stdin = t->io[0];
+		io.stdout = t->io[1];
+		io.stderr = t->io[2];
+		e.container_id = t->id;
+		e.bundle = t->bundle;
+		e.n_rootfs = r->n_rootfs;
+		e.rootfs = r->rootfs;
+		e.io = &io;
+		e.pid = pid;
+		shim_publish("/tasks/create", "containerd.events.TaskCreate", &e.base);
+	}
+	pthread_mutex_unlock(&lock);
+	resp.pid = pid;
+	ttrpc_reply_set(rp, &resp.base);
+	kx_spec_free(&spec);
+	containerd__task__v2__create_task_request__free_unpacked(r, NULL);
+	return;
+fail:
+	if (have_spec)
+		kx_spec_free(&spec);
+	if (t->mounted)
+		shim_unmount_rootfs(t->rootfs);
+	task_free(t);
+out:
+	containerd__task__v2__create_task_request__free_unpacked(r, NULL);
+}
+
+/* Look up id (and refuse exec ids: there are no execs yet); under lock on success. */
+static struct task *get_task(const char *id, const char *exec_id, struct ttrpc_reply *rp)
+{
+	struct task *t;
+
+	pthread_mutex_lock(&lock);
+	t = find(id ? id : "");
+	if (t && (!exec_id || !*exec_id))
+		return t;
+	pthread_mutex_unlock(&lock);
+	if (t)
+		ttrpc_reply_error(rp, TTRPC_NOT_FOUND, "exec %s of task %s: not found", exec_id, id);
+	else
+		ttrpc_reply_error(rp, TTRPC_NOT_FOUND, "task %s: not found", id ? id : "");
+	return NULL;
+}
+
+#define UNPACK(type, lower, rq, rp)                                                     \
+	({                                                                              \
+		type *_m = lower##__unpack(NULL, (rq)->req->payload.len,                \
+					   (rq)->req->payload.data);                     \
+		if (!_m)                                                                \
+			ttrpc_reply_error(rp, TTRPC_INVALID_ARGUMENT, "malformed " #type); \
+		_m;                                                                     \
+	})
+
+static void m_start(void *ctx, const struct ttrpc_request_info *rq, struct ttrpc_reply *rp)
+{
+	Containerd__Task__V2__StartRequest *r = UNPACK(Containerd__Task__V2__StartRequest,
+						       containerd__task__v2__start_request, rq, rp);
+	Containerd__Task__V2__StartResponse resp = CONTAINERD__TASK__V2__START_RESPONSE__INIT;
+	Katasbx__Monitor__V1__Empty empty = KATASBX__MONITOR__V1__EMPTY__INIT;
+	struct task *t;
+	struct kx_err err;
+	int ret;
+
+	if (!r || !(t = get_task(r->id, r->exec_id, rp)))
+		goto out;
+	if (t->status != T_CREATED || t->starting) {
+		ttrpc_reply_error(rp, TTRPC_FAILED_PRECONDITION, "task %s is %s, not created",
+				  t->id, t->status == T_STOPPED ? "stopped" : "running");
+		pthread_mutex_unlock(&lock);
+		goto out;
+	}
+	t->starting = true;
+	pthread_mutex_unlock(&lock);
+
+	ret = kx_monitor_call(cfg.root, t->id, "Start", &empty.base, &err);
+
+	pthread_mutex_lock(&lock);
+	t->starting = false;
+	if (!ret) {
+		Containerd__Events__TaskStart e = CONTAINERD__EVENTS__TASK_START__INIT;
+
+		if (t->status == T_CREATED)
+			t->status = T_RUNNING;
+		e.container_id = t->id;
+		e.pid = t->pid;
+		shim_publish("/tasks/start", "containerd.events.TaskStart", &e.base);
+		resp.pid = t->pid;
+		ttrpc_reply_set(rp, &resp.base);
+	} else {
+		ttrpc_reply_error(rp, err.code ? err.code : TTRPC_UNKNOWN, "start %s: %s", t->id,
+				  err.msg);
+	}
+	if (t->exit_held) {
+		t->exit_held = false;
+		publish_exit(t);
+	}
+	pthread_cond_broadcast(&changed);
+	pthread_mutex_unlock(&lock);
+out:
+	if (r)
+		containerd__task__v2__start_request__free_unpacked(r, NULL);
+}
+
+static Containerd__V1__Types__Status status_of(const struct task *t)
+{
+	switch (t->status) {
+	case T_CREATED: return CONTAINERD__V1__TYPES__STATUS__CREATED;
+	case T_RUNNING: return CONTAINERD__V1__TYPES__STATUS__RUNNING;
+	default: return CONTAINERD__V1__TYPES__STATUS__STOPPED;
+	}
+}
+
+static void m_state(void *ctx, const struct ttrpc_request_info *rq, struct ttrpc_reply *rp)
+{
+	Containerd__Task__V2__StateRequest *r = UNPACK(Containerd__Task__V2__StateRequest,
+						       containerd__task__v2__state_request, rq, rp);
+	Containerd__Task__V2__StateResponse s = CONTAINERD__TASK__V2__STATE_RESPONSE__INIT;
+	Google__Protobuf__Timestamp ts = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
+	struct task *t;
+
+	if (!r || !(t = get_task(r->id, r->exec_id, rp)))
+		goto out;
+	s.id = t->id;
+	s.bundle = t->bundle;
+	s.pid = t->pid;
+	s.status = status_of(t);
+	s.stdin = t->io[0];
+	s.stdout = t->io[1];
+	s.stderr = t->io[2];
+	if (t->status == T_STOPPED) {
+		s.exit_status = t->exit_status;
+		stamp(&ts, &t->exited_at);
+		s.exited_at = &ts;
+	}
+	s.exec_id = r->exec_id;
+	ttrpc_reply_set(rp, &s.base);
+	pthread_mutex_unlock(&lock);
+out:
+	if (r)
+		containerd__task__v2__state_request__free_unpacked(r, NULL);
+}
+
+static void m_kill(void *ctx, const struct ttrpc_request_info *rq, struct ttrpc_reply *rp)
+{
+	Containerd__Task__V2__KillRequest *r = UNPACK(Containerd__Task__V2__KillRequest,
+						      containerd__task__v2__kill_request, rq, rp);
+	Katasbx__Monitor__V1__KillRequest k = KATASBX__MONITOR__V1__KILL_REQUEST__INIT;
+	char id[KX_ID_MAX + 1];
+	struct task *t;
+	struct kx_err err;
+
+	if (!r || !(t = get_task(r->id, r->exec_id, rp)))
+		goto out;
+	if (t->status == T_STOPPED) {
+		ttrpc_reply_error(rp, TTRPC_NOT_FOUND, "task %s: process already finished", t->id);
+		pthread_mutex_unlock(&lock);
+		goto out;
+	}
+	if (t->status == T_CREATED && !t->starting) {
+		/* nothing runs in the guest yet: the monitor tears the sandbox down */
+		t->kill_signal = r->signal;
+		kill(t->pid, SIGTERM);
+		pthread_mutex_unlock(&lock);
+		goto out;
+	}
+	snprintf(id, sizeof(id), "%s", t->id);
+	pthread_mutex_unlock(&lock);
+	k.signal = r->signal;
+	k.all = r->all;
+	if (kx_monitor_call(cfg.root, id, "Kill", &k.base, &err))
+		ttrpc_reply_error(rp, err.code == TTRPC_FAILED_PRECONDITION ? TTRPC_NOT_FOUND :
+				  err.code ? err.code : TTRPC_UNKNOWN, "kill %s: %s", id, err.msg);
+out:
+	if (r)
+		containerd__task__v2__kill_request__free_unpacked(r, NULL);
+}
+
+static void m_delete(void *ctx, const struct ttrpc_request_info *rq, struct ttrpc_reply *rp)
+{
+	Containerd__Task__V2__DeleteRequest *r = UNPACK(Containerd__Task__V2__DeleteRequest,
+							containerd__task__v2__delete_request, rq, rp);
+	Containerd__Task__V2__DeleteResponse resp = CONTAINERD__TASK__V2__DELETE_RESPONSE__INIT;
+	Containerd__Events__TaskDelete e = CONTAINERD__EVENTS__TASK_DELETE__INIT;
+	Google__Protobuf__Timestamp ts = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
+	struct task *t, **pp;
+	struct kx_err err;
+
+	if (!r || !(t = get_task(r->id, r->exec_id, rp)))
+		goto out;
+	if (t->status == T_RUNNING || t->starting) {
+		ttrpc_reply_error(rp, TTRPC_FAILED_PRECONDITION, "task %s is running: kill it first",
+				  t->id);
+		pthread_mutex_unlock(&lock);
+		goto out;
+	}
+	if (t->status == T_CREATED) {
+		t->kill_signal = SIGKILL;
+		kill(t->pid, SIGTERM);
+		while (t->status != T_STOPPED)
+			pthread_cond_wait(&changed, &lock);
+	}
+	for (pp = &tasks; *pp; pp = &(*pp)->next) {
+		if (*pp == t) {
+			*pp = t->next;
+			break;
+		}
+	}
+	kx_state_remove(cfg.root, t->id, &err);
+	if (t->mounted)
+		shim_unmount_rootfs(t->rootfs);
+	stamp(&ts, &t->exited_at);
+	e.container_id = t->id;
+	e.pid = t->pid;
+	e.exit_status = t->exit_status;
+	e.exited_at = &ts;
+	e.id = t->id;
+	shim_publish("/tasks/delete", "containerd.events.TaskDelete", &e.base);
+	resp.pid = t->pid;
+	resp.exit_status = t->exit_status;
+	resp.exited_at = &ts;
+	ttrpc_reply_set(rp, &resp.base);
+	pthread_cond_broadcast(&changed);
+	pthread_mutex_unlock(&lock);
+	task_free(t);
+out:
+	if (r)
+		containerd__task__v2__delete_request__free_unpacked(r, NULL);
+}
+
+static void m_wait(void *ctx, const struct ttrpc_request_info *rq, struct ttrpc_reply *rp)
+{
+	Containerd__Task__V2__WaitRequest *r = UNPACK(Containerd__Task__V2__WaitRequest,
+						      containerd__task__v2__wait_request, rq, rp);
+	Containerd__Task__V2__WaitResponse resp = CONTAINERD__TASK__V2__WAIT_RESPONSE__INIT;
+	Google__Protobuf__Timestamp ts = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
+	struct task *t;
+
+	if (!r || !(t = get_task(r->id, r->exec_id, rp)))
+		goto out;
+	/* a task is only freed by Delete, which refuses one that has not stopped */
+	while (t->status != T_STOPPED)
+		pthread_cond_wait(&changed, &lock);
+	resp.exit_status = t->exit_status;
+	stamp(&ts, &t->exited_at);
+	resp.exited_at = &ts;
+	ttrpc_reply_set(rp, &resp.base);
+	pthread_mutex_unlock(&lock);
+out:
+	if (r)
+		containerd__task__v2__wait_request__free_unpacked(r, NULL);
+}
+
+static void m_pids(void *ctx, const struct ttrpc_request_info *rq, struct ttrpc_reply *rp)
+{
+	Containerd__Task__V2__PidsRequest *r = UNPACK(Containerd__Task__V2__PidsRequest,
+						      containerd__task__v2__pids_request, rq, rp);
+	Containerd__Task__V2__PidsResponse resp = CONTAINERD__TASK__V2__PIDS_RESPONSE__INIT;
+	Containerd__V1__Types__ProcessInfo pi = CONTAINERD__V1__TYPES__PROCESS_INFO__INIT;
+	Containerd__V1__Types__ProcessInfo *pis[1] = { &pi };
+	struct task *t;
+
+	if (!r || !(t = get_task(r->id, NULL, rp)))
+		goto out;
+	/* the host sees one process per task: the monitor holding its VM */
+	pi.pid = t->pid;
+	resp.n_processes = 1;
+	resp.processes = pis;
+	ttrpc_reply_set(rp, &resp.base);
+	pthread_mutex_unlock(&lock);
+out:
+	if (r)
+		containerd__task__v2__pids_request__free_unpacked(r, NULL);
+}
+
+static void m_close_io(void *ctx, const struct ttrpc_request_info *rq, struct ttrpc_reply *rp)
+{
+	Containerd__Task__V2__CloseIORequest *r = UNPACK(Containerd__Task__V2__CloseIORequest,
+							 containerd__task__v2__close_iorequest, rq, rp);
+	struct task *t;
+
+	/* stdin's EOF travels through the FIFO: the monitor sees its writer close */
+	if (r && (t = get_task(r->id, r->exec_id, rp)))
+		pthread_mutex_unlock(&lock);
+	if (r)
+		containerd__task__v2__close_iorequest__free_unpacked(r, NULL);
+}
+
+static void m_connect(void *ctx, const struct ttrpc_request_info *rq, struct ttrpc_reply *rp)
+{
+	Containerd__Task__V2__ConnectRequest *r = UNPACK(Containerd__Task__V2__ConnectRequest,
+							 containerd__task__v2__connect_request, rq, rp);
+	Containerd__Task__V2__ConnectResponse resp = CONTAINERD__TASK__V2__CONNECT_RESPONSE__INIT;
+	struct task *t;
+
+	if (!r)
+		return;
+	pthread_mutex_lock(&lock);
+	t = find(r->id);
+	resp.shim_pid = getpid();
+	resp.task_pid = t ? t->pid : 0;
+	resp.version = "";
+	ttrpc_reply_set(rp, &resp.base);
+	pthread_mutex_unlock(&lock);
+	containerd__task__v2__connect_request__free_unpacked(r, NULL);
+}
+
+static void m_shutdown(void *ctx, const struct ttrpc_request_info *rq, struct ttrpc_reply *rp)
+{
+	Google__Protobuf__Empty empty = GOOGLE__PROTOBUF__EMPTY__INIT;
+
+	pthread_mutex_lock(&lock);
+	/* the shim stays while it holds a task */
+	rp->stop_server = tasks == NULL;
+	pthread_mutex_unlock(&lock);
+	ttrpc_reply_set(rp, &empty.base);
+}
+
+static const struct ttrpc_method methods[] = {
+	{ SHIM_TASK_SERVICE, "Create", m_create, true },
+	{ SHIM_TASK_SERVICE, "Start", m_start, true },
+	{ SHIM_TASK_SERVICE, "State", m_state, false },
+	{ SHIM_TASK_SERVICE, "Kill", m_kill, true },
+	{ SHIM_TASK_SERVICE, "Delete", m_delete, true },
+	{ SHIM_TASK_SERVICE, "Wait", m_wait, true },
+	{ SHIM_TASK_SERVICE, "Pids", m_pids, false },
+	{ SHIM_TASK_SERVICE, "CloseIO", m_close_io, false },
+	{ SHIM_TASK_SERVICE, "Connect", m_connect, false },
+	{ SHIM_TASK_SERVICE, "Shutdown", m_shutdown, false },
+};
+
+int shim_serve(const struct shim_opts *o, int listen_fd)
+{
+	struct sockaddr_un sa;
+	socklen_t salen = sizeof(sa);
+	struct ttrpc_server *s;
+	struct kx_err err;
+
+	opts = o;
+	signal(SIGPIPE, SIG_IGN);
+	if (shim_load_config(&cfg, o->namespace, &err) || kx_config_find_guest(&cfg, &err)) {
+		kx_log(KX_LOG_ERROR, "%s", err.msg);
+		return 1;
+	}
+	if (shim_children_init() || shim_events_init(o)) {
+		kx_log(KX_LOG_ERROR, "shim: cannot start its threads");
+		return 1;
+	}
+	s = ttrpc_server_new(methods, sizeof(methods) / sizeof(methods[0]), NULL);
+	if (!s)
+		return 1;
+	if (ttrpc_server_serve(s, listen_fd, &err))
+		kx_log(KX_LOG_ERROR, "%s", err.msg);
+	shim_events_flush(5000);
+	if (!getsockname(listen_fd, (struct sockaddr *)&sa, &salen) && sa.sun_path[0])
+		unlink(sa.sun_path);
+	return 0;
+}
