@@ -1,0 +1,185 @@
+#!/bin/bash
+# The shim under a private containerd (Debian's 1.6): its own root, state,
+# socket and FIFO directories under a temp dir, no CRI, no network listener;
+# build/bin first on PATH so that containerd finds containerd-shim-katasbx-v2.
+# TAP lines, then "shim: N passed, N failed".
+set -u
+here=$(cd "$(dirname "$0")/../.." && pwd)
+SHIM=$here/build/bin/containerd-shim-katasbx-v2
+RUNTIME=io.containerd.katasbx.v2
+GUEST_RELEASE=$(cat "$here/build/guest/kernel-release" 2>/dev/null)
+WORK=$(mktemp -d /tmp/katasbx-shim.XXXXXX)
+SOCK=$WORK/containerd.sock
+pass=0
+fail=0
+n=0
+cpid=
+
+ok() { n=$((n + 1)); pass=$((pass + 1)); echo "ok $n - $1"; }
+not_ok() {
+	n=$((n + 1)); fail=$((fail + 1)); echo "not ok $n - $1"
+	shift
+	for l in "$@"; do echo "#   $l"; done
+}
+summary() { echo "shim: $pass passed, $fail failed"; }
+
+# processes of this run: shims and QEMUs name $WORK in their command lines
+leftovers() { pgrep -f "(containerd-shim-katasbx-v2|qemu-system).*$WORK" 2>/dev/null; }
+
+cleanup() {
+	local p
+	for p in $(leftovers); do kill -KILL "$p" 2>/dev/null; done
+	if [ -n "$cpid" ]; then
+		kill "$cpid" 2>/dev/null
+		wait "$cpid" 2>/dev/null
+	fi
+	grep -o "$WORK[^ ]*" /proc/self/mountinfo 2>/dev/null | sort -r | while read -r m; do
+		umount -l "$m" 2>/dev/null
+	done
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+for tool in containerd ctr; do
+	if ! command -v $tool >/dev/null; then
+		not_ok "$tool is installed" "run: sh scripts/install-deps.sh test"
+		summary
+		exit 1
+	fi
+done
+if [ ! -x "$SHIM" ] || [ -z "$GUEST_RELEASE" ]; then
+	not_ok "the shim and the guest are built" "run: make"
+	summary
+	exit 1
+fi
+
+export PATH=$here/build/bin:$PATH
+# the shim's sockets and state go under $WORK too (containerd passes its environment on)
+export KATASBX_SHIM_SOCKET_DIR=$WORK/s KATASBX_SHIM_ROOT=$WORK/shim
+cat >"$WORK/config.toml" <<TOML
+version = 2
+root = "$WORK/root"
+state = "$WORK/state"
+disabled_plugins = ["io.containerd.grpc.v1.cri"]
+[grpc]
+  address = "$SOCK"
+[ttrpc]
+  address = ""
+[debug]
+  address = ""
+  level = "debug"
+[metrics]
+  address = ""
+TOML
+containerd --config "$WORK/config.toml" >"$WORK/containerd.log" 2>&1 &
+cpid=$!
+c() { timeout 180 ctr --address "$SOCK" "$@"; }
+for _ in $(seq 50); do c version >/dev/null 2>&1 && break; sleep 0.2; done
+if ! c version >/dev/null 2>&1; then
+	not_ok "private containerd starts" "$(tail -n 3 "$WORK/containerd.log")"
+	summary
+	exit 1
+fi
+
+sh "$here/selftests/lib/mkbundle.sh" "$WORK/bb" '"true"' >/dev/null
+ROOTFS=$WORK/bb/rootfs
+# run [FLAGS] ID CMD...: flags go before the rootfs, the first positional argument
+run() {
+	local flags=()
+	while [[ $1 == -* ]]; do flags+=("$1"); shift; done
+	c run --fifo-dir "$WORK/fifo" --runtime "$RUNTIME" "${flags[@]}" --rootfs "$ROOTFS" "$@"
+}
+
+out=$(run --rm uname1 uname -r 2>"$WORK/err")
+rc=$?
+if [ $rc -eq 0 ] && [ "$out" = "$GUEST_RELEASE" ]; then
+	ok "ctr run --rm uname -r prints the guest kernel release ($out)"
+else
+	not_ok "ctr run --rm uname -r prints the guest kernel release" "rc=$rc out=$out" \
+		"$(tail -n 3 "$WORK/err")"
+fi
+
+run --rm exit7 sh -c 'echo out; echo err >&2; exit 7' >"$WORK/out" 2>"$WORK/err"
+rc=$?
+if [ $rc -eq 7 ] && [ "$(cat "$WORK/out")" = out ] && grep -qx err "$WORK/err"; then
+	ok "exit status 7 propagates; stdout and stderr stay apart"
+else
+	not_ok "exit status 7 propagates" "rc=$rc out=$(cat "$WORK/out")" "$(tail -n 3 "$WORK/err")"
+fi
+
+out=$(printf 'line one\nline two\n' | run --rm stdin1 sh -c 'cat; echo done' 2>"$WORK/err")
+if [ "$out" = "$(printf 'line one\nline two\ndone')" ]; then
+	ok "stdin piped in reaches the container, and its EOF"
+else
+	not_ok "stdin piped in reaches the container" "out=$out" "$(tail -n 3 "$WORK/err")"
+fi
+
+# A running task: ps, kill with SIGKILL (137), task events in containerd's order.
+c events >"$WORK/events" 2>&1 &
+epid=$!
+sleep 0.5
+run -d sleeper sleep 300 >"$WORK/out" 2>&1
+st=$(c task ls 2>/dev/null | awk '$1 == "sleeper" { print $3 }')
+pid=$(c task ls 2>/dev/null | awk '$1 == "sleeper" { print $2 }')
+if [ "$st" = RUNNING ] && c task ps sleeper 2>/dev/null | grep -qw "$pid"; then
+	ok "ctr task ls shows the task RUNNING; ctr task ps lists its pid"
+else
+	not_ok "ctr task ls shows the task RUNNING" "status=$st pid=$pid" "$(cat "$WORK/out")"
+fi
+c task kill -s SIGKILL sleeper
+for _ in $(seq 100); do
+	st=$(c task ls 2>/dev/null | awk '$1 == "sleeper" { print $3 }')
+	[ "$st" = STOPPED ] && break
+	sleep 0.1
+done
+c task delete sleeper >/dev/null 2>"$WORK/err"
+c container delete sleeper >/dev/null 2>&1
+sleep 1
+kill "$epid" 2>/dev/null
+wait "$epid" 2>/dev/null
+if grep -q '"container_id":"sleeper".*"exit_status":137' "$WORK/events"; then
+	ok "ctr task kill -s SIGKILL: the task exits 137"
+else
+	not_ok "ctr task kill -s SIGKILL: the task exits 137" "status=$st" \
+		"$(grep sleeper "$WORK/events" | tail -n 2)"
+fi
+order=$(grep '"container_id":"sleeper"' "$WORK/events" | awk '{ print $6 }' | tr '\n' ' ')
+if [ "$order" = "/tasks/create /tasks/start /tasks/exit /tasks/delete " ]; then
+	ok "ctr events: $order"
+else
+	not_ok "ctr events shows create, start, exit, delete in order" "got: $order"
+fi
+
+# Exit code of a foreground ctr run whose task is killed.
+run --rm killed sleep 300 >/dev/null 2>&1 &
+rpid=$!
+for _ in $(seq 300); do
+	[ "$(c task ls 2>/dev/null | awk '$1 == "killed" { print $3 }')" = RUNNING ] && break
+	sleep 0.1
+done
+c task kill -s SIGKILL killed
+wait "$rpid"
+rc=$?
+if [ $rc -eq 137 ]; then
+	ok "ctr run returns 137 when its task is killed with SIGKILL"
+else
+	not_ok "ctr run returns 137 when its task is killed with SIGKILL" "rc=$rc"
+fi
+
+# Nothing is left: no shim, QEMU, mount, socket or state.
+sleep 1
+left=$(leftovers | tr '\n' ' ')
+mounts=$(grep -c "$WORK" /proc/self/mountinfo)
+# the template cache (.templates) is kept on purpose: later tasks clone from it
+files=$(find "$WORK/s" "$WORK/shim" -mindepth 1 -not -name default -not -path '*/.templates*' \
+	2>/dev/null | head -n 3)
+tasks=$(c task ls -q 2>/dev/null | tr '\n' ' ')
+if [ -z "$left" ] && [ "$mounts" -eq 0 ] && [ -z "$files" ] && [ -z "$tasks" ]; then
+	ok "after task and container delete: no shim, QEMU, mount, socket or state left"
+else
+	not_ok "nothing left after delete" "processes: $left" "mounts: $mounts" "files: $files" \
+		"tasks: $tasks"
+fi
+
+summary
+[ "$fail" -eq 0 ]
