@@ -108,6 +108,34 @@ fi
 rt delete two1 >/dev/null 2>&1
 rt delete two2 >/dev/null 2>&1
 
+# --- pause, resume ------------------------------------------------------------
+# A ticking container: while its VM is paused, its output stops growing.
+b=$(bundle ticker '"sh", "-c", "while :; do echo tick; sleep 0.05; done"')
+rt run -d --bundle "$b" ticker </dev/null >"$WORK/ticker.out" 2>&1
+wait_status ticker running 5
+for i in $(seq 1 100); do [ -s "$WORK/ticker.out" ] && break; sleep 0.1; done
+sleep 0.5
+if rt pause ticker 2>"$WORK/err" && rt state ticker | grep -q '"status": "paused"'; then
+	ok "pause: state says paused"
+else
+	not_ok "pause" "$(cat "$WORK/err")" "$(rt state ticker 2>&1)"
+fi
+s1=$(wc -l <"$WORK/ticker.out"); sleep 1; s2=$(wc -l <"$WORK/ticker.out")
+[ "$s1" -eq "$s2" ] && [ "$s1" -gt 0 ] && ok "a paused container runs no more ($s1 lines, then $s2)" \
+	|| not_ok "paused container stops" "$s1 lines, 1 s later $s2"
+expect_fail "pause of a paused container fails" "paused" "" rt pause ticker
+if rt resume ticker 2>"$WORK/err" && rt state ticker | grep -q '"status": "running"'; then
+	ok "resume: state says running"
+else
+	not_ok "resume" "$(cat "$WORK/err")" "$(rt state ticker 2>&1)"
+fi
+sleep 1; s3=$(wc -l <"$WORK/ticker.out")
+[ "$s3" -gt "$s2" ] && ok "a resumed container runs again ($s2 lines, then $s3)" \
+	|| not_ok "resumed container runs" "$s2 lines, 1 s later $s3"
+expect_fail "resume of a running container fails" "not paused" "" rt resume ticker
+rt delete --force ticker >/dev/null 2>&1
+expect_fail "pause of an unknown id" "does not exist" "" rt pause nosuch
+
 # --- run -d, crash, delete --force ----------------------------------------------
 b=$(bundle crash '"sleep", "1000"')
 if rt run -d --bundle "$b" crash </dev/null >/dev/null 2>"$WORK/err" && wait_status crash running 5; then

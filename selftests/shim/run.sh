@@ -126,6 +126,22 @@ if [ "$st" = RUNNING ] && c task ps sleeper 2>/dev/null | grep -qw "$pid"; then
 else
 	not_ok "ctr task ls shows the task RUNNING" "status=$st pid=$pid" "$(cat "$WORK/out")"
 fi
+# pause and resume: the VM stops (QMP stop) and continues
+c task pause sleeper 2>"$WORK/err"
+st=$(c task ls 2>/dev/null | awk '$1 == "sleeper" { print $3 }')
+if [ "$st" = PAUSED ] && grep -q '"status":"paused"' "$WORK/shim/default/sleeper/state.json"; then
+	ok "ctr task pause: ctr task ls shows PAUSED, the monitor's state paused"
+else
+	not_ok "ctr task pause" "status=$st" "$(cat "$WORK/err")" \
+		"$(cat "$WORK/shim/default/sleeper/state.json" 2>&1)"
+fi
+c task resume sleeper 2>"$WORK/err"
+st=$(c task ls 2>/dev/null | awk '$1 == "sleeper" { print $3 }')
+if [ "$st" = RUNNING ] && grep -q '"status":"running"' "$WORK/shim/default/sleeper/state.json"; then
+	ok "ctr task resume: RUNNING again"
+else
+	not_ok "ctr task resume" "status=$st" "$(cat "$WORK/err")"
+fi
 c task kill -s SIGKILL sleeper
 for _ in $(seq 100); do
 	st=$(c task ls 2>/dev/null | awk '$1 == "sleeper" { print $3 }')
@@ -144,10 +160,10 @@ else
 		"$(grep sleeper "$WORK/events" | tail -n 2)"
 fi
 order=$(grep '"container_id":"sleeper"' "$WORK/events" | awk '{ print $6 }' | tr '\n' ' ')
-if [ "$order" = "/tasks/create /tasks/start /tasks/exit /tasks/delete " ]; then
+if [ "$order" = "/tasks/create /tasks/start /tasks/paused /tasks/resumed /tasks/exit /tasks/delete " ]; then
 	ok "ctr events: $order"
 else
-	not_ok "ctr events shows create, start, exit, delete in order" "got: $order"
+	not_ok "ctr events shows create, start, paused, resumed, exit, delete in order" "got: $order"
 fi
 
 # Exit code of a foreground ctr run whose task is killed.

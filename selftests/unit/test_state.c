@@ -118,6 +118,34 @@ static void test_effective_dead_monitor(void **state)
 	assert_int_equal(kx_state_effective(&st), KX_STATUS_RUNNING);
 }
 
+static void test_paused(void **state)
+{
+	struct kx_state st = { 0 }, back;
+	struct kx_err err;
+	char *json;
+
+	assert_string_equal(kx_status_name(KX_STATUS_PAUSED), "paused");
+	assert_int_equal(kx_state_mkdir(root, "p1", &err), 0);
+	snprintf(st.id, sizeof(st.id), "p1");
+	st.status = KX_STATUS_PAUSED;
+	st.pid = getpid();
+	st.pid_start = kx_proc_start_time(getpid());
+	assert_int_equal(kx_state_write(root, &st, &err), 0);
+	assert_int_equal(kx_state_read(root, "p1", &back, &err), 0);
+	assert_int_equal(back.status, KX_STATUS_PAUSED);
+	/* a live monitor: paused stays paused, with its pid */
+	assert_int_equal(kx_state_effective(&back), KX_STATUS_PAUSED);
+	json = kx_state_oci_json(&back);
+	assert_non_null(strstr(json, "\"status\": \"paused\""));
+	assert_null(strstr(json, "\"pid\": 0"));
+	free(json);
+	/* a dead monitor: stopped */
+	back.pid_start++;
+	assert_int_equal(kx_state_effective(&back), KX_STATUS_STOPPED);
+	kx_state_clear(&back);
+	assert_int_equal(kx_state_remove(root, "p1", &err), 0);
+}
+
 static void test_oci_json_and_list(void **state)
 {
 	struct kx_state st = { 0 };
@@ -202,6 +230,7 @@ int main(void)
 		cmocka_unit_test(test_id_valid),
 		cmocka_unit_test(test_state_roundtrip),
 		cmocka_unit_test(test_effective_dead_monitor),
+		cmocka_unit_test(test_paused),
 		cmocka_unit_test(test_oci_json_and_list),
 		cmocka_unit_test(test_signal_parse),
 		cmocka_unit_test(test_config),

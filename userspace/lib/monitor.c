@@ -63,6 +63,7 @@ struct mon {
 	bool out_eof, err_eof, waited;
 	bool stdin_open, stdin_busy;
 	bool vm_gone;
+	bool paused;		/* the VM's vCPUs are stopped (QMP stop) */
 	int exit_status;
 	char sock_path[4096];
 };
@@ -188,8 +189,10 @@ static void on_agent_response(struct mon *m, struct pending *p, Ttrpc__Response 
 		m->start_pending = false;
 		if (code == TTRPC_OK) {
 			m->started = true;
-			m->st.status = KX_STATUS_RUNNING;
-			save_state(m);
+			if (!m->paused) {
+				m->st.status = KX_STATUS_RUNNING;
+				save_state(m);
+			}
 			kx_debug("phase container-started %.1f ms", kx_log_elapsed_ms());
 		} else if (p->client < 0) {
 			/* run: nobody else to tell; the exit status follows from Wait */
@@ -287,6 +290,34 @@ static int handle_agent_frames(struct mon *m)
 	return 0;
 }
 
+/* QMP stop or cont on the VM; the state says paused in between. */
+static void pause_resume(struct mon *m, bool pause, int ci, uint32_t stream)
+{
+	struct kx_err err;
+
+	if (m->waited) {
+		reply_client(m, ci, stream, TTRPC_FAILED_PRECONDITION, "container has stopped");
+		return;
+	}
+	if (pause == m->paused) {
+		reply_client(m, ci, stream, TTRPC_FAILED_PRECONDITION,
+			     pause ? "container is already paused" : "container is not paused");
+		return;
+	}
+	if (kx_qmp_execute(m->b.vm.qmp_fd, pause ? "stop" : "cont", NULL, NULL, 10000, &err)) {
+		kx_log(KX_LOG_ERROR, "%s container %s: %s", pause ? "pause" : "resume", m->a->id,
+		       err.msg);
+		reply_client(m, ci, stream, TTRPC_INTERNAL, err.msg);
+		return;
+	}
+	m->paused = pause;
+	m->st.status = pause ? KX_STATUS_PAUSED :
+		       m->started ? KX_STATUS_RUNNING : KX_STATUS_CREATED;
+	save_state(m);
+	kx_debug("container %s %s", m->a->id, pause ? "paused" : "resumed");
+	reply_client(m, ci, stream, TTRPC_OK, NULL);
+}
+
 static void on_client_request(struct mon *m, int ci, struct ttrpc_frame *f)
 {
 	struct client *c = &m->clients[ci];
@@ -323,6 +354,8 @@ static void on_client_request(struct mon *m, int ci, struct ttrpc_frame *f)
 			request_signal(m, k->signal, k->all, P_KILL, ci, f->stream_id);
 		if (k)
 			katasbx__monitor__v1__kill_request__free_unpacked(k, NULL);
+	} else if (!strcmp(req->method, "Pause") || !strcmp(req->method, "Resume")) {
+		pause_resume(m, !strcmp(req->method, "Pause"), ci, f->stream_id);
 	} else {
 		ttrpc_send_response(&c->conn, f->stream_id, TTRPC_UNIMPLEMENTED,
 				    "unknown method", NULL, &err);

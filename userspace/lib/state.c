@@ -17,6 +17,7 @@ static const char *const status_names[] = {
 	[KX_STATUS_CREATED] = "created",
 	[KX_STATUS_RUNNING] = "running",
 	[KX_STATUS_STOPPED] = "stopped",
+	[KX_STATUS_PAUSED] = "paused",
 };
 
 bool kx_id_valid(const char *id)

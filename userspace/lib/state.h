@@ -22,6 +22,7 @@ enum kx_status {
 	KX_STATUS_CREATED,
 	KX_STATUS_RUNNING,
 	KX_STATUS_STOPPED,
+	KX_STATUS_PAUSED,		/* the VM is stopped (QMP stop) */
 };
 
 struct kx_state {

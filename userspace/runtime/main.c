@@ -41,6 +41,7 @@ static const struct {
 	{ "state", cmd_state, "state ID" },
 	{ "kill", cmd_kill, "kill [--all] ID [SIGNAL]" },
 	{ "delete", cmd_delete, "delete [--force] ID" },
+	{ "pause", cmd_pause, "pause ID" }, { "resume", cmd_resume, "resume ID" },
 	{ "list", cmd_list, "list [--quiet] [--format table|json]" },
 	{ "check", cmd_check, "check" },
 	{ "template", cmd_template, "template create | list | destroy KEY... | destroy --all" },

@@ -13,6 +13,8 @@ int cmd_kill(struct kx_config *cfg, int argc, char **argv);
 int cmd_delete(struct kx_config *cfg, int argc, char **argv);
 int cmd_list(struct kx_config *cfg, int argc, char **argv);
 int cmd_check(struct kx_config *cfg, int argc, char **argv);
+int cmd_pause(struct kx_config *cfg, int argc, char **argv);
+int cmd_resume(struct kx_config *cfg, int argc, char **argv);
 int cmd_template(struct kx_config *cfg, int argc, char **argv);
 
 /* Print "katasbx-runtime: MSG" on stderr (and to the log); returns 1. */

@@ -28,7 +28,7 @@
 #include "state.h"
 #include "ttrpc_server.h"
 
-enum tstatus { T_CREATED, T_RUNNING, T_STOPPED };
+enum tstatus { T_CREATED, T_RUNNING, T_STOPPED, T_PAUSED };
 
 struct task {
 	char id[KX_ID_MAX + 1];
@@ -38,6 +38,7 @@ struct task {
 	char *io[3];		/* stdin, stdout, stderr FIFO paths */
 	pid_t pid;		/* the monitor */
 	enum tstatus status;
+	enum tstatus resume_status;	/* what a paused task was: created or running */
 	bool starting;		/* a Start is in flight: TaskExit waits for TaskStart */
 	bool exit_held;
 	int kill_signal;	/* a created task torn down by Kill exits 128+signal */
@@ -392,6 +393,8 @@ static void m_start(void *ctx, const struct ttrpc_request_info *rq, struct ttrpc
 
 		if (t->status == T_CREATED)
 			t->status = T_RUNNING;
+		else if (t->status == T_PAUSED)	/* paused while starting */
+			t->resume_status = T_RUNNING;
 		e.container_id = t->id;
 		e.pid = t->pid;
 		shim_publish("/tasks/start", "containerd.events.TaskStart", &e.base);
@@ -417,6 +420,7 @@ static Containerd__V1__Types__Status status_of(const struct task *t)
 	switch (t->status) {
 	case T_CREATED: return CONTAINERD__V1__TYPES__STATUS__CREATED;
 	case T_RUNNING: return CONTAINERD__V1__TYPES__STATUS__RUNNING;
+	case T_PAUSED: return CONTAINERD__V1__TYPES__STATUS__PAUSED;
 	default: return CONTAINERD__V1__TYPES__STATUS__STOPPED;
 	}
 }
@@ -498,9 +502,9 @@ static void m_delete(void *ctx, const struct ttrpc_request_info *rq, struct ttrp
 
 	if (!r || !(t = get_task(r->id, r->exec_id, rp)))
 		goto out;
-	if (t->status == T_RUNNING || t->starting) {
-		ttrpc_reply_error(rp, TTRPC_FAILED_PRECONDITION, "task %s is running: kill it first",
-				  t->id);
+	if (t->status == T_RUNNING || t->status == T_PAUSED || t->starting) {
+		ttrpc_reply_error(rp, TTRPC_FAILED_PRECONDITION, "task %s is %s: kill it first",
+				  t->id, t->status == T_PAUSED ? "paused" : "running");
 		pthread_mutex_unlock(&lock);
 		goto out;
 	}
@@ -615,6 +619,76 @@ static void m_connect(void *ctx, const struct ttrpc_request_info *rq, struct ttr
 	containerd__task__v2__connect_request__free_unpacked(r, NULL);
 }
 
+/* Pause (QMP stop) or resume (cont) the task's VM, through its monitor. */
+static void pause_resume(const char *id, bool pause, struct ttrpc_reply *rp)
+{
+	Katasbx__Monitor__V1__Empty empty = KATASBX__MONITOR__V1__EMPTY__INIT;
+	Google__Protobuf__Empty out = GOOGLE__PROTOBUF__EMPTY__INIT;
+	char tid[KX_ID_MAX + 1];
+	struct task *t;
+	struct kx_err err;
+
+	if (!(t = get_task(id, NULL, rp)))
+		return;
+	if (pause ? (t->status != T_RUNNING && t->status != T_CREATED) : t->status != T_PAUSED) {
+		ttrpc_reply_error(rp, TTRPC_FAILED_PRECONDITION, "task %s is %s", t->id,
+				  t->status == T_STOPPED ? "stopped" : t->status == T_PAUSED ?
+				  "already paused" : "not paused");
+		pthread_mutex_unlock(&lock);
+		return;
+	}
+	snprintf(tid, sizeof(tid), "%s", t->id);
+	pthread_mutex_unlock(&lock);
+
+	if (kx_monitor_call(cfg.root, tid, pause ? "Pause" : "Resume", &empty.base, &err)) {
+		ttrpc_reply_error(rp, err.code ? err.code : TTRPC_UNKNOWN, "%s %s: %s",
+				  pause ? "pause" : "resume", tid, err.msg);
+		return;
+	}
+	pthread_mutex_lock(&lock);
+	if ((t = find(tid)) && t->status != T_STOPPED) {
+		if (pause) {
+			Containerd__Events__TaskPaused e = CONTAINERD__EVENTS__TASK_PAUSED__INIT;
+
+			t->resume_status = t->status;
+			t->status = T_PAUSED;
+			e.container_id = t->id;
+			shim_publish("/tasks/paused", "containerd.events.TaskPaused", &e.base);
+		} else {
+			Containerd__Events__TaskResumed e = CONTAINERD__EVENTS__TASK_RESUMED__INIT;
+
+			t->status = t->resume_status;
+			e.container_id = t->id;
+			shim_publish("/tasks/resumed", "containerd.events.TaskResumed", &e.base);
+		}
+		pthread_cond_broadcast(&changed);
+	}
+	pthread_mutex_unlock(&lock);
+	ttrpc_reply_set(rp, &out.base);
+}
+
+static void m_pause(void *ctx, const struct ttrpc_request_info *rq, struct ttrpc_reply *rp)
+{
+	Containerd__Task__V2__PauseRequest *r = UNPACK(Containerd__Task__V2__PauseRequest,
+						       containerd__task__v2__pause_request, rq, rp);
+
+	if (!r)
+		return;
+	pause_resume(r->id, true, rp);
+	containerd__task__v2__pause_request__free_unpacked(r, NULL);
+}
+
+static void m_resume(void *ctx, const struct ttrpc_request_info *rq, struct ttrpc_reply *rp)
+{
+	Containerd__Task__V2__ResumeRequest *r = UNPACK(Containerd__Task__V2__ResumeRequest,
+							containerd__task__v2__resume_request, rq, rp);
+
+	if (!r)
+		return;
+	pause_resume(r->id, false, rp);
+	containerd__task__v2__resume_request__free_unpacked(r, NULL);
+}
+
 static void m_shutdown(void *ctx, const struct ttrpc_request_info *rq, struct ttrpc_reply *rp)
 {
 	Google__Protobuf__Empty empty = GOOGLE__PROTOBUF__EMPTY__INIT;
@@ -635,6 +709,8 @@ static const struct ttrpc_method methods[] = {
 	{ SHIM_TASK_SERVICE, "Wait", m_wait, true },
 	{ SHIM_TASK_SERVICE, "Pids", m_pids, false },
 	{ SHIM_TASK_SERVICE, "CloseIO", m_close_io, false },
+	{ SHIM_TASK_SERVICE, "Pause", m_pause, true },
+	{ SHIM_TASK_SERVICE, "Resume", m_resume, true },
 	{ SHIM_TASK_SERVICE, "Connect", m_connect, false },
 	{ SHIM_TASK_SERVICE, "Shutdown", m_shutdown, false },
 };
