@@ -142,6 +142,16 @@ if [ "$st" = RUNNING ] && grep -q '"status":"running"' "$WORK/shim/default/sleep
 else
 	not_ok "ctr task resume" "status=$st" "$(cat "$WORK/err")"
 fi
+# metrics: the guest cgroup's counters as containerd's cgroups v2 Metrics
+c task metrics sleeper >"$WORK/metrics" 2>&1
+mem=$(awk '$1 == "memory.usage" { print $2 }' "$WORK/metrics")
+npids=$(awk '$1 == "pids.current" { print $2 }' "$WORK/metrics")
+cpu=$(awk '$1 == "cpu.usage_usec" { print $2 }' "$WORK/metrics")
+if [ "${mem:-0}" -gt 0 ] && [ "${npids:-0}" -ge 1 ] && [ -n "$cpu" ]; then
+	ok "ctr task metrics: memory.usage $mem, pids.current $npids, cpu.usage_usec $cpu"
+else
+	not_ok "ctr task metrics" "$(head -n 12 "$WORK/metrics")"
+fi
 c task kill -s SIGKILL sleeper
 for _ in $(seq 100); do
 	st=$(c task ls 2>/dev/null | awk '$1 == "sleeper" { print $3 }')

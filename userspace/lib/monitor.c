@@ -37,6 +37,7 @@ enum pending_kind {
 	P_WRITE_IN,
 	P_CLOSE_IN,
 	P_FORWARD,	/* a forwarded signal: nobody waits for the answer */
+	P_STATS,
 };
 
 struct pending {
@@ -203,6 +204,26 @@ static void on_agent_response(struct mon *m, struct pending *p, Ttrpc__Response 
 	case P_KILL:
 		reply_client(m, p->client, p->client_stream, code, emsg);
 		break;
+	case P_STATS: {
+		Katasbx__Agent__V1__StatsContainerResponse *sr = NULL;
+		struct kx_err err;
+
+		if (code == TTRPC_OK)
+			sr = katasbx__agent__v1__stats_container_response__unpack(NULL,
+					r->payload.len, r->payload.data);
+		if (!sr) {
+			reply_client(m, p->client, p->client_stream,
+				     code == TTRPC_OK ? TTRPC_INTERNAL : code,
+				     code == TTRPC_OK ? "malformed stats from the agent" : emsg);
+			break;
+		}
+		if (p->client >= 0 && m->clients[p->client].used &&
+		    ttrpc_send_response(&m->clients[p->client].conn, p->client_stream, TTRPC_OK,
+					NULL, &sr->base, &err))
+			kx_debug("reply to runtime client: %s", err.msg);
+		katasbx__agent__v1__stats_container_response__free_unpacked(sr, NULL);
+		break;
+	}
 	case P_READ_OUT:
 	case P_READ_ERR: {
 		bool is_err = p->kind == P_READ_ERR;
@@ -354,6 +375,18 @@ static void on_client_request(struct mon *m, int ci, struct ttrpc_frame *f)
 			request_signal(m, k->signal, k->all, P_KILL, ci, f->stream_id);
 		if (k)
 			katasbx__monitor__v1__kill_request__free_unpacked(k, NULL);
+	} else if (!strcmp(req->method, "Stats")) {
+		Katasbx__Agent__V1__ContainerRequest r = KATASBX__AGENT__V1__CONTAINER_REQUEST__INIT;
+
+		if (m->paused) {
+			ttrpc_send_response(&c->conn, f->stream_id, TTRPC_FAILED_PRECONDITION,
+					    "container is paused", NULL, &err);
+		} else {
+			r.container_id = (char *)m->a->id;
+			if (agent_send(m, "StatsContainer", &r.base, P_STATS, ci, f->stream_id))
+				ttrpc_send_response(&c->conn, f->stream_id, TTRPC_UNAVAILABLE,
+						    "cannot ask the agent", NULL, &err);
+		}
 	} else if (!strcmp(req->method, "Pause") || !strcmp(req->method, "Resume")) {
 		pause_resume(m, !strcmp(req->method, "Pause"), ci, f->stream_id);
 	} else {
@@ -696,6 +729,14 @@ fail:
 int kx_monitor_call(const char *root, const char *id, const char *method,
 		    const ProtobufCMessage *req, struct kx_err *err)
 {
+	return kx_monitor_call_resp(root, id, method, req, &katasbx__monitor__v1__empty__descriptor,
+				    NULL, 30000, err);
+}
+
+int kx_monitor_call_resp(const char *root, const char *id, const char *method,
+			 const ProtobufCMessage *req, const ProtobufCMessageDescriptor *resp_desc,
+			 ProtobufCMessage **resp, int timeout_ms, struct kx_err *err)
+{
 	char path[4096];
 	struct ttrpc_conn c;
 	int fd, ret;
@@ -706,8 +747,7 @@ int kx_monitor_call(const char *root, const char *id, const char *method,
 	if (fd < 0)
 		return kx_error_wrap(err, "container %s: its monitor is gone", id);
 	ttrpc_conn_init(&c, fd);
-	ret = ttrpc_call(&c, KX_MONITOR_SERVICE, method, req,
-			 &katasbx__monitor__v1__empty__descriptor, NULL, 30000, err);
+	ret = ttrpc_call(&c, KX_MONITOR_SERVICE, method, req, resp_desc, resp, timeout_ms, err);
 	ttrpc_conn_close(&c);
 	return ret;
 }

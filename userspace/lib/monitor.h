@@ -37,5 +37,10 @@ int kx_monitor_run(const struct kx_monitor_args *a, struct kx_err *err);
 /* Runtime side: a call to a container's monitor over its socket. */
 int kx_monitor_call(const char *root, const char *id, const char *method,
 		    const ProtobufCMessage *req, struct kx_err *err);
+/* The same with a response of type resp_desc into *resp (free with
+ * protobuf_c_message_free_unpacked); timeout_ms -1 waits for ever. */
+int kx_monitor_call_resp(const char *root, const char *id, const char *method,
+			 const ProtobufCMessage *req, const ProtobufCMessageDescriptor *resp_desc,
+			 ProtobufCMessage **resp, int timeout_ms, struct kx_err *err);
 
 #endif

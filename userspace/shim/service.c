@@ -18,6 +18,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "agent.pb-c.h"
+#include "containerd/cgroups/v2/metrics.pb-c.h"
 #include "containerd/events/task.pb-c.h"
 #include "containerd/task/v2/shim.pb-c.h"
 #include "log.h"
@@ -689,6 +691,65 @@ static void m_resume(void *ctx, const struct ttrpc_request_info *rq, struct ttrp
 	containerd__task__v2__resume_request__free_unpacked(r, NULL);
 }
 
+/* The guest cgroup's counters, as containerd's cgroups v2 Metrics in an Any. */
+static void m_stats(void *ctx, const struct ttrpc_request_info *rq, struct ttrpc_reply *rp)
+{
+	Containerd__Task__V2__StatsRequest *r = UNPACK(Containerd__Task__V2__StatsRequest,
+						       containerd__task__v2__stats_request, rq, rp);
+	Containerd__Task__V2__StatsResponse resp = CONTAINERD__TASK__V2__STATS_RESPONSE__INIT;
+	Io__Containerd__Cgroups__V2__Metrics mt = IO__CONTAINERD__CGROUPS__V2__METRICS__INIT;
+	Io__Containerd__Cgroups__V2__PidsStat pids = IO__CONTAINERD__CGROUPS__V2__PIDS_STAT__INIT;
+	Io__Containerd__Cgroups__V2__CPUStat cpu = IO__CONTAINERD__CGROUPS__V2__CPUSTAT__INIT;
+	Io__Containerd__Cgroups__V2__MemoryStat mem = IO__CONTAINERD__CGROUPS__V2__MEMORY_STAT__INIT;
+	Katasbx__Monitor__V1__Empty empty = KATASBX__MONITOR__V1__EMPTY__INIT;
+	Katasbx__Agent__V1__StatsContainerResponse *sr = NULL;
+	Google__Protobuf__Any any = GOOGLE__PROTOBUF__ANY__INIT;
+	char tid[KX_ID_MAX + 1];
+	struct task *t;
+	struct kx_err err;
+	uint8_t *buf = NULL;
+
+	if (!r || !(t = get_task(r->id, NULL, rp)))
+		goto out;
+	if (t->status == T_STOPPED) {
+		ttrpc_reply_error(rp, TTRPC_NOT_FOUND, "task %s: process already finished", t->id);
+		pthread_mutex_unlock(&lock);
+		goto out;
+	}
+	snprintf(tid, sizeof(tid), "%s", t->id);
+	pthread_mutex_unlock(&lock);
+	if (kx_monitor_call_resp(cfg.root, tid, "Stats", &empty.base,
+				 &katasbx__agent__v1__stats_container_response__descriptor,
+				 (ProtobufCMessage **)&sr, 30000, &err)) {
+		ttrpc_reply_error(rp, err.code ? err.code : TTRPC_UNKNOWN, "stats %s: %s", tid,
+				  err.msg);
+		goto out;
+	}
+	pids.current = sr->pids_current;
+	cpu.usage_usec = sr->cpu_usage_usec;
+	mem.usage = sr->memory_current;
+	mt.pids = &pids;
+	mt.cpu = &cpu;
+	mt.memory = &mem;
+	any.type_url = "io.containerd.cgroups.v2.Metrics";
+	any.value.len = io__containerd__cgroups__v2__metrics__get_packed_size(&mt);
+	buf = malloc(any.value.len ? any.value.len : 1);
+	if (!buf) {
+		ttrpc_reply_error(rp, TTRPC_INTERNAL, "out of memory");
+		goto out;
+	}
+	io__containerd__cgroups__v2__metrics__pack(&mt, buf);
+	any.value.data = buf;
+	resp.stats = &any;
+	ttrpc_reply_set(rp, &resp.base);
+out:
+	free(buf);
+	if (sr)
+		katasbx__agent__v1__stats_container_response__free_unpacked(sr, NULL);
+	if (r)
+		containerd__task__v2__stats_request__free_unpacked(r, NULL);
+}
+
 static void m_shutdown(void *ctx, const struct ttrpc_request_info *rq, struct ttrpc_reply *rp)
 {
 	Google__Protobuf__Empty empty = GOOGLE__PROTOBUF__EMPTY__INIT;
@@ -709,6 +770,7 @@ static const struct ttrpc_method methods[] = {
 	{ SHIM_TASK_SERVICE, "Wait", m_wait, true },
 	{ SHIM_TASK_SERVICE, "Pids", m_pids, false },
 	{ SHIM_TASK_SERVICE, "CloseIO", m_close_io, false },
+	{ SHIM_TASK_SERVICE, "Stats", m_stats, true },
 	{ SHIM_TASK_SERVICE, "Pause", m_pause, true },
 	{ SHIM_TASK_SERVICE, "Resume", m_resume, true },
 	{ SHIM_TASK_SERVICE, "Connect", m_connect, false },
