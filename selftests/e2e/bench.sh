@@ -29,12 +29,13 @@ if "$RT" --template off --root "$WORK/probe" check >/dev/null 2>&1; then
 fi
 before=$(leftovers)
 
-"$BENCH" --modes "$modes" -n 3 --json "$WORK/out.json" >"$WORK/stdout" 2>"$WORK/stderr"
+RUNS=3
+"$BENCH" --modes "$modes" -n $RUNS --json "$WORK/out.json" >"$WORK/stdout" 2>"$WORK/stderr"
 rc=$?
 if [ $rc -eq 0 ]; then
-	ok "katasbx-bench --modes $modes -n 3 exits 0"
+	ok "katasbx-bench --modes $modes -n $RUNS exits 0"
 else
-	not_ok "katasbx-bench --modes $modes -n 3 exits 0 (rc=$rc)" "$(tail -n 5 "$WORK/stderr")"
+	not_ok "katasbx-bench --modes $modes -n $RUNS exits 0 (rc=$rc)" "$(tail -n 5 "$WORK/stderr")"
 fi
 
 if jq -e . "$WORK/out.json" >/dev/null 2>&1; then
@@ -44,11 +45,11 @@ else
 fi
 
 for m in ${modes//,/ }; do
-	if jq -e --arg m "$m" '.modes[$m] | (.n == 2) and (.failures == 0) and (.median_ms > 0)
+	if jq -e --arg m "$m" --argjson n $RUNS '.modes[$m] | (.n == $n) and (.failures == 0) and (.median_ms > 0)
 		and (.min_ms <= .median_ms) and (.median_ms <= .p99_ms)' "$WORK/out.json" >/dev/null 2>&1; then
-		ok "mode $m: n=2, no failures, median $(jq -r --arg m "$m" '.modes[$m].median_ms' "$WORK/out.json") ms"
+		ok "mode $m: n=$RUNS, no failures, median $(jq -r --arg m "$m" '.modes[$m].median_ms' "$WORK/out.json") ms"
 	else
-		not_ok "mode $m: n=2, no failures, median_ms > 0" \
+		not_ok "mode $m: n=$RUNS, no failures, median_ms > 0" \
 			"$(jq -c --arg m "$m" '.modes[$m]' "$WORK/out.json" 2>&1 | head -c 400)"
 	fi
 done
