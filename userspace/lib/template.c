@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "agent.pb-c.h"
+#include "kxdev.h"
 #include "log.h"
 #include "state.h"
 #include "ttrpc.h"
@@ -234,6 +235,31 @@ out:
 	return ret;
 }
 
+/*
+ * With /dev/katasbx, clones map the module's copy of the memory: find it by
+ * KEY, or register the file. Any failure leaves the file in use, with a word.
+ */
+static void use_kernel_memory(struct kx_template *t)
+{
+	char node[256];
+	struct kx_err err;
+	int ret;
+
+	if (!kx_dev_present())
+		return;
+	ret = kx_dev_template_find(t->key, node, sizeof(node), &err);
+	if (ret == 1)
+		ret = kx_dev_template_register(t->mem_path, (uint64_t)t->mem_mib << 20, t->key,
+					       node, sizeof(node), &err);
+	if (ret) {
+		kx_warn("template %s: /dev/katasbx: %s; clones map %s", t->key, err.msg,
+			t->mem_path);
+		return;
+	}
+	snprintf(t->mem_path, sizeof(t->mem_path), "%s", node);
+	t->in_kernel = true;
+}
+
 int kx_template_get(const char *dir, const struct kx_vm_config *vc, int boot_timeout_ms,
 		    struct kx_template *t, struct kx_err *err)
 {
@@ -248,6 +274,7 @@ int kx_template_get(const char *dir, const struct kx_vm_config *vc, int boot_tim
 	if (lock < 0)
 		return -1;
 	if (complete(t)) {
+		use_kernel_memory(t);
 		close(lock);
 		return 0;
 	}
@@ -269,6 +296,13 @@ int kx_template_get(const char *dir, const struct kx_vm_config *vc, int boot_tim
 		goto fail;
 	}
 	t->made = true;
+	/* a template made anew must not find an old registration of its key */
+	if (kx_dev_present()) {
+		struct kx_err ignored;
+
+		kx_dev_template_destroy(key, &ignored);
+	}
+	use_kernel_memory(t);
 	close(lock);
 	return 0;
 fail:
@@ -301,6 +335,10 @@ int kx_template_destroy(const char *dir, const char *key, struct kx_err *err)
 		return kx_error(err, errno, "remove template %s", key);
 	}
 	rm_rf(dead);
+	if (kx_dev_present() && kx_dev_template_destroy(key, err) < 0) {
+		close(lock);
+		return kx_error_wrap(err, "remove template %s from /dev/katasbx", key);
+	}
 	snprintf(path, sizeof(path), "%s/%s.lock", dir, key);
 	unlink(path);
 	close(lock);

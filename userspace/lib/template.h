@@ -8,6 +8,9 @@
  * of everything that shapes the VM: QEMU, kernel and initrd (path, size,
  * mtime, inode), memory, vCPUs, accelerator, channel, kernel parameters.
  * Making one is serialised by DIR/KEY.lock, so racing runtimes make it once.
+ *
+ * Where /dev/katasbx is there, the template's memory is registered in it,
+ * tagged with KEY, and clones map its node instead of the file.
  */
 #ifndef KX_TEMPLATE_H
 #define KX_TEMPLATE_H
@@ -23,10 +26,11 @@
 struct kx_template {
 	char key[KX_TEMPLATE_KEY_LEN + 1];
 	char dir[4096];
-	char mem_path[4200];
+	char mem_path[4200];	/* what a clone maps: the file, or the /dev/katasbx node */
 	char state_path[4200];
 	unsigned int mem_mib;
 	bool made;		/* made by this call rather than found */
+	bool in_kernel;		/* memory held by /dev/katasbx */
 };
 
 /* DIR for a state root. */
@@ -42,8 +46,8 @@ int kx_template_key(const struct kx_vm_config *vc, char key[KX_TEMPLATE_KEY_LEN 
 int kx_template_get(const char *dir, const struct kx_vm_config *vc, int boot_timeout_ms,
 		    struct kx_template *t, struct kx_err *err);
 /*
- * Remove DIR/KEY. Clones that run keep their mapping of its memory and keep
- * working; new clones make a new template.
+ * Remove DIR/KEY (and its memory in /dev/katasbx). Clones that run keep their
+ * mapping of its memory and keep working; new clones make a new template.
  */
 int kx_template_destroy(const char *dir, const char *key, struct kx_err *err);
 /* Keys of the templates in DIR, sorted; free with kx_strv_free. */

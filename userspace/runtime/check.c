@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "kxdev.h"
 #include "runtime.h"
 #include "vmm/qemu.h"
 
@@ -45,8 +46,12 @@ int cmd_check(struct kx_config *cfg, int argc, char **argv)
 		printf("guest image:   %s\n", err.msg);
 	}
 	printf("state root:    %s\n", cfg->root);
-	if (cfg->template)
-		printf("templates:     on, memory in files under %s%s\n",
+	if (cfg->template && kx_dev_present())
+		printf("templates:     on, memory in /dev/katasbx (state under %s%s)\n",
+		       cfg->template_dir[0] ? cfg->template_dir : cfg->root,
+		       cfg->template_dir[0] ? "" : "/.templates");
+	else if (cfg->template)
+		printf("templates:     on, memory in files under %s%s (/dev/katasbx absent)\n",
 		       cfg->template_dir[0] ? cfg->template_dir : cfg->root,
 		       cfg->template_dir[0] ? "" : "/.templates");
 	else
