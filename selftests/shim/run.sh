@@ -152,6 +152,31 @@ if [ "${mem:-0}" -gt 0 ] && [ "${npids:-0}" -ge 1 ] && [ -n "$cpu" ]; then
 else
 	not_ok "ctr task metrics" "$(head -n 12 "$WORK/metrics")"
 fi
+# exec: a second process in the same VM, its output and exit status
+out=$(c task exec --fifo-dir "$WORK/fifo" --exec-id x1 sleeper \
+	sh -c 'echo hi; echo oops >&2; cat /proc/1/cmdline | tr "\0" " "; exit 3' \
+	</dev/null 2>"$WORK/err")
+rc=$?
+if [ $rc -eq 3 ] && [ "$out" = "$(printf 'hi\nsleep 300 ')" ] && grep -qx oops "$WORK/err"; then
+	ok "ctr task exec: output and stderr apart, exit status 3, in the task's pid namespace"
+else
+	not_ok "ctr task exec" "rc=$rc out=$out" "$(tail -n 3 "$WORK/err")"
+fi
+out=$(printf 'to the exec\n' | c task exec --fifo-dir "$WORK/fifo" --exec-id x2 sleeper \
+	sh -c 'cat; echo done' 2>"$WORK/err")
+if [ "$out" = "$(printf 'to the exec\ndone')" ]; then
+	ok "ctr task exec: stdin reaches the exec, and its EOF"
+else
+	not_ok "ctr task exec stdin" "out=$out" "$(tail -n 3 "$WORK/err")"
+fi
+c task exec --fifo-dir "$WORK/fifo" -d --exec-id x3 sleeper sleep 300 </dev/null >/dev/null 2>&1
+c task exec --fifo-dir "$WORK/fifo" --exec-id x3 sleeper true </dev/null >/dev/null 2>"$WORK/err"
+rc=$?
+if [ $rc -ne 0 ] && grep -qi "already exists" "$WORK/err"; then
+	ok "ctr task exec with a duplicate exec id fails: $(tail -n 1 "$WORK/err")"
+else
+	not_ok "duplicate exec id" "rc=$rc" "$(tail -n 3 "$WORK/err")"
+fi
 c task kill -s SIGKILL sleeper
 for _ in $(seq 100); do
 	st=$(c task ls 2>/dev/null | awk '$1 == "sleeper" { print $3 }')
@@ -170,6 +195,13 @@ else
 		"$(grep sleeper "$WORK/events" | tail -n 2)"
 fi
 order=$(grep '"container_id":"sleeper"' "$WORK/events" | awk '{ print $6 }' | tr '\n' ' ')
+xorder=$(grep -E '"(exec_)?id":"x1"' "$WORK/events" | awk '{ print $6 }' | tr '\n' ' ')
+if [ "$xorder" = "/tasks/exec-added /tasks/exec-started /tasks/exit " ]; then
+	ok "ctr events for an exec: $xorder"
+else
+	not_ok "ctr events for an exec: exec-added, exec-started, exit" "got: $xorder"
+fi
+order=$(echo "$order" | sed 's#\(/tasks/exec-added /tasks/exec-started /tasks/exit \)*##g')
 if [ "$order" = "/tasks/create /tasks/start /tasks/paused /tasks/resumed /tasks/exit /tasks/delete " ]; then
 	ok "ctr events: $order"
 else

@@ -299,6 +299,33 @@ static void check_runc_spec(const struct kx_spec *s)
 	assert_string_equal(s->annotations_json, "{}");
 }
 
+static void test_process_parse(void **state)
+{
+	Katasbx__Agent__V1__Process *p;
+	struct kx_err err;
+
+	assert_int_equal(kx_process_parse("{\"args\": [\"sh\", \"-c\", \"exit 3\"], "
+					  "\"env\": [\"PATH=/bin\"], \"cwd\": \"/\", "
+					  "\"user\": {\"uid\": 5, \"gid\": 6}}", &p, &err), 0);
+	assert_int_equal(p->n_args, 3);
+	assert_string_equal(p->args[2], "exit 3");
+	assert_int_equal(p->n_env, 1);
+	assert_string_equal(p->cwd, "/");
+	assert_int_equal(p->user->uid, 5);
+	assert_int_equal(p->user->gid, 6);
+	assert_false(p->terminal);
+	katasbx__agent__v1__process__free_unpacked(p, NULL);
+
+	assert_int_equal(kx_process_parse("{\"args\": [], \"cwd\": \"/\"}", &p, &err), -1);
+	assert_null(p);
+	assert_non_null(strstr(err.msg, "process.args"));
+	assert_int_equal(kx_process_parse("{\"args\": [\"x\"], \"cwd\": \"rel\"}", &p, &err), -1);
+	assert_non_null(strstr(err.msg, "process.cwd"));
+	assert_int_equal(kx_process_parse("{\"args\": [\"x\"]", &p, &err), -1);
+	assert_non_null(strstr(err.msg, "invalid JSON"));
+	assert_int_equal(kx_process_parse("[1]", &p, &err), -1);
+}
+
 static void test_runc_spec_parse(void **state)
 {
 	struct kx_err err = { 0 };
@@ -553,6 +580,7 @@ int main(void)
 		cmocka_unit_test(test_load_errors),
 		cmocka_unit_test(test_optional_fields),
 		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_process_parse),
 	};
 	size_t n_good = sizeof(good) / sizeof(good[0]);
 	size_t n_bad = sizeof(bad_cases) / sizeof(bad_cases[0]);

@@ -25,6 +25,8 @@
 
 #define MAX_CLIENTS 16
 #define MAX_PENDING 64
+#define MAX_PROCS 16		/* the init (index 0) and its execs */
+#define MAX_WAITERS 4		/* WaitExec calls parked per exec */
 #define READ_CHUNK (64 * 1024)
 
 enum pending_kind {
@@ -38,13 +40,27 @@ enum pending_kind {
 	P_CLOSE_IN,
 	P_FORWARD,	/* a forwarded signal: nobody waits for the answer */
 	P_STATS,
+	P_EXEC,
 };
 
 struct pending {
 	enum pending_kind kind;
+	int proc;		/* index into procs, -1: none (or gone) */
 	uint32_t stream;
 	int client;		/* index into clients, -1: the monitor itself */
 	uint32_t client_stream;
+};
+
+/* A process of the container whose stdio the monitor relays. */
+struct proc {
+	bool used;
+	char exec_id[KX_ID_MAX + 1];	/* "": the init */
+	int fd[3];			/* stdin, stdout, stderr on the host; -1: none */
+	bool started;
+	bool out_eof, err_eof, waited;
+	bool stdin_open, stdin_busy;
+	int exit_status;
+	struct { int client; uint32_t stream; } waiter[MAX_WAITERS];	/* client -1: free */
 };
 
 struct client {
@@ -61,36 +77,36 @@ struct mon {
 	struct client clients[MAX_CLIENTS];
 	struct pending pend[MAX_PENDING];
 	bool started, start_pending;
-	bool out_eof, err_eof, waited;
-	bool stdin_open, stdin_busy;
+	struct proc procs[MAX_PROCS];	/* [0]: the init, on fds 0, 1, 2 */
 	bool vm_gone;
 	bool paused;		/* the VM's vCPUs are stopped (QMP stop) */
-	int exit_status;
 	char sock_path[4096];
 };
 
-static int add_pending(struct mon *m, enum pending_kind kind, uint32_t stream, int client,
-		       uint32_t client_stream)
+#define INIT(m) (&(m)->procs[0])
+
+static int add_pending(struct mon *m, enum pending_kind kind, int proc, uint32_t stream,
+		       int client, uint32_t client_stream)
 {
 	int i;
 
 	for (i = 0; i < MAX_PENDING; i++) {
 		if (m->pend[i].kind == P_NONE) {
-			m->pend[i] = (struct pending){ kind, stream, client, client_stream };
+			m->pend[i] = (struct pending){ kind, proc, stream, client, client_stream };
 			return 0;
 		}
 	}
 	return -1;
 }
 
-static int agent_send(struct mon *m, const char *method, const ProtobufCMessage *msg,
-		      enum pending_kind kind, int client, uint32_t client_stream)
+static int agent_send_proc(struct mon *m, const char *method, const ProtobufCMessage *msg,
+			   enum pending_kind kind, int proc, int client, uint32_t client_stream)
 {
 	struct kx_err err;
 	uint32_t stream = m->b.agent.next_stream;
 
 	m->b.agent.next_stream += 2;
-	if (add_pending(m, kind, stream, client, client_stream)) {
+	if (add_pending(m, kind, proc, stream, client, client_stream)) {
 		kx_log(KX_LOG_ERROR, "too many outstanding agent requests");
 		return -1;
 	}
@@ -101,22 +117,40 @@ static int agent_send(struct mon *m, const char *method, const ProtobufCMessage 
 	return 0;
 }
 
-static void request_read(struct mon *m, bool err_stream)
+static int agent_send(struct mon *m, const char *method, const ProtobufCMessage *msg,
+		      enum pending_kind kind, int client, uint32_t client_stream)
+{
+	return agent_send_proc(m, method, msg, kind, 0, client, client_stream);
+}
+
+static void request_read(struct mon *m, int pi, bool err_stream)
 {
 	Katasbx__Agent__V1__ReadStreamRequest r = KATASBX__AGENT__V1__READ_STREAM_REQUEST__INIT;
 
 	r.container_id = (char *)m->a->id;
+	r.exec_id = m->procs[pi].exec_id;
 	r.len = READ_CHUNK;
-	agent_send(m, err_stream ? "ReadStderr" : "ReadStdout", &r.base,
-		   err_stream ? P_READ_ERR : P_READ_OUT, -1, 0);
+	agent_send_proc(m, err_stream ? "ReadStderr" : "ReadStdout", &r.base,
+			err_stream ? P_READ_ERR : P_READ_OUT, pi, -1, 0);
 }
 
-static void request_wait(struct mon *m)
+static void request_wait(struct mon *m, int pi)
 {
 	Katasbx__Agent__V1__ProcessRequest r = KATASBX__AGENT__V1__PROCESS_REQUEST__INIT;
 
 	r.container_id = (char *)m->a->id;
-	agent_send(m, "WaitProcess", &r.base, P_WAIT, -1, 0);
+	r.exec_id = m->procs[pi].exec_id;
+	agent_send_proc(m, "WaitProcess", &r.base, P_WAIT, pi, -1, 0);
+}
+
+static void request_close_stdin(struct mon *m, int pi)
+{
+	Katasbx__Agent__V1__ProcessRequest c = KATASBX__AGENT__V1__PROCESS_REQUEST__INIT;
+
+	c.container_id = (char *)m->a->id;
+	c.exec_id = m->procs[pi].exec_id;
+	m->procs[pi].stdin_open = false;
+	agent_send_proc(m, "CloseStdin", &c.base, P_CLOSE_IN, pi, -1, 0);
 }
 
 static void request_start(struct mon *m, int client, uint32_t client_stream)
@@ -128,13 +162,14 @@ static void request_start(struct mon *m, int client, uint32_t client_stream)
 	agent_send(m, "StartContainer", &r.base, P_START, client, client_stream);
 }
 
-static void request_signal(struct mon *m, uint32_t sig, bool all, enum pending_kind kind,
-			   int client, uint32_t client_stream)
+static void request_signal(struct mon *m, const char *exec_id, uint32_t sig, bool all,
+			   enum pending_kind kind, int client, uint32_t client_stream)
 {
 	Katasbx__Agent__V1__SignalProcessRequest r =
 		KATASBX__AGENT__V1__SIGNAL_PROCESS_REQUEST__INIT;
 
 	r.container_id = (char *)m->a->id;
+	r.exec_id = (char *)exec_id;
 	r.signal = sig;
 	r.all = all;
 	agent_send(m, "SignalProcess", &r.base, kind, client, client_stream);
@@ -161,7 +196,7 @@ static void reply_client(struct mon *m, int client, uint32_t stream, int code, c
 static void write_out(int fd, const uint8_t *p, size_t n)
 {
 	/* A reader that went away must not stop the container: drop its output. */
-	while (n) {
+	while (fd >= 0 && n) {
 		ssize_t w = write(fd, p, n);
 
 		if (w < 0) {
@@ -180,16 +215,80 @@ static void write_out(int fd, const uint8_t *p, size_t n)
 	}
 }
 
+static void close_proc_fds(struct proc *pr)
+{
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		if (pr->fd[i] >= 0)
+			close(pr->fd[i]);
+		pr->fd[i] = -1;
+	}
+}
+
+/* An exec that exited with its output drained: answer its WaitExec calls. */
+static void check_exec_done(struct mon *m, int pi)
+{
+	Katasbx__Monitor__V1__WaitExecResponse w = KATASBX__MONITOR__V1__WAIT_EXEC_RESPONSE__INIT;
+	struct proc *pr = &m->procs[pi];
+	struct kx_err err;
+	int i;
+
+	if (pi <= 0 || !pr->used || !(pr->waited && pr->out_eof && pr->err_eof))
+		return;
+	close_proc_fds(pr);
+	pr->stdin_open = false;
+	w.status = pr->exit_status;
+	for (i = 0; i < MAX_WAITERS; i++) {
+		int c = pr->waiter[i].client;
+
+		if (c < 0)
+			continue;
+		pr->waiter[i].client = -1;
+		if (m->clients[c].used &&
+		    ttrpc_send_response(&m->clients[c].conn, pr->waiter[i].stream, TTRPC_OK, NULL,
+					&w.base, &err))
+			kx_debug("reply to WaitExec: %s", err.msg);
+	}
+}
+
+static void free_proc(struct mon *m, int pi)
+{
+	int i;
+
+	close_proc_fds(&m->procs[pi]);
+	m->procs[pi].used = false;
+	for (i = 0; i < MAX_PENDING; i++)
+		if (m->pend[i].proc == pi)
+			m->pend[i].proc = -1;
+}
+
+static void on_exec_started(struct mon *m, int pi)
+{
+	struct proc *pr = &m->procs[pi];
+
+	pr->started = true;
+	request_read(m, pi, false);
+	request_read(m, pi, true);
+	request_wait(m, pi);
+	if (pr->fd[0] < 0)
+		request_close_stdin(m, pi);
+	else
+		pr->stdin_open = true;
+}
+
 static void on_agent_response(struct mon *m, struct pending *p, Ttrpc__Response *r)
 {
 	int code = r->status ? r->status->code : TTRPC_OK;
 	const char *emsg = r->status && r->status->message ? r->status->message : "";
+	struct proc *pr = p->proc >= 0 ? &m->procs[p->proc] : NULL;
 
 	switch (p->kind) {
 	case P_START:
 		m->start_pending = false;
 		if (code == TTRPC_OK) {
 			m->started = true;
+			INIT(m)->started = true;
 			if (!m->paused) {
 				m->st.status = KX_STATUS_RUNNING;
 				save_state(m);
@@ -202,6 +301,17 @@ static void on_agent_response(struct mon *m, struct pending *p, Ttrpc__Response 
 		reply_client(m, p->client, p->client_stream, code, emsg);
 		break;
 	case P_KILL:
+		reply_client(m, p->client, p->client_stream, code, emsg);
+		break;
+	case P_EXEC:
+		if (!pr)
+			break;
+		if (code == TTRPC_OK) {
+			on_exec_started(m, p->proc);
+			kx_debug("exec %s started", pr->exec_id);
+		} else {
+			free_proc(m, p->proc);
+		}
 		reply_client(m, p->client, p->client_stream, code, emsg);
 		break;
 	case P_STATS: {
@@ -229,19 +339,22 @@ static void on_agent_response(struct mon *m, struct pending *p, Ttrpc__Response 
 		bool is_err = p->kind == P_READ_ERR;
 		Katasbx__Agent__V1__ReadStreamResponse *rr = NULL;
 
+		if (!pr)
+			break;
 		if (code == TTRPC_OK)
 			rr = katasbx__agent__v1__read_stream_response__unpack(NULL,
 					r->payload.len, r->payload.data);
 		if (!rr || rr->eof) {
 			if (!rr && code != TTRPC_OK)
-				kx_debug("read %s: %s", is_err ? "stderr" : "stdout", emsg);
+				kx_debug("read %s of \"%s\": %s", is_err ? "stderr" : "stdout",
+					 pr->exec_id, emsg);
 			if (is_err)
-				m->err_eof = true;
+				pr->err_eof = true;
 			else
-				m->out_eof = true;
+				pr->out_eof = true;
 		} else {
-			write_out(is_err ? 2 : 1, rr->data.data, rr->data.len);
-			request_read(m, is_err);
+			write_out(pr->fd[is_err ? 2 : 1], rr->data.data, rr->data.len);
+			request_read(m, p->proc, is_err);
 		}
 		if (rr)
 			katasbx__agent__v1__read_stream_response__free_unpacked(rr, NULL);
@@ -250,29 +363,37 @@ static void on_agent_response(struct mon *m, struct pending *p, Ttrpc__Response 
 	case P_WAIT: {
 		Katasbx__Agent__V1__WaitProcessResponse *wr = NULL;
 
+		if (!pr)
+			break;
 		if (code == TTRPC_OK)
 			wr = katasbx__agent__v1__wait_process_response__unpack(NULL,
 					r->payload.len, r->payload.data);
-		m->waited = true;
-		m->exit_status = wr ? wr->status : 255;
+		pr->waited = true;
+		pr->exit_status = wr ? wr->status : 255;
 		if (!wr)
-			kx_log(KX_LOG_ERROR, "wait for container %s: %s", m->a->id, emsg);
+			kx_log(KX_LOG_ERROR, "wait for %s%s of container %s: %s",
+			       *pr->exec_id ? "exec " : "the init", pr->exec_id, m->a->id, emsg);
 		if (wr)
 			katasbx__agent__v1__wait_process_response__free_unpacked(wr, NULL);
-		kx_debug("phase container-exited %.1f ms status %d", kx_log_elapsed_ms(),
-			 m->exit_status);
+		if (p->proc == 0)
+			kx_debug("phase container-exited %.1f ms status %d", kx_log_elapsed_ms(),
+				 pr->exit_status);
 		break;
 	}
 	case P_WRITE_IN:
-		m->stdin_busy = false;
+		if (!pr)
+			break;
+		pr->stdin_busy = false;
 		if (code != TTRPC_OK) {
 			kx_debug("write stdin: %s", emsg);
-			m->stdin_open = false;
+			pr->stdin_open = false;
 		}
 		break;
 	default:
 		break;
 	}
+	if (p->proc > 0)
+		check_exec_done(m, p->proc);
 }
 
 static int handle_agent_frames(struct mon *m)
@@ -311,12 +432,140 @@ static int handle_agent_frames(struct mon *m)
 	return 0;
 }
 
+static int find_exec(struct mon *m, const char *exec_id)
+{
+	int i;
+
+	for (i = 1; i < MAX_PROCS; i++)
+		if (m->procs[i].used && !strcmp(m->procs[i].exec_id, exec_id))
+			return i;
+	return -1;
+}
+
+/* An exec's FIFO for writing: its reader (containerd) is there already; wait briefly if not. */
+static int open_writer(const char *path)
+{
+	int fd, i;
+
+	if (!*path)
+		return -1;
+	for (i = 0; i < 200; i++) {
+		fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+		if (fd >= 0 || errno != ENXIO)
+			break;
+		usleep(10000);
+	}
+	if (fd >= 0)
+		fcntl(fd, F_SETFL, O_WRONLY);
+	return fd;
+}
+
+static void exec_process(struct mon *m, const Katasbx__Monitor__V1__ExecRequest *x, int ci,
+			 uint32_t stream)
+{
+	Katasbx__Agent__V1__ExecProcessRequest r = KATASBX__AGENT__V1__EXEC_PROCESS_REQUEST__INIT;
+	const char *paths[3] = { x->stdin, x->stdout, x->stderr };
+	struct proc *pr;
+	char msg[200];
+	int pi, i;
+
+	if (INIT(m)->waited || !m->started || m->paused) {
+		reply_client(m, ci, stream, TTRPC_FAILED_PRECONDITION,
+			     INIT(m)->waited ? "container has stopped" :
+			     m->paused ? "container is paused" : "container is not running");
+		return;
+	}
+	if (!kx_id_valid(x->exec_id) || !x->process) {
+		reply_client(m, ci, stream, TTRPC_INVALID_ARGUMENT,
+			     "an exec needs a valid exec id and a process");
+		return;
+	}
+	if (x->terminal || x->process->terminal) {
+		reply_client(m, ci, stream, TTRPC_UNIMPLEMENTED, "terminals are not supported yet");
+		return;
+	}
+	pi = find_exec(m, x->exec_id);
+	if (pi > 0) {
+		pr = &m->procs[pi];
+		if (!(pr->waited && pr->out_eof && pr->err_eof)) {
+			snprintf(msg, sizeof(msg), "exec %s already exists", x->exec_id);
+			reply_client(m, ci, stream, TTRPC_ALREADY_EXISTS, msg);
+			return;
+		}
+		free_proc(m, pi);	/* a finished exec's id may be used again */
+	}
+	for (pi = 1; pi < MAX_PROCS && m->procs[pi].used; pi++)
+		;
+	if (pi == MAX_PROCS) {
+		/* make room: the oldest finished exec nobody waits for */
+		for (pi = 1; pi < MAX_PROCS; pi++) {
+			pr = &m->procs[pi];
+			if (pr->waited && pr->out_eof && pr->err_eof) {
+				free_proc(m, pi);
+				break;
+			}
+		}
+	}
+	if (pi == MAX_PROCS) {
+		reply_client(m, ci, stream, TTRPC_RESOURCE_EXHAUSTED, "too many execs");
+		return;
+	}
+	pr = &m->procs[pi];
+	memset(pr, 0, sizeof(*pr));
+	snprintf(pr->exec_id, sizeof(pr->exec_id), "%s", x->exec_id);
+	for (i = 0; i < MAX_WAITERS; i++)
+		pr->waiter[i].client = -1;
+	for (i = 0; i < 3; i++) {
+		pr->fd[i] = -1;
+		if (!paths[i] || !*paths[i])
+			continue;
+		pr->fd[i] = i == 0 ? open(paths[i], O_RDONLY | O_NONBLOCK | O_CLOEXEC) :
+				     open_writer(paths[i]);
+		if (pr->fd[i] < 0) {
+			snprintf(msg, sizeof(msg), "exec %s: open %s: %s", x->exec_id, paths[i],
+				 strerror(errno));
+			close_proc_fds(pr);
+			reply_client(m, ci, stream, TTRPC_FAILED_PRECONDITION, msg);
+			return;
+		}
+	}
+	pr->used = true;
+	r.container_id = (char *)m->a->id;
+	r.exec_id = pr->exec_id;
+	r.process = x->process;
+	if (agent_send_proc(m, "ExecProcess", &r.base, P_EXEC, pi, ci, stream)) {
+		free_proc(m, pi);
+		reply_client(m, ci, stream, TTRPC_UNAVAILABLE, "cannot ask the agent");
+	}
+}
+
+static void wait_exec(struct mon *m, const char *exec_id, int ci, uint32_t stream)
+{
+	int pi = *exec_id ? find_exec(m, exec_id) : -1, i;
+	struct proc *pr;
+
+	if (pi < 0) {
+		reply_client(m, ci, stream, TTRPC_NOT_FOUND, "no such exec");
+		return;
+	}
+	pr = &m->procs[pi];
+	for (i = 0; i < MAX_WAITERS; i++) {
+		if (pr->waiter[i].client < 0) {
+			pr->waiter[i].client = ci;
+			pr->waiter[i].stream = stream;
+			check_exec_done(m, pi);
+			return;
+		}
+	}
+	reply_client(m, ci, stream, TTRPC_RESOURCE_EXHAUSTED, "too many waiters");
+}
+
 /* QMP stop or cont on the VM; the state says paused in between. */
 static void pause_resume(struct mon *m, bool pause, int ci, uint32_t stream)
 {
 	struct kx_err err;
 
-	if (m->waited) {
+	if (INIT(m)->waited) {
 		reply_client(m, ci, stream, TTRPC_FAILED_PRECONDITION, "container has stopped");
 		return;
 	}
@@ -354,9 +603,9 @@ static void on_client_request(struct mon *m, int ci, struct ttrpc_frame *f)
 		ttrpc_send_response(&c->conn, f->stream_id, TTRPC_UNIMPLEMENTED,
 				    "unknown service", NULL, &err);
 	} else if (!strcmp(req->method, "Start")) {
-		if (m->started || m->start_pending || m->waited)
+		if (m->started || m->start_pending || INIT(m)->waited)
 			ttrpc_send_response(&c->conn, f->stream_id, TTRPC_FAILED_PRECONDITION,
-					    m->waited ? "container has stopped" :
+					    INIT(m)->waited ? "container has stopped" :
 					    "container already started", NULL, &err);
 		else
 			request_start(m, ci, f->stream_id);
@@ -368,13 +617,40 @@ static void on_client_request(struct mon *m, int ci, struct ttrpc_frame *f)
 		if (!k)
 			ttrpc_send_response(&c->conn, f->stream_id, TTRPC_INVALID_ARGUMENT,
 					    "malformed kill request", NULL, &err);
-		else if (m->waited)
+		else if (INIT(m)->waited)
 			ttrpc_send_response(&c->conn, f->stream_id, TTRPC_FAILED_PRECONDITION,
 					    "container is not running", NULL, &err);
+		else if (*k->exec_id && find_exec(m, k->exec_id) < 0)
+			ttrpc_send_response(&c->conn, f->stream_id, TTRPC_NOT_FOUND,
+					    "no such exec", NULL, &err);
 		else
-			request_signal(m, k->signal, k->all, P_KILL, ci, f->stream_id);
+			request_signal(m, k->exec_id, k->signal, k->all, P_KILL, ci, f->stream_id);
 		if (k)
 			katasbx__monitor__v1__kill_request__free_unpacked(k, NULL);
+	} else if (!strcmp(req->method, "Exec")) {
+		Katasbx__Monitor__V1__ExecRequest *x =
+			katasbx__monitor__v1__exec_request__unpack(NULL, req->payload.len,
+								   req->payload.data);
+
+		if (!x)
+			ttrpc_send_response(&c->conn, f->stream_id, TTRPC_INVALID_ARGUMENT,
+					    "malformed exec request", NULL, &err);
+		else
+			exec_process(m, x, ci, f->stream_id);
+		if (x)
+			katasbx__monitor__v1__exec_request__free_unpacked(x, NULL);
+	} else if (!strcmp(req->method, "WaitExec")) {
+		Katasbx__Monitor__V1__WaitExecRequest *w =
+			katasbx__monitor__v1__wait_exec_request__unpack(NULL, req->payload.len,
+									req->payload.data);
+
+		if (!w)
+			ttrpc_send_response(&c->conn, f->stream_id, TTRPC_INVALID_ARGUMENT,
+					    "malformed wait request", NULL, &err);
+		else
+			wait_exec(m, w->exec_id, ci, f->stream_id);
+		if (w)
+			katasbx__monitor__v1__wait_exec_request__free_unpacked(w, NULL);
 	} else if (!strcmp(req->method, "Stats")) {
 		Katasbx__Agent__V1__ContainerRequest r = KATASBX__AGENT__V1__CONTAINER_REQUEST__INIT;
 
@@ -405,6 +681,9 @@ static void drop_client(struct mon *m, int ci)
 	for (i = 0; i < MAX_PENDING; i++)
 		if (m->pend[i].client == ci)
 			m->pend[i].client = -1;
+	for (i = 0; i < MAX_PROCS * MAX_WAITERS; i++)
+		if (m->procs[i / MAX_WAITERS].waiter[i % MAX_WAITERS].client == ci)
+			m->procs[i / MAX_WAITERS].waiter[i % MAX_WAITERS].client = -1;
 }
 
 static void on_client_readable(struct mon *m, int ci)
@@ -443,27 +722,25 @@ static void on_accept(struct mon *m)
 	close(fd);
 }
 
-static void on_stdin(struct mon *m)
+static void on_stdin(struct mon *m, int pi)
 {
 	Katasbx__Agent__V1__WriteStreamRequest w = KATASBX__AGENT__V1__WRITE_STREAM_REQUEST__INIT;
+	struct proc *pr = &m->procs[pi];
 	uint8_t buf[READ_CHUNK];
-	ssize_t n = read(0, buf, sizeof(buf));
+	ssize_t n = read(pr->fd[0], buf, sizeof(buf));
 
 	if (n < 0 && (errno == EINTR || errno == EAGAIN))
 		return;
 	if (n <= 0) {
-		Katasbx__Agent__V1__ProcessRequest c = KATASBX__AGENT__V1__PROCESS_REQUEST__INIT;
-
-		c.container_id = (char *)m->a->id;
-		m->stdin_open = false;
-		agent_send(m, "CloseStdin", &c.base, P_CLOSE_IN, -1, 0);
+		request_close_stdin(m, pi);
 		return;
 	}
 	w.container_id = (char *)m->a->id;
+	w.exec_id = pr->exec_id;
 	w.data.data = buf;
 	w.data.len = n;
-	m->stdin_busy = true;
-	agent_send(m, "WriteStdin", &w.base, P_WRITE_IN, -1, 0);
+	pr->stdin_busy = true;
+	agent_send_proc(m, "WriteStdin", &w.base, P_WRITE_IN, pi, -1, 0);
 }
 
 static void on_signal(struct mon *m)
@@ -480,13 +757,13 @@ static void on_signal(struct mon *m)
 			}
 			continue;
 		}
-		if (m->started && !m->waited) {
-			request_signal(m, si.ssi_signo, false, P_FORWARD, -1, 0);
+		if (m->started && !INIT(m)->waited) {
+			request_signal(m, "", si.ssi_signo, false, P_FORWARD, -1, 0);
 		} else if (!m->started && (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT ||
 					   si.ssi_signo == SIGHUP)) {
 			/* a created container is torn down by signalling its monitor */
-			m->waited = m->out_eof = m->err_eof = true;
-			m->exit_status = 128 + si.ssi_signo;
+			INIT(m)->waited = INIT(m)->out_eof = INIT(m)->err_eof = true;
+			INIT(m)->exit_status = 128 + si.ssi_signo;
 		}
 	}
 }
@@ -593,26 +870,32 @@ static void teardown(struct mon *m)
 
 static void serve(struct mon *m)
 {
-	enum { F_AGENT, F_LISTEN, F_SIG, F_STDIN, F_CLIENT0 };
+	enum { F_AGENT, F_LISTEN, F_SIG, F_STDIN0, F_CLIENT0 = F_STDIN0 + MAX_PROCS };
 	struct pollfd pfd[F_CLIENT0 + MAX_CLIENTS];
+	struct proc *init = INIT(m);
 	struct kx_err err;
 	int i;
 
-	while (!(m->waited && m->out_eof && m->err_eof)) {
+	while (!(init->waited && init->out_eof && init->err_eof)) {
 		if (m->vm_gone || m->b.agent.eof) {
 			kx_log(KX_LOG_ERROR, "container %s: the VM exited unexpectedly (see %s)",
 			       m->a->id, m->b.vm.console_path);
-			if (!m->waited)
-				m->exit_status = 255;
+			if (!init->waited)
+				init->exit_status = 255;
 			break;
 		}
 		memset(pfd, 0, sizeof(pfd));
 		pfd[F_AGENT] = (struct pollfd){ .fd = m->b.agent.fd, .events = POLLIN };
 		pfd[F_LISTEN] = (struct pollfd){ .fd = m->listen_fd, .events = POLLIN };
 		pfd[F_SIG] = (struct pollfd){ .fd = m->sig_fd, .events = POLLIN };
-		pfd[F_STDIN].fd = -1;
-		if (m->started && m->stdin_open && !m->stdin_busy)
-			pfd[F_STDIN] = (struct pollfd){ .fd = 0, .events = POLLIN };
+		for (i = 0; i < MAX_PROCS; i++) {
+			struct proc *pr = &m->procs[i];
+
+			pfd[F_STDIN0 + i].fd = -1;
+			if (pr->used && pr->started && pr->stdin_open && !pr->stdin_busy &&
+			    pr->fd[0] >= 0)
+				pfd[F_STDIN0 + i] = (struct pollfd){ .fd = pr->fd[0], .events = POLLIN };
+		}
 		for (i = 0; i < MAX_CLIENTS; i++) {
 			pfd[F_CLIENT0 + i].fd = m->clients[i].used ? m->clients[i].conn.fd : -1;
 			pfd[F_CLIENT0 + i].events = POLLIN;
@@ -633,8 +916,9 @@ static void serve(struct mon *m)
 		}
 		if (pfd[F_LISTEN].revents)
 			on_accept(m);
-		if (pfd[F_STDIN].revents)
-			on_stdin(m);
+		for (i = 0; i < MAX_PROCS; i++)
+			if (pfd[F_STDIN0 + i].revents && m->procs[i].used && m->procs[i].fd[0] >= 0)
+				on_stdin(m, i);
 		for (i = 0; i < MAX_CLIENTS; i++)
 			if (m->clients[i].used && pfd[F_CLIENT0 + i].revents)
 				on_client_readable(m, i);
@@ -664,6 +948,12 @@ int kx_monitor_run(const struct kx_monitor_args *a, struct kx_err *err)
 	m.b.agent.fd = -1;
 	for (i = 0; i < MAX_PENDING; i++)
 		m.pend[i].client = -1;
+	for (i = 0; i < MAX_PROCS * MAX_WAITERS; i++)
+		m.procs[i / MAX_WAITERS].waiter[i % MAX_WAITERS].client = -1;
+	m.procs[0].used = true;		/* the init, on the monitor's own stdio */
+	m.procs[0].fd[0] = 0;
+	m.procs[0].fd[1] = 1;
+	m.procs[0].fd[2] = 2;
 	snprintf(m.st.id, sizeof(m.st.id), "%s", a->id);
 	snprintf(m.st.bundle, sizeof(m.st.bundle), "%s", a->spec->bundle);
 	m.st.status = KX_STATUS_CREATING;
@@ -694,26 +984,28 @@ int kx_monitor_run(const struct kx_monitor_args *a, struct kx_err *err)
 		goto fail;
 
 	/* Drain output and watch for exit from the start; start comes later or now. */
-	request_read(&m, false);
-	request_read(&m, true);
-	request_wait(&m);
+	request_read(&m, 0, false);
+	request_read(&m, 0, true);
+	request_wait(&m, 0);
 	report_ready(a->ready_fd, "ok");
 	if (a->start)
 		request_start(&m, -1, 0);
 	stdin_flags = fcntl(0, F_GETFL);
-	m.stdin_open = stdin_flags >= 0 && (stdin_flags & O_ACCMODE) != O_WRONLY;
+	m.procs[0].stdin_open = stdin_flags >= 0 && (stdin_flags & O_ACCMODE) != O_WRONLY;
 
 	serve(&m);
 
 	m.st.status = KX_STATUS_STOPPED;
 	m.st.has_exit = true;
-	m.st.exit_status = m.exit_status;
+	m.st.exit_status = m.procs[0].exit_status;
 	teardown(&m);
 	m.st.qemu_pid = 0;
 	save_state(&m);
 	close(m.sig_fd);
 	kx_debug("phase monitor-done %.1f ms", kx_log_elapsed_ms());
-	return m.exit_status;
+	for (i = 1; i < MAX_PROCS; i++)
+		close_proc_fds(&m.procs[i]);
+	return m.procs[0].exit_status;
 
 fail:
 	teardown(&m);

@@ -795,3 +795,23 @@ void kx_spec_free(struct kx_spec *spec)
 	free(spec->annotations_json);
 	memset(spec, 0, sizeof(*spec));
 }
+
+int kx_process_parse(const char *json_text, Katasbx__Agent__V1__Process **out,
+		     struct kx_err *err)
+{
+	struct kx_spec spec = { 0 };
+	json_object *root = parse_json(json_text, err);
+	int ret;
+
+	*out = NULL;
+	if (!root)
+		return -1;
+	ret = parse_process(root, &spec, err);
+	json_object_put(root);
+	if (!ret) {
+		*out = spec.process;
+		spec.process = NULL;
+	}
+	kx_spec_free(&spec);
+	return ret;
+}

@@ -37,6 +37,13 @@ int kx_spec_load(const char *bundle, struct kx_spec *spec, struct kx_err *err);
 int kx_spec_parse(const char *json_text, const char *bundle, struct kx_spec *spec,
 		  struct kx_err *err);
 void kx_spec_free(struct kx_spec *spec);
+/*
+ * An OCI Process object alone (an exec's, as containerd sends it), checked as
+ * config.json's "process" is; errors name the field ("process.args").
+ * Free *out with katasbx__agent__v1__process__free_unpacked.
+ */
+int kx_process_parse(const char *json_text, Katasbx__Agent__V1__Process **out,
+		     struct kx_err *err);
 
 /* Capability name ("CAP_NET_ADMIN") to number, -1 if unknown. */
 int kx_cap_from_name(const char *name);

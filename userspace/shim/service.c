@@ -32,6 +32,18 @@
 
 enum tstatus { T_CREATED, T_RUNNING, T_STOPPED, T_PAUSED };
 
+/* A process exec'd in a task: added by Exec, started by Start. */
+struct exec {
+	char id[KX_ID_MAX + 1];
+	char *io[3];
+	Katasbx__Agent__V1__Process *proc;
+	enum tstatus status;
+	bool starting, watching;
+	uint32_t exit_status;
+	struct timespec exited_at;
+	struct exec *next;
+};
+
 struct task {
 	char id[KX_ID_MAX + 1];
 	char bundle[PATH_MAX];
@@ -46,6 +58,7 @@ struct task {
 	int kill_signal;	/* a created task torn down by Kill exits 128+signal */
 	uint32_t exit_status;
 	struct timespec exited_at;
+	struct exec *execs;
 	struct task *next;
 };
 
@@ -65,9 +78,37 @@ static struct task *find(const char *id)
 	return NULL;
 }
 
+static struct exec *find_exec(struct task *t, const char *id)
+{
+	struct exec *e;
+
+	for (e = t->execs; e; e = e->next)
+		if (!strcmp(e->id, id))
+			return e;
+	return NULL;
+}
+
+static void exec_free(struct exec *e)
+{
+	int i;
+
+	for (i = 0; i < 3; i++)
+		free(e->io[i]);
+	if (e->proc)
+		katasbx__agent__v1__process__free_unpacked(e->proc, NULL);
+	free(e);
+}
+
 static void task_free(struct task *t)
 {
 	int i;
+
+	while (t->execs) {
+		struct exec *e = t->execs;
+
+		t->execs = e->next;
+		exec_free(e);
+	}
 
 	for (i = 0; i < 3; i++)
 		free(t->io[i]);
@@ -356,6 +397,23 @@ static struct task *get_task(const char *id, const char *exec_id, struct ttrpc_r
 	return NULL;
 }
 
+/* A task and, for a non-empty exec_id, its exec in *e; under lock on success. */
+static struct task *get_proc(const char *id, const char *exec_id, struct exec **e,
+			     struct ttrpc_reply *rp)
+{
+	struct task *t = get_task(id, NULL, rp);
+
+	*e = NULL;
+	if (!t || !exec_id || !*exec_id)
+		return t;
+	*e = find_exec(t, exec_id);
+	if (*e)
+		return t;
+	pthread_mutex_unlock(&lock);
+	ttrpc_reply_error(rp, TTRPC_NOT_FOUND, "exec %s of task %s: not found", exec_id, id);
+	return NULL;
+}
+
 #define UNPACK(type, lower, rq, rp)                                                     \
 	({                                                                              \
 		type *_m = lower##__unpack(NULL, (rq)->req->payload.len,                \
@@ -365,6 +423,191 @@ static struct task *get_task(const char *id, const char *exec_id, struct ttrpc_r
 		_m;                                                                     \
 	})
 
+struct exec_watch {
+	char tid[KX_ID_MAX + 1];
+	char eid[KX_ID_MAX + 1];
+};
+
+/* Waits for an exec through its monitor; then TaskExit with the exec's id. */
+static void *watch_exec(void *arg)
+{
+	struct exec_watch *w = arg;
+	Katasbx__Monitor__V1__WaitExecRequest req = KATASBX__MONITOR__V1__WAIT_EXEC_REQUEST__INIT;
+	Katasbx__Monitor__V1__WaitExecResponse *resp = NULL;
+	Containerd__Events__TaskExit ev = CONTAINERD__EVENTS__TASK_EXIT__INIT;
+	Google__Protobuf__Timestamp ts = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
+	struct kx_err err;
+	struct task *t;
+	struct exec *e;
+	uint32_t status;
+
+	req.exec_id = w->eid;
+	if (kx_monitor_call_resp(cfg.root, w->tid, "WaitExec", &req.base,
+				 &katasbx__monitor__v1__wait_exec_response__descriptor,
+				 (ProtobufCMessage **)&resp, -1, &err)) {
+		/* the monitor is gone: the container's pid namespace took the exec with it */
+		kx_debug("wait for exec %s of %s: %s", w->eid, w->tid, err.msg);
+		status = 128 + SIGKILL;
+	} else {
+		status = resp->status;
+		katasbx__monitor__v1__wait_exec_response__free_unpacked(resp, NULL);
+	}
+	pthread_mutex_lock(&lock);
+	if ((t = find(w->tid)) && (e = find_exec(t, w->eid))) {
+		e->exit_status = status;
+		clock_gettime(CLOCK_REALTIME, &e->exited_at);
+		e->status = T_STOPPED;
+		e->watching = false;
+		stamp(&ts, &e->exited_at);
+		ev.container_id = t->id;
+		ev.id = e->id;
+		ev.pid = t->pid;
+		ev.exit_status = status;
+		ev.exited_at = &ts;
+		shim_publish("/tasks/exit", "containerd.events.TaskExit", &ev.base);
+		kx_debug("exec %s of %s exited with status %u", e->id, t->id, status);
+	}
+	pthread_cond_broadcast(&changed);
+	pthread_mutex_unlock(&lock);
+	free(w);
+	return NULL;
+}
+
+/* Exec: an OCI Process (JSON in spec) recorded; the monitor runs it at Start. */
+static void m_exec(void *ctx, const struct ttrpc_request_info *rq, struct ttrpc_reply *rp)
+{
+	Containerd__Task__V2__ExecProcessRequest *r =
+		UNPACK(Containerd__Task__V2__ExecProcessRequest,
+		       containerd__task__v2__exec_process_request, rq, rp);
+	Containerd__Events__TaskExecAdded ev = CONTAINERD__EVENTS__TASK_EXEC_ADDED__INIT;
+	Google__Protobuf__Empty empty = GOOGLE__PROTOBUF__EMPTY__INIT;
+	Katasbx__Agent__V1__Process *proc = NULL;
+	struct exec *e = NULL;
+	struct kx_err err;
+	struct task *t;
+	char *json;
+
+	if (!r)
+		return;
+	if (!kx_id_valid(r->exec_id)) {
+		ttrpc_reply_error(rp, TTRPC_INVALID_ARGUMENT, "invalid exec id \"%s\"", r->exec_id);
+		goto out;
+	}
+	if (r->terminal) {
+		ttrpc_reply_error(rp, TTRPC_UNIMPLEMENTED, "exec %s: terminals are not supported yet",
+				  r->exec_id);
+		goto out;
+	}
+	if (!r->spec || !r->spec->value.len) {
+		ttrpc_reply_error(rp, TTRPC_INVALID_ARGUMENT, "exec %s: no process spec", r->exec_id);
+		goto out;
+	}
+	json = strndup((const char *)r->spec->value.data, r->spec->value.len);
+	if (!json || kx_process_parse(json, &proc, &err)) {
+		ttrpc_reply_error(rp, TTRPC_INVALID_ARGUMENT, "exec %s: %s", r->exec_id,
+				  json ? err.msg : "out of memory");
+		free(json);
+		goto out;
+	}
+	free(json);
+	if (proc->terminal) {
+		ttrpc_reply_error(rp, TTRPC_UNIMPLEMENTED, "exec %s: terminals are not supported yet",
+				  r->exec_id);
+		goto out;
+	}
+	if (!(t = get_task(r->id, NULL, rp)))
+		goto out;
+	if (find_exec(t, r->exec_id)) {
+		ttrpc_reply_error(rp, TTRPC_ALREADY_EXISTS, "exec %s of task %s already exists",
+				  r->exec_id, t->id);
+	} else if (t->status != T_RUNNING) {
+		ttrpc_reply_error(rp, TTRPC_FAILED_PRECONDITION, "task %s is not running", t->id);
+	} else if (!(e = calloc(1, sizeof(*e)))) {
+		ttrpc_reply_error(rp, TTRPC_INTERNAL, "out of memory");
+	} else {
+		snprintf(e->id, sizeof(e->id), "%s", r->exec_id);
+		e->io[0] = strdup(r->stdin ? r->stdin : "");
+		e->io[1] = strdup(r->stdout ? r->stdout : "");
+		e->io[2] = strdup(r->stderr ? r->stderr : "");
+		e->proc = proc;
+		proc = NULL;
+		e->status = T_CREATED;
+		e->next = t->execs;
+		t->execs = e;
+		ev.container_id = t->id;
+		ev.exec_id = e->id;
+		shim_publish("/tasks/exec-added", "containerd.events.TaskExecAdded", &ev.base);
+		ttrpc_reply_set(rp, &empty.base);
+	}
+	pthread_mutex_unlock(&lock);
+out:
+	if (proc)
+		katasbx__agent__v1__process__free_unpacked(proc, NULL);
+	containerd__task__v2__exec_process_request__free_unpacked(r, NULL);
+}
+
+/* Start of an exec: the monitor opens its FIFOs and runs it in the guest. Under lock. */
+static void exec_start(struct task *t, struct exec *e, struct ttrpc_reply *rp)
+{
+	Containerd__Task__V2__StartResponse resp = CONTAINERD__TASK__V2__START_RESPONSE__INIT;
+	Katasbx__Monitor__V1__ExecRequest x = KATASBX__MONITOR__V1__EXEC_REQUEST__INIT;
+	char tid[KX_ID_MAX + 1], eid[KX_ID_MAX + 1];
+	struct exec_watch *w;
+	struct kx_err err;
+	pthread_t th;
+	int ret;
+
+	if (e->status != T_CREATED || e->starting || t->status != T_RUNNING) {
+		ttrpc_reply_error(rp, TTRPC_FAILED_PRECONDITION, "exec %s of %s cannot start: %s",
+				  e->id, t->id, t->status != T_RUNNING ? "the task is not running" :
+				  "it was started already");
+		pthread_mutex_unlock(&lock);
+		return;
+	}
+	e->starting = true;
+	snprintf(tid, sizeof(tid), "%s", t->id);
+	snprintf(eid, sizeof(eid), "%s", e->id);
+	x.exec_id = e->id;
+	x.process = e->proc;
+	x.stdin = e->io[0];
+	x.stdout = e->io[1];
+	x.stderr = e->io[2];
+	pthread_mutex_unlock(&lock);
+	/* e stays: Delete refuses an exec that is starting */
+	ret = kx_monitor_call(cfg.root, tid, "Exec", &x.base, &err);
+
+	pthread_mutex_lock(&lock);
+	e->starting = false;
+	w = ret ? NULL : calloc(1, sizeof(*w));
+	if (!ret && w) {
+		Containerd__Events__TaskExecStarted ev = CONTAINERD__EVENTS__TASK_EXEC_STARTED__INIT;
+
+		snprintf(w->tid, sizeof(w->tid), "%s", tid);
+		snprintf(w->eid, sizeof(w->eid), "%s", eid);
+		e->status = T_RUNNING;
+		e->watching = true;
+		ev.container_id = t->id;
+		ev.exec_id = e->id;
+		ev.pid = t->pid;
+		shim_publish("/tasks/exec-started", "containerd.events.TaskExecStarted", &ev.base);
+		if (pthread_create(&th, NULL, watch_exec, w) == 0) {
+			pthread_detach(th);
+		} else {
+			e->watching = false;
+			free(w);
+		}
+		resp.pid = t->pid;
+		ttrpc_reply_set(rp, &resp.base);
+	} else if (!ret) {
+		ttrpc_reply_error(rp, TTRPC_INTERNAL, "out of memory");
+	} else {
+		ttrpc_reply_error(rp, err.code ? err.code : TTRPC_UNKNOWN, "start exec %s of %s: %s",
+				  eid, tid, err.msg);
+	}
+	pthread_cond_broadcast(&changed);
+	pthread_mutex_unlock(&lock);
+}
+
 static void m_start(void *ctx, const struct ttrpc_request_info *rq, struct ttrpc_reply *rp)
 {
 	Containerd__Task__V2__StartRequest *r = UNPACK(Containerd__Task__V2__StartRequest,
@@ -372,11 +615,16 @@ static void m_start(void *ctx, const struct ttrpc_request_info *rq, struct ttrpc
 	Containerd__Task__V2__StartResponse resp = CONTAINERD__TASK__V2__START_RESPONSE__INIT;
 	Katasbx__Monitor__V1__Empty empty = KATASBX__MONITOR__V1__EMPTY__INIT;
 	struct task *t;
+	struct exec *e;
 	struct kx_err err;
 	int ret;
 
-	if (!r || !(t = get_task(r->id, r->exec_id, rp)))
+	if (!r || !(t = get_proc(r->id, r->exec_id, &e, rp)))
 		goto out;
+	if (e) {
+		exec_start(t, e, rp);
+		goto out;
+	}
 	if (t->status != T_CREATED || t->starting) {
 		ttrpc_reply_error(rp, TTRPC_FAILED_PRECONDITION, "task %s is %s, not created",
 				  t->id, t->status == T_STOPPED ? "stopped" : "running");
@@ -434,9 +682,30 @@ static void m_state(void *ctx, const struct ttrpc_request_info *rq, struct ttrpc
 	Containerd__Task__V2__StateResponse s = CONTAINERD__TASK__V2__STATE_RESPONSE__INIT;
 	Google__Protobuf__Timestamp ts = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
 	struct task *t;
+	struct exec *e;
 
-	if (!r || !(t = get_task(r->id, r->exec_id, rp)))
+	if (!r || !(t = get_proc(r->id, r->exec_id, &e, rp)))
 		goto out;
+	if (e) {
+		s.id = t->id;
+		s.bundle = t->bundle;
+		s.pid = e->status == T_CREATED ? 0 : t->pid;
+		s.status = e->status == T_CREATED ? CONTAINERD__V1__TYPES__STATUS__CREATED :
+			   e->status == T_RUNNING ? CONTAINERD__V1__TYPES__STATUS__RUNNING :
+			   CONTAINERD__V1__TYPES__STATUS__STOPPED;
+		s.stdin = e->io[0];
+		s.stdout = e->io[1];
+		s.stderr = e->io[2];
+		if (e->status == T_STOPPED) {
+			s.exit_status = e->exit_status;
+			stamp(&ts, &e->exited_at);
+			s.exited_at = &ts;
+		}
+		s.exec_id = e->id;
+		ttrpc_reply_set(rp, &s.base);
+		pthread_mutex_unlock(&lock);
+		goto out;
+	}
 	s.id = t->id;
 	s.bundle = t->bundle;
 	s.pid = t->pid;
@@ -464,10 +733,30 @@ static void m_kill(void *ctx, const struct ttrpc_request_info *rq, struct ttrpc_
 	Katasbx__Monitor__V1__KillRequest k = KATASBX__MONITOR__V1__KILL_REQUEST__INIT;
 	char id[KX_ID_MAX + 1];
 	struct task *t;
+	struct exec *e;
 	struct kx_err err;
 
-	if (!r || !(t = get_task(r->id, r->exec_id, rp)))
+	if (!r || !(t = get_proc(r->id, r->exec_id, &e, rp)))
 		goto out;
+	if (e && e->status != T_RUNNING) {
+		ttrpc_reply_error(rp, e->status == T_STOPPED ? TTRPC_NOT_FOUND :
+				  TTRPC_FAILED_PRECONDITION, "exec %s of %s: %s", e->id, t->id,
+				  e->status == T_STOPPED ? "process already finished" : "not started");
+		pthread_mutex_unlock(&lock);
+		goto out;
+	}
+	if (e) {
+		snprintf(id, sizeof(id), "%s", t->id);
+		pthread_mutex_unlock(&lock);
+		k.exec_id = r->exec_id;
+		k.signal = r->signal;
+		k.all = r->all;
+		if (kx_monitor_call(cfg.root, id, "Kill", &k.base, &err))
+			ttrpc_reply_error(rp, err.code == TTRPC_FAILED_PRECONDITION ?
+					  TTRPC_NOT_FOUND : err.code ? err.code : TTRPC_UNKNOWN,
+					  "kill exec %s of %s: %s", r->exec_id, id, err.msg);
+		goto out;
+	}
 	if (t->status == T_STOPPED) {
 		ttrpc_reply_error(rp, TTRPC_NOT_FOUND, "task %s: process already finished", t->id);
 		pthread_mutex_unlock(&lock);
@@ -500,10 +789,35 @@ static void m_delete(void *ctx, const struct ttrpc_request_info *rq, struct ttrp
 	Containerd__Events__TaskDelete e = CONTAINERD__EVENTS__TASK_DELETE__INIT;
 	Google__Protobuf__Timestamp ts = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
 	struct task *t, **pp;
+	struct exec *x, **ep;
 	struct kx_err err;
 
-	if (!r || !(t = get_task(r->id, r->exec_id, rp)))
+	if (!r || !(t = get_proc(r->id, r->exec_id, &x, rp)))
 		goto out;
+	if (x) {
+		/* an exec's delete publishes nothing, as containerd's own shims do */
+		if (x->status == T_RUNNING || x->starting || x->watching) {
+			ttrpc_reply_error(rp, TTRPC_FAILED_PRECONDITION,
+					  "exec %s of %s is running", x->id, t->id);
+			pthread_mutex_unlock(&lock);
+			goto out;
+		}
+		for (ep = &t->execs; *ep; ep = &(*ep)->next) {
+			if (*ep == x) {
+				*ep = x->next;
+				break;
+			}
+		}
+		stamp(&ts, &x->exited_at);
+		resp.pid = t->pid;
+		resp.exit_status = x->exit_status;
+		resp.exited_at = &ts;
+		ttrpc_reply_set(rp, &resp.base);
+		pthread_cond_broadcast(&changed);
+		pthread_mutex_unlock(&lock);
+		exec_free(x);
+		goto out;
+	}
 	if (t->status == T_RUNNING || t->status == T_PAUSED || t->starting) {
 		ttrpc_reply_error(rp, TTRPC_FAILED_PRECONDITION, "task %s is %s: kill it first",
 				  t->id, t->status == T_PAUSED ? "paused" : "running");
@@ -515,6 +829,14 @@ static void m_delete(void *ctx, const struct ttrpc_request_info *rq, struct ttrp
 		kill(t->pid, SIGTERM);
 		while (t->status != T_STOPPED)
 			pthread_cond_wait(&changed, &lock);
+	}
+	/* the monitor is gone: its execs' watchers and starters finish at once */
+	for (;;) {
+		for (x = t->execs; x && !x->watching && !x->starting; x = x->next)
+			;
+		if (!x)
+			break;
+		pthread_cond_wait(&changed, &lock);
 	}
 	for (pp = &tasks; *pp; pp = &(*pp)->next) {
 		if (*pp == t) {
@@ -551,9 +873,27 @@ static void m_wait(void *ctx, const struct ttrpc_request_info *rq, struct ttrpc_
 	Containerd__Task__V2__WaitResponse resp = CONTAINERD__TASK__V2__WAIT_RESPONSE__INIT;
 	Google__Protobuf__Timestamp ts = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
 	struct task *t;
+	struct exec *e;
 
-	if (!r || !(t = get_task(r->id, r->exec_id, rp)))
+	if (!r || !(t = get_proc(r->id, r->exec_id, &e, rp)))
 		goto out;
+	if (e) {
+		/* an exec not started yet may be deleted meanwhile: look it up each time */
+		while ((t = find(r->id)) && (e = find_exec(t, r->exec_id)) &&
+		       e->status != T_STOPPED)
+			pthread_cond_wait(&changed, &lock);
+		if (!t || !e) {
+			ttrpc_reply_error(rp, TTRPC_NOT_FOUND, "exec %s of %s: deleted", r->exec_id,
+					  r->id);
+		} else {
+			resp.exit_status = e->exit_status;
+			stamp(&ts, &e->exited_at);
+			resp.exited_at = &ts;
+			ttrpc_reply_set(rp, &resp.base);
+		}
+		pthread_mutex_unlock(&lock);
+		goto out;
+	}
 	/* a task is only freed by Delete, which refuses one that has not stopped */
 	while (t->status != T_STOPPED)
 		pthread_cond_wait(&changed, &lock);
@@ -594,9 +934,10 @@ static void m_close_io(void *ctx, const struct ttrpc_request_info *rq, struct tt
 	Containerd__Task__V2__CloseIORequest *r = UNPACK(Containerd__Task__V2__CloseIORequest,
 							 containerd__task__v2__close_iorequest, rq, rp);
 	struct task *t;
+	struct exec *e;
 
 	/* stdin's EOF travels through the FIFO: the monitor sees its writer close */
-	if (r && (t = get_task(r->id, r->exec_id, rp)))
+	if (r && (t = get_proc(r->id, r->exec_id, &e, rp)))
 		pthread_mutex_unlock(&lock);
 	if (r)
 		containerd__task__v2__close_iorequest__free_unpacked(r, NULL);
@@ -770,6 +1111,7 @@ static const struct ttrpc_method methods[] = {
 	{ SHIM_TASK_SERVICE, "Wait", m_wait, true },
 	{ SHIM_TASK_SERVICE, "Pids", m_pids, false },
 	{ SHIM_TASK_SERVICE, "CloseIO", m_close_io, false },
+	{ SHIM_TASK_SERVICE, "Exec", m_exec, false },
 	{ SHIM_TASK_SERVICE, "Stats", m_stats, true },
 	{ SHIM_TASK_SERVICE, "Pause", m_pause, true },
 	{ SHIM_TASK_SERVICE, "Resume", m_resume, true },
