@@ -124,6 +124,7 @@ s1=$(wc -l <"$WORK/ticker.out"); sleep 1; s2=$(wc -l <"$WORK/ticker.out")
 [ "$s1" -eq "$s2" ] && [ "$s1" -gt 0 ] && ok "a paused container runs no more ($s1 lines, then $s2)" \
 	|| not_ok "paused container stops" "$s1 lines, 1 s later $s2"
 expect_fail "pause of a paused container fails" "paused" "" rt pause ticker
+expect_fail "delete of a paused container without --force fails" "force" "" rt delete ticker
 if rt resume ticker 2>"$WORK/err" && rt state ticker | grep -q '"status": "running"'; then
 	ok "resume: state says running"
 else

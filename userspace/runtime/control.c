@@ -130,7 +130,8 @@ int cmd_delete(struct kx_config *cfg, int argc, char **argv)
 		return fail("%s", err.msg);
 	}
 	s = kx_state_effective(&st);
-	if ((s == KX_STATUS_RUNNING || s == KX_STATUS_CREATING) && !force) {
+	if ((s == KX_STATUS_RUNNING || s == KX_STATUS_PAUSED || s == KX_STATUS_CREATING) &&
+	    !force) {
 		kx_state_clear(&st);
 		close(lock);
 		return fail("cannot delete container %s: it is %s (stop it first, or use --force)",
