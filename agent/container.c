@@ -209,12 +209,36 @@ static bool valid_tag(const char *t)
 	return true;
 }
 
+/* Relative, no "." or ".." component, no empty one: a path below the share. */
+static bool valid_subdir(const char *s)
+{
+	const char *p = s;
+	size_t n = strlen(s);
+
+	if (!n)
+		return true;
+	if (n >= 4096 || s[0] == '/')
+		return false;
+	while (*p) {
+		size_t len = strcspn(p, "/");
+
+		if (!len || (len == 1 && p[0] == '.') || (len == 2 && p[0] == '.' && p[1] == '.'))
+			return false;
+		p += len;
+		if (*p == '/' && !*++p)
+			return false;
+	}
+	return true;
+}
+
 static int validate_create(const pb_create_req *r, char *msg, size_t len)
 {
 	if (validate_process(r->process, msg, len))
 		return -1;
 	if (!valid_tag(r->rootfs_tag))
 		return snprintf(msg, len, "rootfs_tag \"%s\" invalid", r->rootfs_tag), -1;
+	if (!valid_subdir(r->rootfs_subdir))
+		return snprintf(msg, len, "rootfs_subdir \"%.200s\" invalid", r->rootfs_subdir), -1;
 	if (strlen(r->hostname) > 64)
 		return snprintf(msg, len, "hostname too long"), -1;
 	if (r->n_mounts > 1024 || r->n_masked_paths > 1024 || r->n_readonly_paths > 1024)
@@ -328,7 +352,7 @@ int container_create(const struct call *call, const pb_create_req *r)
 	struct kx_err err = { 0 };
 	struct container *c;
 	struct process *p;
-	char msg[600];
+	char msg[600], src[4300];
 	int sv[2] = { -1, -1 }, ret;
 
 	if (!valid_id(r->container_id))
@@ -359,8 +383,20 @@ int container_create(const struct call *call, const pb_create_req *r)
 	c->share = share_get(r->rootfs_tag, &err);
 	if (!c->share)
 		goto fail;
-	if (mount(share_path(c->share), c->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0) {
-		kx_error(&err, errno, "bind %s on %s", share_path(c->share), c->rootfs);
+	snprintf(src, sizeof(src), "%s%s%s", share_path(c->share), *r->rootfs_subdir ? "/" : "",
+		 r->rootfs_subdir);
+	/* O_NOFOLLOW: a symlink in the share must not lead the rootfs elsewhere */
+	if (*r->rootfs_subdir) {
+		int dfd = open(src, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+		if (dfd < 0) {
+			kx_error(&err, errno, "rootfs_subdir %s", r->rootfs_subdir);
+			goto fail;
+		}
+		close(dfd);
+	}
+	if (mount(src, c->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0) {
+		kx_error(&err, errno, "bind %s on %s", src, c->rootfs);
 		goto fail;
 	}
 	c->rootfs_mounted = true;

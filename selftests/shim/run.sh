@@ -208,6 +208,71 @@ else
 	not_ok "ctr events shows create, start, paused, resumed, exit, delete in order" "got: $order"
 fi
 
+# Pods: a container naming a sandbox (CRI annotations) runs in the sandbox's VM.
+T=io.kubernetes.cri.container-type
+S=io.kubernetes.cri.sandbox-id
+BOOT_ID=/proc/sys/kernel/random/boot_id
+run -d --annotation=$T=sandbox --annotation=$S=pod1 pod1 sleep 300 >"$WORK/out" 2>&1
+sb_boot=$(c task exec --fifo-dir "$WORK/fifo" --exec-id b1 pod1 cat $BOOT_ID </dev/null 2>&1)
+solo_boot=$(run --rm solo cat $BOOT_ID 2>&1)
+out=$(run --rm --annotation=$T=container --annotation=$S=pod1 pc1 \
+	sh -c "cat $BOOT_ID; echo to-stderr >&2; exit 5" 2>"$WORK/err")
+rc=$?
+if [ $rc -eq 5 ] && [ -n "$sb_boot" ] && [ "$out" = "$sb_boot" ] && [ "$out" != "$solo_boot" ] &&
+	grep -qx to-stderr "$WORK/err"; then
+	ok "a pod's container runs in its sandbox's VM (boot_id $out, a standalone task's differs); stdout, stderr, exit status 5"
+else
+	not_ok "a pod's container runs in its sandbox's VM" "rc=$rc out=$out sandbox=$sb_boot" \
+		"solo=$solo_boot" "$(tail -n 3 "$WORK/err")" "$(cat "$WORK/out")"
+fi
+run -d --annotation=$T=container --annotation=$S=pod1 pc2 sleep 300 >"$WORK/out" 2>&1
+# grouped by the sandbox id: pc2's start hands over the address of pod1's shim
+shims=$(pgrep -fc "containerd-shim-katasbx-v2.*-id pc2 ")
+pc2_boot=$(c task exec --fifo-dir "$WORK/fifo" --exec-id b2 pc2 cat $BOOT_ID </dev/null 2>&1)
+pc2_init=$(c task exec --fifo-dir "$WORK/fifo" --exec-id b3 pc2 cat /proc/1/cmdline </dev/null 2>&1 |
+	tr '\0' ' ')
+binds=$(grep -c "$WORK/shim/default/.pods/pod1/" /proc/self/mountinfo)
+st=$(c task ls 2>/dev/null | awk '$1 == "pc2" { print $3 }')
+if [ "$st" = RUNNING ] && [ "$pc2_boot" = "$sb_boot" ] && [ "$pc2_init" = "sleep 300 " ] &&
+	[ "$binds" -ge 2 ] && [ "$shims" = 0 ]; then
+	ok "a detached pod container: RUNNING, exec in its own pid namespace, same VM, the sandbox's shim, rootfs bound on the pod's share"
+else
+	not_ok "a detached pod container" "status=$st boot=$pc2_boot init=$pc2_init" \
+		"binds=$binds shims=$shims" "$(cat "$WORK/out")"
+fi
+c task kill -s SIGKILL pc2
+for _ in $(seq 100); do
+	st=$(c task ls 2>/dev/null | awk '$1 == "pc2" { print $3 }')
+	[ "$st" = STOPPED ] && break
+	sleep 0.1
+done
+sb_st=$(c task ls 2>/dev/null | awk '$1 == "pod1" { print $3 }')
+c task delete pc2 >/dev/null 2>"$WORK/err"
+c container delete pc2 >/dev/null 2>&1
+binds=$(grep -c "$WORK/shim/default/.pods/pod1/pc2" /proc/self/mountinfo)
+if [ "$st" = STOPPED ] && [ "$sb_st" = RUNNING ] && [ "$binds" -eq 0 ]; then
+	ok "killing a pod's container leaves its sandbox running; its delete unbinds its rootfs"
+else
+	not_ok "kill and delete a pod's container" "status=$st sandbox=$sb_st binds=$binds" \
+		"$(cat "$WORK/err")"
+fi
+c task kill -s SIGKILL pod1
+for _ in $(seq 100); do
+	st=$(c task ls 2>/dev/null | awk '$1 == "pod1" { print $3 }')
+	[ "$st" = STOPPED ] && break
+	sleep 0.1
+done
+c task delete pod1 >/dev/null 2>"$WORK/err"
+c container delete pod1 >/dev/null 2>&1
+sleep 0.5
+binds=$(grep -c "$WORK/shim/default/.pods" /proc/self/mountinfo)
+if [ "$binds" -eq 0 ] && [ ! -e "$WORK/shim/default/.pods" ] && ! leftovers | grep -q .; then
+	ok "after the pod's delete: no mount, share, shim or QEMU left"
+else
+	not_ok "pod cleanup" "binds=$binds" "$(ls -a "$WORK/shim/default" 2>&1)" \
+		"$(leftovers | tr '\n' ' ')" "$(cat "$WORK/err")"
+fi
+
 # Exit code of a foreground ctr run whose task is killed.
 run --rm killed sleep 300 >/dev/null 2>&1 &
 rpid=$!

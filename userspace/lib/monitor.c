@@ -25,7 +25,7 @@
 
 #define MAX_CLIENTS 16
 #define MAX_PENDING 64
-#define MAX_PROCS 16		/* the init (index 0) and its execs */
+#define MAX_PROCS 32		/* the init (index 0), further containers' inits, execs */
 #define MAX_WAITERS 4		/* WaitExec calls parked per exec */
 #define READ_CHUNK (64 * 1024)
 
@@ -41,6 +41,8 @@ enum pending_kind {
 	P_FORWARD,	/* a forwarded signal: nobody waits for the answer */
 	P_STATS,
 	P_EXEC,
+	P_CREATE,	/* a further container */
+	P_REMOVE,
 };
 
 struct pending {
@@ -51,12 +53,17 @@ struct pending {
 	uint32_t client_stream;
 };
 
-/* A process of the container whose stdio the monitor relays. */
+/*
+ * A process whose stdio the monitor relays: of its own container (cid is
+ * the monitor's id) or of a further one made by CreateContainer.
+ */
 struct proc {
 	bool used;
-	char exec_id[KX_ID_MAX + 1];	/* "": the init */
+	char cid[KX_ID_MAX + 1];	/* the container's id in the guest */
+	char exec_id[KX_ID_MAX + 1];	/* "": the container's init */
 	int fd[3];			/* stdin, stdout, stderr on the host; -1: none */
-	bool started;
+	bool started, starting;		/* starting: a further container's StartContainer */
+	bool removing;			/* a further container's RemoveContainer is out */
 	bool out_eof, err_eof, waited;
 	bool stdin_open, stdin_busy;
 	int exit_status;
@@ -84,6 +91,8 @@ struct mon {
 };
 
 #define INIT(m) (&(m)->procs[0])
+
+static void reply_client(struct mon *m, int client, uint32_t stream, int code, const char *msg);
 
 static int add_pending(struct mon *m, enum pending_kind kind, int proc, uint32_t stream,
 		       int client, uint32_t client_stream)
@@ -127,7 +136,7 @@ static void request_read(struct mon *m, int pi, bool err_stream)
 {
 	Katasbx__Agent__V1__ReadStreamRequest r = KATASBX__AGENT__V1__READ_STREAM_REQUEST__INIT;
 
-	r.container_id = (char *)m->a->id;
+	r.container_id = m->procs[pi].cid;
 	r.exec_id = m->procs[pi].exec_id;
 	r.len = READ_CHUNK;
 	agent_send_proc(m, err_stream ? "ReadStderr" : "ReadStdout", &r.base,
@@ -138,7 +147,7 @@ static void request_wait(struct mon *m, int pi)
 {
 	Katasbx__Agent__V1__ProcessRequest r = KATASBX__AGENT__V1__PROCESS_REQUEST__INIT;
 
-	r.container_id = (char *)m->a->id;
+	r.container_id = m->procs[pi].cid;
 	r.exec_id = m->procs[pi].exec_id;
 	agent_send_proc(m, "WaitProcess", &r.base, P_WAIT, pi, -1, 0);
 }
@@ -147,28 +156,36 @@ static void request_close_stdin(struct mon *m, int pi)
 {
 	Katasbx__Agent__V1__ProcessRequest c = KATASBX__AGENT__V1__PROCESS_REQUEST__INIT;
 
-	c.container_id = (char *)m->a->id;
+	c.container_id = m->procs[pi].cid;
 	c.exec_id = m->procs[pi].exec_id;
 	m->procs[pi].stdin_open = false;
 	agent_send_proc(m, "CloseStdin", &c.base, P_CLOSE_IN, pi, -1, 0);
 }
 
-static void request_start(struct mon *m, int client, uint32_t client_stream)
+/* pi: the container's init, 0 for the monitor's own */
+static void request_start(struct mon *m, int pi, int client, uint32_t client_stream)
 {
 	Katasbx__Agent__V1__ContainerRequest r = KATASBX__AGENT__V1__CONTAINER_REQUEST__INIT;
 
-	r.container_id = (char *)m->a->id;
-	m->start_pending = true;
-	agent_send(m, "StartContainer", &r.base, P_START, client, client_stream);
+	r.container_id = m->procs[pi].cid;
+	if (pi == 0)
+		m->start_pending = true;
+	m->procs[pi].starting = true;
+	if (agent_send_proc(m, "StartContainer", &r.base, P_START, pi, client, client_stream)) {
+		m->procs[pi].starting = false;
+		if (pi)
+			reply_client(m, client, client_stream, TTRPC_UNAVAILABLE,
+				     "cannot ask the agent");
+	}
 }
 
-static void request_signal(struct mon *m, const char *exec_id, uint32_t sig, bool all,
-			   enum pending_kind kind, int client, uint32_t client_stream)
+static void request_signal(struct mon *m, const char *cid, const char *exec_id, uint32_t sig,
+			   bool all, enum pending_kind kind, int client, uint32_t client_stream)
 {
 	Katasbx__Agent__V1__SignalProcessRequest r =
 		KATASBX__AGENT__V1__SIGNAL_PROCESS_REQUEST__INIT;
 
-	r.container_id = (char *)m->a->id;
+	r.container_id = (char *)cid;
 	r.exec_id = (char *)exec_id;
 	r.signal = sig;
 	r.all = all;
@@ -263,6 +280,31 @@ static void free_proc(struct mon *m, int pi)
 			m->pend[i].proc = -1;
 }
 
+/*
+ * A further container was removed from the guest: forget it and its execs,
+ * answering whoever still waits for them (killed: 137).
+ */
+static void remove_done(struct mon *m, int ci)
+{
+	char cid[KX_ID_MAX + 1];
+	int i;
+
+	snprintf(cid, sizeof(cid), "%s", m->procs[ci].cid);
+	for (i = 1; i < MAX_PROCS; i++) {
+		struct proc *pr = &m->procs[i];
+
+		if (!pr->used || strcmp(pr->cid, cid))
+			continue;
+		if (!pr->waited) {
+			pr->waited = true;
+			pr->exit_status = 128 + SIGKILL;
+		}
+		pr->out_eof = pr->err_eof = true;
+		check_exec_done(m, i);
+		free_proc(m, i);
+	}
+}
+
 static void on_exec_started(struct mon *m, int pi)
 {
 	struct proc *pr = &m->procs[pi];
@@ -285,7 +327,24 @@ static void on_agent_response(struct mon *m, struct pending *p, Ttrpc__Response 
 
 	switch (p->kind) {
 	case P_START:
+		if (p->proc > 0) {	/* a further container */
+			pr->starting = false;
+			if (code == TTRPC_OK) {
+				pr->started = true;
+				if (pr->fd[0] < 0)
+					request_close_stdin(m, p->proc);
+				else
+					pr->stdin_open = true;
+			}
+			reply_client(m, p->client, p->client_stream, code, emsg);
+			break;
+		}
+		if (p->proc < 0) {	/* removed meanwhile */
+			reply_client(m, p->client, p->client_stream, code, emsg);
+			break;
+		}
 		m->start_pending = false;
+		INIT(m)->starting = false;
 		if (code == TTRPC_OK) {
 			m->started = true;
 			INIT(m)->started = true;
@@ -312,6 +371,28 @@ static void on_agent_response(struct mon *m, struct pending *p, Ttrpc__Response 
 		} else {
 			free_proc(m, p->proc);
 		}
+		reply_client(m, p->client, p->client_stream, code, emsg);
+		break;
+	case P_CREATE:
+		if (!pr) {
+			reply_client(m, p->client, p->client_stream, TTRPC_NOT_FOUND,
+				     "container removed while being created");
+			break;
+		}
+		if (code == TTRPC_OK) {
+			/* drain its output and watch for its exit from the start */
+			request_read(m, p->proc, false);
+			request_read(m, p->proc, true);
+			request_wait(m, p->proc);
+			kx_debug("container %s created", pr->cid);
+		} else {
+			free_proc(m, p->proc);
+		}
+		reply_client(m, p->client, p->client_stream, code, emsg);
+		break;
+	case P_REMOVE:
+		if (pr)
+			remove_done(m, p->proc);
 		reply_client(m, p->client, p->client_stream, code, emsg);
 		break;
 	case P_STATS: {
@@ -372,7 +453,7 @@ static void on_agent_response(struct mon *m, struct pending *p, Ttrpc__Response 
 		pr->exit_status = wr ? wr->status : 255;
 		if (!wr)
 			kx_log(KX_LOG_ERROR, "wait for %s%s of container %s: %s",
-			       *pr->exec_id ? "exec " : "the init", pr->exec_id, m->a->id, emsg);
+			       *pr->exec_id ? "exec " : "the init", pr->exec_id, pr->cid, emsg);
 		if (wr)
 			katasbx__agent__v1__wait_process_response__free_unpacked(wr, NULL);
 		if (p->proc == 0)
@@ -432,12 +513,16 @@ static int handle_agent_frames(struct mon *m)
 	return 0;
 }
 
-static int find_exec(struct mon *m, const char *exec_id)
+/* A process by container ("": the monitor's own) and exec id ("": the init); -1: none. */
+static int find_proc(struct mon *m, const char *cid, const char *exec_id)
 {
 	int i;
 
-	for (i = 1; i < MAX_PROCS; i++)
-		if (m->procs[i].used && !strcmp(m->procs[i].exec_id, exec_id))
+	if (!cid || !*cid)
+		cid = m->a->id;
+	for (i = 0; i < MAX_PROCS; i++)
+		if (m->procs[i].used && !strcmp(m->procs[i].cid, cid) &&
+		    !strcmp(m->procs[i].exec_id, exec_id ? exec_id : ""))
 			return i;
 	return -1;
 }
@@ -460,18 +545,71 @@ static int open_writer(const char *path)
 	return fd;
 }
 
+/* A free slot, or the oldest finished exec nobody waits for; -1: none. */
+static int alloc_proc(struct mon *m)
+{
+	int pi;
+
+	for (pi = 1; pi < MAX_PROCS; pi++)
+		if (!m->procs[pi].used)
+			return pi;
+	for (pi = 1; pi < MAX_PROCS; pi++) {
+		struct proc *pr = &m->procs[pi];
+
+		if (*pr->exec_id && pr->waited && pr->out_eof && pr->err_eof) {
+			free_proc(m, pi);
+			return pi;
+		}
+	}
+	return -1;
+}
+
+/* A new process's FIFOs: stdin for reading, stdout and stderr for writing. */
+static int open_proc_fds(struct proc *pr, const char *const paths[3], char *msg, size_t len)
+{
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		pr->fd[i] = -1;
+		if (!paths[i] || !*paths[i])
+			continue;
+		pr->fd[i] = i == 0 ? open(paths[i], O_RDONLY | O_NONBLOCK | O_CLOEXEC) :
+				     open_writer(paths[i]);
+		if (pr->fd[i] < 0) {
+			snprintf(msg, len, "open %s: %s", paths[i], strerror(errno));
+			close_proc_fds(pr);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* The init of container cid ("": the monitor's own), or a reply and -1. */
+static int container_init(struct mon *m, const char *cid, int ci, uint32_t stream)
+{
+	int pi = find_proc(m, cid, "");
+
+	if (pi < 0 || m->procs[pi].removing)
+		reply_client(m, ci, stream, TTRPC_NOT_FOUND, "no such container");
+	return pi < 0 || m->procs[pi].removing ? -1 : pi;
+}
+
 static void exec_process(struct mon *m, const Katasbx__Monitor__V1__ExecRequest *x, int ci,
 			 uint32_t stream)
 {
 	Katasbx__Agent__V1__ExecProcessRequest r = KATASBX__AGENT__V1__EXEC_PROCESS_REQUEST__INIT;
 	const char *paths[3] = { x->stdin, x->stdout, x->stderr };
-	struct proc *pr;
-	char msg[200];
+	struct proc *pr, *init;
+	char msg[200], why[160], cid[KX_ID_MAX + 1];
 	int pi, i;
 
-	if (INIT(m)->waited || !m->started || m->paused) {
+	if ((pi = container_init(m, x->container_id, ci, stream)) < 0)
+		return;
+	init = &m->procs[pi];
+	memcpy(cid, init->cid, sizeof(cid));
+	if (init->waited || !init->started || m->paused) {
 		reply_client(m, ci, stream, TTRPC_FAILED_PRECONDITION,
-			     INIT(m)->waited ? "container has stopped" :
+			     init->waited ? "container has stopped" :
 			     m->paused ? "container is paused" : "container is not running");
 		return;
 	}
@@ -484,7 +622,7 @@ static void exec_process(struct mon *m, const Katasbx__Monitor__V1__ExecRequest 
 		reply_client(m, ci, stream, TTRPC_UNIMPLEMENTED, "terminals are not supported yet");
 		return;
 	}
-	pi = find_exec(m, x->exec_id);
+	pi = find_proc(m, cid, x->exec_id);
 	if (pi > 0) {
 		pr = &m->procs[pi];
 		if (!(pr->waited && pr->out_eof && pr->err_eof)) {
@@ -494,43 +632,24 @@ static void exec_process(struct mon *m, const Katasbx__Monitor__V1__ExecRequest 
 		}
 		free_proc(m, pi);	/* a finished exec's id may be used again */
 	}
-	for (pi = 1; pi < MAX_PROCS && m->procs[pi].used; pi++)
-		;
-	if (pi == MAX_PROCS) {
-		/* make room: the oldest finished exec nobody waits for */
-		for (pi = 1; pi < MAX_PROCS; pi++) {
-			pr = &m->procs[pi];
-			if (pr->waited && pr->out_eof && pr->err_eof) {
-				free_proc(m, pi);
-				break;
-			}
-		}
-	}
-	if (pi == MAX_PROCS) {
+	pi = alloc_proc(m);
+	if (pi < 0) {
 		reply_client(m, ci, stream, TTRPC_RESOURCE_EXHAUSTED, "too many execs");
 		return;
 	}
 	pr = &m->procs[pi];
 	memset(pr, 0, sizeof(*pr));
+	memcpy(pr->cid, cid, sizeof(cid));
 	snprintf(pr->exec_id, sizeof(pr->exec_id), "%s", x->exec_id);
 	for (i = 0; i < MAX_WAITERS; i++)
 		pr->waiter[i].client = -1;
-	for (i = 0; i < 3; i++) {
-		pr->fd[i] = -1;
-		if (!paths[i] || !*paths[i])
-			continue;
-		pr->fd[i] = i == 0 ? open(paths[i], O_RDONLY | O_NONBLOCK | O_CLOEXEC) :
-				     open_writer(paths[i]);
-		if (pr->fd[i] < 0) {
-			snprintf(msg, sizeof(msg), "exec %s: open %s: %s", x->exec_id, paths[i],
-				 strerror(errno));
-			close_proc_fds(pr);
-			reply_client(m, ci, stream, TTRPC_FAILED_PRECONDITION, msg);
-			return;
-		}
+	if (open_proc_fds(pr, paths, why, sizeof(why))) {
+		snprintf(msg, sizeof(msg), "exec %s: %s", x->exec_id, why);
+		reply_client(m, ci, stream, TTRPC_FAILED_PRECONDITION, msg);
+		return;
 	}
 	pr->used = true;
-	r.container_id = (char *)m->a->id;
+	r.container_id = pr->cid;
 	r.exec_id = pr->exec_id;
 	r.process = x->process;
 	if (agent_send_proc(m, "ExecProcess", &r.base, P_EXEC, pi, ci, stream)) {
@@ -539,12 +658,99 @@ static void exec_process(struct mon *m, const Katasbx__Monitor__V1__ExecRequest 
 	}
 }
 
-static void wait_exec(struct mon *m, const char *exec_id, int ci, uint32_t stream)
+/* A further container in the VM, on the share's rootfs_subdir; created, not started. */
+static void create_container(struct mon *m, const Katasbx__Monitor__V1__CreateContainerRequest *x,
+			     int ci, uint32_t stream)
 {
-	int pi = *exec_id ? find_exec(m, exec_id) : -1, i;
+	Katasbx__Agent__V1__CreateContainerRequest *cr = x->container;
+	const char *paths[3] = { x->stdin, x->stdout, x->stderr };
+	struct proc *pr;
+	char msg[300], why[200], *tag;
+	int pi, i;
+
+	if (!cr || !kx_id_valid(cr->container_id) || !cr->process) {
+		reply_client(m, ci, stream, TTRPC_INVALID_ARGUMENT,
+			     "a container needs a valid id and a process");
+		return;
+	}
+	if (cr->process->terminal) {
+		reply_client(m, ci, stream, TTRPC_UNIMPLEMENTED, "terminals are not supported yet");
+		return;
+	}
+	if (INIT(m)->waited || m->paused || !m->a->share_dir) {
+		reply_client(m, ci, stream, TTRPC_FAILED_PRECONDITION,
+			     INIT(m)->waited ? "the sandbox has stopped" :
+			     m->paused ? "the sandbox is paused" : "the VM has no pod share");
+		return;
+	}
+	if (find_proc(m, cr->container_id, "") >= 0) {
+		snprintf(msg, sizeof(msg), "container %s already exists", cr->container_id);
+		reply_client(m, ci, stream, TTRPC_ALREADY_EXISTS, msg);
+		return;
+	}
+	pi = alloc_proc(m);
+	if (pi < 0) {
+		reply_client(m, ci, stream, TTRPC_RESOURCE_EXHAUSTED, "too many processes");
+		return;
+	}
+	pr = &m->procs[pi];
+	memset(pr, 0, sizeof(*pr));
+	snprintf(pr->cid, sizeof(pr->cid), "%s", cr->container_id);
+	for (i = 0; i < MAX_WAITERS; i++)
+		pr->waiter[i].client = -1;
+	if (open_proc_fds(pr, paths, why, sizeof(why))) {
+		snprintf(msg, sizeof(msg), "container %s: %s", cr->container_id, why);
+		reply_client(m, ci, stream, TTRPC_FAILED_PRECONDITION, msg);
+		return;
+	}
+	pr->used = true;
+	tag = cr->rootfs_tag;
+	cr->rootfs_tag = KX_ROOTFS_TAG;	/* the VM's one share */
+	if (agent_send_proc(m, "CreateContainer", &cr->base, P_CREATE, pi, ci, stream)) {
+		free_proc(m, pi);
+		reply_client(m, ci, stream, TTRPC_UNAVAILABLE, "cannot ask the agent");
+	}
+	cr->rootfs_tag = tag;	/* x is freed with its own strings */
+}
+
+/* StartContainer or DeleteContainer of a further container. */
+static void container_call(struct mon *m, const char *cid, bool start, int ci, uint32_t stream)
+{
+	Katasbx__Agent__V1__ContainerRequest r = KATASBX__AGENT__V1__CONTAINER_REQUEST__INIT;
+	int pi;
+
+	if (!cid || !*cid || !strcmp(cid, m->a->id)) {
+		reply_client(m, ci, stream, TTRPC_INVALID_ARGUMENT,
+			     "name a container made by CreateContainer");
+		return;
+	}
+	if ((pi = container_init(m, cid, ci, stream)) < 0)
+		return;
+	if (start) {
+		if (m->procs[pi].started || m->procs[pi].starting || m->procs[pi].waited)
+			reply_client(m, ci, stream, TTRPC_FAILED_PRECONDITION,
+				     m->procs[pi].waited ? "container has stopped" :
+				     "container already started");
+		else
+			request_start(m, pi, ci, stream);
+		return;
+	}
+	m->procs[pi].removing = true;
+	r.container_id = m->procs[pi].cid;
+	if (agent_send_proc(m, "RemoveContainer", &r.base, P_REMOVE, pi, ci, stream)) {
+		m->procs[pi].removing = false;
+		reply_client(m, ci, stream, TTRPC_UNAVAILABLE, "cannot ask the agent");
+	}
+}
+
+static void wait_exec(struct mon *m, const char *cid, const char *exec_id, int ci,
+		      uint32_t stream)
+{
+	int pi = find_proc(m, cid, exec_id), i;
 	struct proc *pr;
 
-	if (pi < 0) {
+	/* the monitor's own init is waited for through the monitor's exit */
+	if (pi <= 0) {
 		reply_client(m, ci, stream, TTRPC_NOT_FOUND, "no such exec");
 		return;
 	}
@@ -608,23 +814,27 @@ static void on_client_request(struct mon *m, int ci, struct ttrpc_frame *f)
 					    INIT(m)->waited ? "container has stopped" :
 					    "container already started", NULL, &err);
 		else
-			request_start(m, ci, f->stream_id);
+			request_start(m, 0, ci, f->stream_id);
 	} else if (!strcmp(req->method, "Kill")) {
 		Katasbx__Monitor__V1__KillRequest *k =
 			katasbx__monitor__v1__kill_request__unpack(NULL, req->payload.len,
 								   req->payload.data);
+		int pi;
 
 		if (!k)
 			ttrpc_send_response(&c->conn, f->stream_id, TTRPC_INVALID_ARGUMENT,
 					    "malformed kill request", NULL, &err);
-		else if (INIT(m)->waited)
+		else if ((pi = container_init(m, k->container_id, ci, f->stream_id)) < 0)
+			;
+		else if (m->procs[pi].waited)
 			ttrpc_send_response(&c->conn, f->stream_id, TTRPC_FAILED_PRECONDITION,
 					    "container is not running", NULL, &err);
-		else if (*k->exec_id && find_exec(m, k->exec_id) < 0)
+		else if (*k->exec_id && find_proc(m, m->procs[pi].cid, k->exec_id) < 0)
 			ttrpc_send_response(&c->conn, f->stream_id, TTRPC_NOT_FOUND,
 					    "no such exec", NULL, &err);
 		else
-			request_signal(m, k->exec_id, k->signal, k->all, P_KILL, ci, f->stream_id);
+			request_signal(m, m->procs[pi].cid, k->exec_id, k->signal, k->all, P_KILL,
+				       ci, f->stream_id);
 		if (k)
 			katasbx__monitor__v1__kill_request__free_unpacked(k, NULL);
 	} else if (!strcmp(req->method, "Exec")) {
@@ -648,21 +858,46 @@ static void on_client_request(struct mon *m, int ci, struct ttrpc_frame *f)
 			ttrpc_send_response(&c->conn, f->stream_id, TTRPC_INVALID_ARGUMENT,
 					    "malformed wait request", NULL, &err);
 		else
-			wait_exec(m, w->exec_id, ci, f->stream_id);
+			wait_exec(m, w->container_id, w->exec_id, ci, f->stream_id);
 		if (w)
 			katasbx__monitor__v1__wait_exec_request__free_unpacked(w, NULL);
-	} else if (!strcmp(req->method, "Stats")) {
+	} else if (!strcmp(req->method, "Stats") || !strcmp(req->method, "StartContainer") ||
+		   !strcmp(req->method, "DeleteContainer")) {
+		Katasbx__Monitor__V1__ContainerRequest *q =
+			katasbx__monitor__v1__container_request__unpack(NULL, req->payload.len,
+									req->payload.data);
 		Katasbx__Agent__V1__ContainerRequest r = KATASBX__AGENT__V1__CONTAINER_REQUEST__INIT;
+		int pi;
 
-		if (m->paused) {
+		if (!q) {
+			ttrpc_send_response(&c->conn, f->stream_id, TTRPC_INVALID_ARGUMENT,
+					    "malformed container request", NULL, &err);
+		} else if (strcmp(req->method, "Stats")) {
+			container_call(m, q->container_id, !strcmp(req->method, "StartContainer"),
+				       ci, f->stream_id);
+		} else if (m->paused) {
 			ttrpc_send_response(&c->conn, f->stream_id, TTRPC_FAILED_PRECONDITION,
 					    "container is paused", NULL, &err);
-		} else {
-			r.container_id = (char *)m->a->id;
+		} else if ((pi = container_init(m, q->container_id, ci, f->stream_id)) >= 0) {
+			r.container_id = m->procs[pi].cid;
 			if (agent_send(m, "StatsContainer", &r.base, P_STATS, ci, f->stream_id))
 				ttrpc_send_response(&c->conn, f->stream_id, TTRPC_UNAVAILABLE,
 						    "cannot ask the agent", NULL, &err);
 		}
+		if (q)
+			katasbx__monitor__v1__container_request__free_unpacked(q, NULL);
+	} else if (!strcmp(req->method, "CreateContainer")) {
+		Katasbx__Monitor__V1__CreateContainerRequest *x =
+			katasbx__monitor__v1__create_container_request__unpack(NULL,
+					req->payload.len, req->payload.data);
+
+		if (!x)
+			ttrpc_send_response(&c->conn, f->stream_id, TTRPC_INVALID_ARGUMENT,
+					    "malformed create request", NULL, &err);
+		else
+			create_container(m, x, ci, f->stream_id);
+		if (x)
+			katasbx__monitor__v1__create_container_request__free_unpacked(x, NULL);
 	} else if (!strcmp(req->method, "Pause") || !strcmp(req->method, "Resume")) {
 		pause_resume(m, !strcmp(req->method, "Pause"), ci, f->stream_id);
 	} else {
@@ -735,7 +970,7 @@ static void on_stdin(struct mon *m, int pi)
 		request_close_stdin(m, pi);
 		return;
 	}
-	w.container_id = (char *)m->a->id;
+	w.container_id = pr->cid;
 	w.exec_id = pr->exec_id;
 	w.data.data = buf;
 	w.data.len = n;
@@ -758,7 +993,7 @@ static void on_signal(struct mon *m)
 			continue;
 		}
 		if (m->started && !INIT(m)->waited) {
-			request_signal(m, "", si.ssi_signo, false, P_FORWARD, -1, 0);
+			request_signal(m, m->a->id, "", si.ssi_signo, false, P_FORWARD, -1, 0);
 		} else if (!m->started && (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT ||
 					   si.ssi_signo == SIGHUP)) {
 			/* a created container is torn down by signalling its monitor */
@@ -795,8 +1030,11 @@ static int boot(struct mon *m, struct kx_err *err)
 
 	if (kx_state_path(rundir, sizeof(rundir), cfg->root, m->a->id, NULL))
 		return kx_error(err, ENAMETOOLONG, "state directory of %s", m->a->id);
-	if (kx_boot_vm(cfg, m->a->id, rundir, m->a->spec->root_path, m->a->spec->root_readonly,
-		       &m->b, vm_started, m, err))
+	/* a pod's share holds every container's rootfs: read-only is each one's own */
+	if (kx_boot_vm(cfg, m->a->id, rundir,
+		       m->a->share_dir ? m->a->share_dir : m->a->spec->root_path,
+		       m->a->share_dir ? false : m->a->spec->root_readonly, &m->b, vm_started, m,
+		       err))
 		return -1;
 	snprintf(m->st.accel, sizeof(m->st.accel), "%s", m->b.accel);
 	snprintf(m->st.channel, sizeof(m->st.channel), "%s", m->b.channel);
@@ -806,6 +1044,7 @@ static int boot(struct mon *m, struct kx_err *err)
 	cr.process = m->a->spec->process;
 	cr.hostname = m->a->spec->hostname ? m->a->spec->hostname : "";
 	cr.rootfs_tag = KX_ROOTFS_TAG;
+	cr.rootfs_subdir = m->a->share_dir ? (char *)m->a->rootfs_subdir : "";
 	cr.rootfs_readonly = m->a->spec->root_readonly;
 	cr.n_mounts = m->a->spec->n_mounts;
 	cr.mounts = m->a->spec->mounts;
@@ -951,6 +1190,7 @@ int kx_monitor_run(const struct kx_monitor_args *a, struct kx_err *err)
 	for (i = 0; i < MAX_PROCS * MAX_WAITERS; i++)
 		m.procs[i / MAX_WAITERS].waiter[i % MAX_WAITERS].client = -1;
 	m.procs[0].used = true;		/* the init, on the monitor's own stdio */
+	snprintf(m.procs[0].cid, sizeof(m.procs[0].cid), "%s", a->id);
 	m.procs[0].fd[0] = 0;
 	m.procs[0].fd[1] = 1;
 	m.procs[0].fd[2] = 2;
@@ -989,7 +1229,7 @@ int kx_monitor_run(const struct kx_monitor_args *a, struct kx_err *err)
 	request_wait(&m, 0);
 	report_ready(a->ready_fd, "ok");
 	if (a->start)
-		request_start(&m, -1, 0);
+		request_start(&m, 0, -1, 0);
 	stdin_flags = fcntl(0, F_GETFL);
 	m.procs[0].stdin_open = stdin_flags >= 0 && (stdin_flags & O_ACCMODE) != O_WRONLY;
 

@@ -25,6 +25,13 @@ struct kx_monitor_args {
 	int ready_fd;		/* told "ok" or an error line once created; -1 if none */
 	const char *pid_file;	/* written with the monitor's pid once created */
 	bool start;		/* start the container at once (run) */
+	/*
+	 * A pod's sandbox: the VM's 9p share is share_dir (not the spec's root),
+	 * the container's rootfs its directory rootfs_subdir; CreateContainer
+	 * adds the pod's further containers on their directories of it.
+	 */
+	const char *share_dir;
+	const char *rootfs_subdir;
 };
 
 /*

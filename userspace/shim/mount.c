@@ -1,13 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
 /* containerd's rootfs mounts (overlay, bind, ...) onto the bundle's rootfs. */
 #include <errno.h>
+#include <json-c/json.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "containerd/types/mount.pb-c.h"
 #include "shim.h"
+#include "state.h"
 
 struct flag {
 	const char *name;
@@ -105,4 +109,41 @@ void shim_unmount_rootfs(const char *dir)
 	for (i = 0; i < 16; i++)
 		if (umount2(dir, MNT_DETACH))
 			break;
+}
+
+int shim_bind(const char *src, const char *dst, struct kx_err *err)
+{
+	if (mkdir(dst, 0755) && errno != EEXIST)
+		return kx_error(err, errno, "mkdir %s", dst);
+	if (mount(src, dst, NULL, MS_BIND | MS_REC, NULL)) {
+		kx_error(err, errno, "bind %s on %s", src, dst);
+		rmdir(dst);
+		return -1;
+	}
+	return 0;
+}
+
+void shim_unbind(const char *dst)
+{
+	shim_unmount_rootfs(dst);
+	rmdir(dst);
+}
+
+int shim_pod_share(char *buf, size_t len, const char *root, const char *sandbox_id)
+{
+	if (!kx_id_valid(sandbox_id))
+		return -1;
+	return snprintf(buf, len, "%s/.pods/%s", root, sandbox_id) >= (int)len ? -1 : 0;
+}
+
+/* The annotation key in a JSON object's text ("{...}"); NULL if absent. Free it. */
+char *shim_annotation(const char *json, const char *key)
+{
+	json_object *o = json ? json_tokener_parse(json) : NULL, *v;
+	char *s = NULL;
+
+	if (o && json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string))
+		s = strdup(json_object_get_string(v));
+	json_object_put(o);
+	return s;
 }

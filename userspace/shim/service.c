@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -59,8 +60,24 @@ struct task {
 	uint32_t exit_status;
 	struct timespec exited_at;
 	struct exec *execs;
+	/*
+	 * Pods. A sandbox (container-type "sandbox") has its own monitor, whose
+	 * VM shares share_dir; a pod's container runs in its sandbox's VM: its
+	 * monitor is sandbox's, and pid the sandbox's monitor. Both have their
+	 * rootfs bound on share_bind (share_dir/ID), undone on Delete.
+	 */
+	bool is_sandbox;
+	char sandbox[KX_ID_MAX + 1];	/* a pod's container: its sandbox's task id */
+	char share_dir[PATH_MAX];
+	char share_bind[PATH_MAX + KX_ID_MAX + 2];
+	bool deleting;
 	struct task *next;
 };
+
+/* The task whose monitor runs t: t's sandbox, or t itself. */
+#define MON_ID(t) (*(t)->sandbox ? (t)->sandbox : (t)->id)
+/* t's container id as its monitor knows it: "" for the monitor's own. */
+#define MON_CID(t) (*(t)->sandbox ? (t)->id : "")
 
 static const struct shim_opts *opts;
 static struct kx_config cfg;
@@ -136,14 +153,14 @@ static void publish_exit(struct task *t)
 	shim_publish("/tasks/exit", "containerd.events.TaskExit", &e.base);
 }
 
-static void *watch_task(void *arg)
+/* t's process has exited with exit_status (a wait status when wstatus). */
+static void task_exited(struct task *t, int status, bool wstatus)
 {
-	struct task *t = arg;
-	int status = shim_child_wait(t->pid);
-
 	pthread_mutex_lock(&lock);
 	if (t->kill_signal)
 		t->exit_status = 128 + t->kill_signal;
+	else if (!wstatus)
+		t->exit_status = status;
 	else if (WIFEXITED(status))
 		t->exit_status = WEXITSTATUS(status);
 	else
@@ -157,6 +174,39 @@ static void *watch_task(void *arg)
 	kx_debug("task %s exited with status %u", t->id, t->exit_status);
 	pthread_cond_broadcast(&changed);
 	pthread_mutex_unlock(&lock);
+}
+
+static void *watch_task(void *arg)
+{
+	struct task *t = arg;
+
+	task_exited(t, shim_child_wait(t->pid), true);
+	return NULL;
+}
+
+/* A pod's container: its init's exit through the sandbox's monitor. */
+static void *watch_pod_container(void *arg)
+{
+	Katasbx__Monitor__V1__WaitExecRequest req = KATASBX__MONITOR__V1__WAIT_EXEC_REQUEST__INIT;
+	Katasbx__Monitor__V1__WaitExecResponse *resp = NULL;
+	struct task *t = arg;
+	struct kx_err err;
+	int status;
+
+	/* t stays: Delete waits until it has stopped */
+	req.container_id = t->id;
+	req.exec_id = "";
+	if (kx_monitor_call_resp(cfg.root, t->sandbox, "WaitExec", &req.base,
+				 &katasbx__monitor__v1__wait_exec_response__descriptor,
+				 (ProtobufCMessage **)&resp, -1, &err)) {
+		/* the sandbox's VM is gone, and the container with it */
+		kx_debug("wait for %s in sandbox %s: %s", t->id, t->sandbox, err.msg);
+		status = 128 + SIGKILL;
+	} else {
+		status = resp->status;
+		katasbx__monitor__v1__wait_exec_response__free_unpacked(resp, NULL);
+	}
+	task_exited(t, status, false);
 	return NULL;
 }
 
@@ -201,6 +251,11 @@ static void monitor_child(struct task *t, struct kx_spec *spec, int ready_fd)
 {
 	struct kx_monitor_args a = { .cfg = &cfg, .id = t->id, .spec = spec,
 				     .ready_fd = ready_fd };
+
+	if (t->is_sandbox) {
+		a.share_dir = t->share_dir;
+		a.rootfs_subdir = t->id;
+	}
 	struct kx_err err;
 	int ret;
 
@@ -239,6 +294,119 @@ static void read_ready(int fd, char *msg, size_t len)
 		msg[n - 1] = '\0';
 }
 
+/* Undo the host side of a pod's task: its bind on the share, the sandbox's share. */
+static void pod_undo(struct task *t)
+{
+	char share[PATH_MAX];
+
+	if (*t->share_bind)
+		shim_unbind(t->share_bind);
+	t->share_bind[0] = '\0';
+	if (t->is_sandbox) {
+		rmdir(t->share_dir);	/* fails while a pod's container is bound there */
+	} else if (*t->sandbox && !shim_pod_share(share, sizeof(share), cfg.root, t->sandbox)) {
+		rmdir(share);		/* the sandbox went first */
+	}
+	if (t->is_sandbox || *t->sandbox) {
+		snprintf(share, sizeof(share), "%s/.pods", cfg.root);
+		rmdir(share);		/* once no pod is left */
+	}
+}
+
+/*
+ * The CRI annotations: a sandbox gets a share and its rootfs bound there; a
+ * container of a sandbox this shim runs gets t->sandbox and *sb_pid. A
+ * container whose sandbox is not here runs in a VM of its own. A reply and
+ * -1 on failure.
+ */
+static int pod_setup(struct task *t, const struct kx_spec *spec, pid_t *sb_pid,
+		     struct ttrpc_reply *rp)
+{
+	char *type = shim_annotation(spec->annotations_json, SHIM_ANN_TYPE);
+	char *sid = shim_annotation(spec->annotations_json, SHIM_ANN_SANDBOX);
+	char pods[PATH_MAX];
+	struct kx_err err;
+	struct task *sb;
+	int ret = 0;
+
+	if (type && !strcmp(type, "container") && sid && strcmp(sid, t->id)) {
+		pthread_mutex_lock(&lock);
+		sb = find(sid);
+		if (sb && sb->is_sandbox && sb->status != T_STOPPED && !sb->deleting) {
+			snprintf(t->sandbox, sizeof(t->sandbox), "%s", sb->id);
+			*sb_pid = sb->pid;
+		}
+		pthread_mutex_unlock(&lock);
+		if (!*t->sandbox)
+			kx_warn("task %s: sandbox %s is not running in this shim: a VM of its own",
+				t->id, sid);
+	} else if (type && !strcmp(type, "sandbox")) {
+		snprintf(pods, sizeof(pods), "%s/.pods", cfg.root);
+		if (shim_pod_share(t->share_dir, sizeof(t->share_dir), cfg.root, t->id) ||
+		    (mkdir(pods, 0700) && errno != EEXIST) ||
+		    (mkdir(t->share_dir, 0700) && errno != EEXIST)) {
+			ttrpc_reply_error(rp, TTRPC_INTERNAL, "task %s: pod share: %s", t->id,
+					  strerror(errno ? errno : ENAMETOOLONG));
+			ret = -1;
+			goto out;
+		}
+		t->is_sandbox = true;
+		snprintf(t->share_bind, sizeof(t->share_bind), "%s/%s", t->share_dir, t->id);
+		if (shim_bind(spec->root_path, t->share_bind, &err)) {
+			t->share_bind[0] = '\0';
+			ttrpc_reply_error(rp, TTRPC_INTERNAL, "task %s: %s", t->id, err.msg);
+			ret = -1;
+		}
+	}
+out:
+	free(type);
+	free(sid);
+	return ret;
+}
+
+/* A pod's container: its rootfs bound on the sandbox's share, created by its monitor. */
+static int pod_create(struct task *t, const struct kx_spec *spec, struct ttrpc_reply *rp)
+{
+	Katasbx__Monitor__V1__CreateContainerRequest x =
+		KATASBX__MONITOR__V1__CREATE_CONTAINER_REQUEST__INIT;
+	Katasbx__Agent__V1__CreateContainerRequest cr =
+		KATASBX__AGENT__V1__CREATE_CONTAINER_REQUEST__INIT;
+	char share[PATH_MAX];
+	struct kx_err err;
+
+	if (shim_pod_share(share, sizeof(share), cfg.root, t->sandbox)) {
+		ttrpc_reply_error(rp, TTRPC_INTERNAL, "task %s: pod share", t->id);
+		return -1;
+	}
+	snprintf(t->share_bind, sizeof(t->share_bind), "%s/%s", share, t->id);
+	if (shim_bind(spec->root_path, t->share_bind, &err)) {
+		t->share_bind[0] = '\0';
+		ttrpc_reply_error(rp, TTRPC_INTERNAL, "task %s: %s", t->id, err.msg);
+		return -1;
+	}
+	cr.container_id = t->id;
+	cr.process = spec->process;
+	cr.hostname = spec->hostname ? spec->hostname : "";
+	cr.rootfs_subdir = t->id;
+	cr.rootfs_readonly = spec->root_readonly;
+	cr.n_mounts = spec->n_mounts;
+	cr.mounts = spec->mounts;
+	cr.n_masked_paths = spec->n_masked_paths;
+	cr.masked_paths = spec->masked_paths;
+	cr.n_readonly_paths = spec->n_readonly_paths;
+	cr.readonly_paths = spec->readonly_paths;
+	x.container = &cr;
+	x.stdin = t->io[0];
+	x.stdout = t->io[1];
+	x.stderr = t->io[2];
+	if (kx_monitor_call(cfg.root, t->sandbox, "CreateContainer", &x.base, &err)) {
+		ttrpc_reply_error(rp, err.code ? err.code : TTRPC_UNKNOWN, "task %s in sandbox %s: %s",
+				  t->id, t->sandbox, err.msg);
+		return -1;
+	}
+	return 0;
+}
+
 static void m_create(void *ctx, const struct ttrpc_request_info *rq, struct ttrpc_reply *rp)
 {
 	Containerd__Task__V2__CreateTaskRequest *r;
@@ -249,9 +417,10 @@ static void m_create(void *ctx, const struct ttrpc_request_info *rq, struct ttrp
 	bool have_spec = false;
 	struct kx_err err;
 	char msg[1200];
+	void *(*watcher)(void *) = watch_task;
 	int ready[2];
 	pthread_t th;
-	pid_t pid;
+	pid_t pid, sb_pid = 0;
 
 	r = containerd__task__v2__create_task_request__unpack(NULL, rq->req->payload.len,
 							      rq->req->payload.data);
@@ -306,6 +475,15 @@ static void m_create(void *ctx, const struct ttrpc_request_info *rq, struct ttrp
 	if (spec.n_skipped_mounts)
 		kx_warn("task %s: %zu bind mount(s) of host paths skipped: not supported in the VM yet",
 			r->id, spec.n_skipped_mounts);
+	if (pod_setup(t, &spec, &sb_pid, rp))
+		goto fail;
+	if (*t->sandbox) {
+		if (pod_create(t, &spec, rp))
+			goto fail;
+		pid = sb_pid;
+		watcher = watch_pod_container;
+		goto created;
+	}
 	if (kx_state_mkdir(cfg.root, r->id, &err)) {
 		ttrpc_reply_error(rp, TTRPC_ALREADY_EXISTS, "%s", err.msg);
 		goto fail;
@@ -338,12 +516,13 @@ static void m_create(void *ctx, const struct ttrpc_request_info *rq, struct ttrp
 				  *msg ? msg : "the monitor exited during creation");
 		goto fail;
 	}
+created:
 	t->pid = pid;
 	t->status = T_CREATED;
 	pthread_mutex_lock(&lock);
 	t->next = tasks;
 	tasks = t;
-	if (pthread_create(&th, NULL, watch_task, t) == 0) {
+	if (pthread_create(&th, NULL, watcher, t) == 0) {
 		pthread_detach(th);
 	} else {
 		/* cannot happen in practice; without a watcher Wait would hang */
@@ -373,6 +552,7 @@ static void m_create(void *ctx, const struct ttrpc_request_info *rq, struct ttrp
 fail:
 	if (have_spec)
 		kx_spec_free(&spec);
+	pod_undo(t);
 	if (t->mounted)
 		shim_unmount_rootfs(t->rootfs);
 	task_free(t);
@@ -426,6 +606,8 @@ static struct task *get_proc(const char *id, const char *exec_id, struct exec **
 struct exec_watch {
 	char tid[KX_ID_MAX + 1];
 	char eid[KX_ID_MAX + 1];
+	char mid[KX_ID_MAX + 1];	/* the monitor: the task's, or its sandbox's */
+	char cid[KX_ID_MAX + 1];	/* the container there: "" for the monitor's own */
 };
 
 /* Waits for an exec through its monitor; then TaskExit with the exec's id. */
@@ -442,7 +624,8 @@ static void *watch_exec(void *arg)
 	uint32_t status;
 
 	req.exec_id = w->eid;
-	if (kx_monitor_call_resp(cfg.root, w->tid, "WaitExec", &req.base,
+	req.container_id = w->cid;
+	if (kx_monitor_call_resp(cfg.root, w->mid, "WaitExec", &req.base,
 				 &katasbx__monitor__v1__wait_exec_response__descriptor,
 				 (ProtobufCMessage **)&resp, -1, &err)) {
 		/* the monitor is gone: the container's pid namespace took the exec with it */
@@ -551,7 +734,7 @@ static void exec_start(struct task *t, struct exec *e, struct ttrpc_reply *rp)
 {
 	Containerd__Task__V2__StartResponse resp = CONTAINERD__TASK__V2__START_RESPONSE__INIT;
 	Katasbx__Monitor__V1__ExecRequest x = KATASBX__MONITOR__V1__EXEC_REQUEST__INIT;
-	char tid[KX_ID_MAX + 1], eid[KX_ID_MAX + 1];
+	char tid[KX_ID_MAX + 1], eid[KX_ID_MAX + 1], mid[KX_ID_MAX + 1], cid[KX_ID_MAX + 1];
 	struct exec_watch *w;
 	struct kx_err err;
 	pthread_t th;
@@ -567,6 +750,9 @@ static void exec_start(struct task *t, struct exec *e, struct ttrpc_reply *rp)
 	e->starting = true;
 	snprintf(tid, sizeof(tid), "%s", t->id);
 	snprintf(eid, sizeof(eid), "%s", e->id);
+	snprintf(mid, sizeof(mid), "%s", MON_ID(t));
+	snprintf(cid, sizeof(cid), "%s", MON_CID(t));
+	x.container_id = cid;
 	x.exec_id = e->id;
 	x.process = e->proc;
 	x.stdin = e->io[0];
@@ -574,7 +760,7 @@ static void exec_start(struct task *t, struct exec *e, struct ttrpc_reply *rp)
 	x.stderr = e->io[2];
 	pthread_mutex_unlock(&lock);
 	/* e stays: Delete refuses an exec that is starting */
-	ret = kx_monitor_call(cfg.root, tid, "Exec", &x.base, &err);
+	ret = kx_monitor_call(cfg.root, mid, "Exec", &x.base, &err);
 
 	pthread_mutex_lock(&lock);
 	e->starting = false;
@@ -584,6 +770,8 @@ static void exec_start(struct task *t, struct exec *e, struct ttrpc_reply *rp)
 
 		snprintf(w->tid, sizeof(w->tid), "%s", tid);
 		snprintf(w->eid, sizeof(w->eid), "%s", eid);
+		snprintf(w->mid, sizeof(w->mid), "%s", mid);
+		snprintf(w->cid, sizeof(w->cid), "%s", cid);
 		e->status = T_RUNNING;
 		e->watching = true;
 		ev.container_id = t->id;
@@ -634,7 +822,15 @@ static void m_start(void *ctx, const struct ttrpc_request_info *rq, struct ttrpc
 	t->starting = true;
 	pthread_mutex_unlock(&lock);
 
-	ret = kx_monitor_call(cfg.root, t->id, "Start", &empty.base, &err);
+	if (*t->sandbox) {	/* t stays: Delete refuses a task that is starting */
+		Katasbx__Monitor__V1__ContainerRequest cq =
+			KATASBX__MONITOR__V1__CONTAINER_REQUEST__INIT;
+
+		cq.container_id = t->id;
+		ret = kx_monitor_call(cfg.root, t->sandbox, "StartContainer", &cq.base, &err);
+	} else {
+		ret = kx_monitor_call(cfg.root, t->id, "Start", &empty.base, &err);
+	}
 
 	pthread_mutex_lock(&lock);
 	t->starting = false;
@@ -731,13 +927,15 @@ static void m_kill(void *ctx, const struct ttrpc_request_info *rq, struct ttrpc_
 	Containerd__Task__V2__KillRequest *r = UNPACK(Containerd__Task__V2__KillRequest,
 						      containerd__task__v2__kill_request, rq, rp);
 	Katasbx__Monitor__V1__KillRequest k = KATASBX__MONITOR__V1__KILL_REQUEST__INIT;
-	char id[KX_ID_MAX + 1];
+	char id[KX_ID_MAX + 1], cid[KX_ID_MAX + 1];
 	struct task *t;
 	struct exec *e;
 	struct kx_err err;
 
 	if (!r || !(t = get_proc(r->id, r->exec_id, &e, rp)))
 		goto out;
+	snprintf(cid, sizeof(cid), "%s", MON_CID(t));
+	k.container_id = cid;
 	if (e && e->status != T_RUNNING) {
 		ttrpc_reply_error(rp, e->status == T_STOPPED ? TTRPC_NOT_FOUND :
 				  TTRPC_FAILED_PRECONDITION, "exec %s of %s: %s", e->id, t->id,
@@ -746,7 +944,7 @@ static void m_kill(void *ctx, const struct ttrpc_request_info *rq, struct ttrpc_
 		goto out;
 	}
 	if (e) {
-		snprintf(id, sizeof(id), "%s", t->id);
+		snprintf(id, sizeof(id), "%s", MON_ID(t));
 		pthread_mutex_unlock(&lock);
 		k.exec_id = r->exec_id;
 		k.signal = r->signal;
@@ -762,14 +960,19 @@ static void m_kill(void *ctx, const struct ttrpc_request_info *rq, struct ttrpc_
 		pthread_mutex_unlock(&lock);
 		goto out;
 	}
-	if (t->status == T_CREATED && !t->starting) {
+	if (t->status == T_CREATED && !t->starting && !*t->sandbox) {
 		/* nothing runs in the guest yet: the monitor tears the sandbox down */
 		t->kill_signal = r->signal;
 		kill(t->pid, SIGTERM);
 		pthread_mutex_unlock(&lock);
 		goto out;
 	}
-	snprintf(id, sizeof(id), "%s", t->id);
+	if (t->status == T_CREATED && !t->starting) {
+		/* a pod's container not started: its init waits before exec, killed */
+		t->kill_signal = r->signal;
+		r->signal = SIGKILL;
+	}
+	snprintf(id, sizeof(id), "%s", MON_ID(t));
 	pthread_mutex_unlock(&lock);
 	k.signal = r->signal;
 	k.all = r->all;
@@ -818,13 +1021,31 @@ static void m_delete(void *ctx, const struct ttrpc_request_info *rq, struct ttrp
 		exec_free(x);
 		goto out;
 	}
-	if (t->status == T_RUNNING || t->status == T_PAUSED || t->starting) {
-		ttrpc_reply_error(rp, TTRPC_FAILED_PRECONDITION, "task %s is %s: kill it first",
-				  t->id, t->status == T_PAUSED ? "paused" : "running");
+	if (t->status == T_RUNNING || t->status == T_PAUSED || t->starting || t->deleting) {
+		ttrpc_reply_error(rp, TTRPC_FAILED_PRECONDITION, "task %s is %s", t->id,
+				  t->deleting ? "being deleted" : t->status == T_PAUSED ?
+				  "paused: kill it first" : "running: kill it first");
 		pthread_mutex_unlock(&lock);
 		goto out;
 	}
-	if (t->status == T_CREATED) {
+	t->deleting = true;
+	if (*t->sandbox) {
+		Katasbx__Monitor__V1__ContainerRequest cq =
+			KATASBX__MONITOR__V1__CONTAINER_REQUEST__INIT;
+		char sid[KX_ID_MAX + 1];
+
+		/* the guest forgets it (killed if created); its watcher answers then */
+		if (t->status == T_CREATED)
+			t->kill_signal = SIGKILL;
+		snprintf(sid, sizeof(sid), "%s", t->sandbox);
+		cq.container_id = t->id;
+		pthread_mutex_unlock(&lock);
+		if (kx_monitor_call(cfg.root, sid, "DeleteContainer", &cq.base, &err))
+			kx_debug("delete %s in sandbox %s: %s", cq.container_id, sid, err.msg);
+		pthread_mutex_lock(&lock);
+		while (t->status != T_STOPPED)
+			pthread_cond_wait(&changed, &lock);
+	} else if (t->status == T_CREATED) {
 		t->kill_signal = SIGKILL;
 		kill(t->pid, SIGTERM);
 		while (t->status != T_STOPPED)
@@ -845,6 +1066,7 @@ static void m_delete(void *ctx, const struct ttrpc_request_info *rq, struct ttrp
 		}
 	}
 	kx_state_remove(cfg.root, t->id, &err);
+	pod_undo(t);
 	if (t->mounted)
 		shim_unmount_rootfs(t->rootfs);
 	stamp(&ts, &t->exited_at);
@@ -973,6 +1195,12 @@ static void pause_resume(const char *id, bool pause, struct ttrpc_reply *rp)
 
 	if (!(t = get_task(id, NULL, rp)))
 		return;
+	if (*t->sandbox) {
+		ttrpc_reply_error(rp, TTRPC_UNIMPLEMENTED,
+				  "task %s: pausing one container of a pod is not supported", t->id);
+		pthread_mutex_unlock(&lock);
+		return;
+	}
 	if (pause ? (t->status != T_RUNNING && t->status != T_CREATED) : t->status != T_PAUSED) {
 		ttrpc_reply_error(rp, TTRPC_FAILED_PRECONDITION, "task %s is %s", t->id,
 				  t->status == T_STOPPED ? "stopped" : t->status == T_PAUSED ?
@@ -1042,10 +1270,10 @@ static void m_stats(void *ctx, const struct ttrpc_request_info *rq, struct ttrpc
 	Io__Containerd__Cgroups__V2__PidsStat pids = IO__CONTAINERD__CGROUPS__V2__PIDS_STAT__INIT;
 	Io__Containerd__Cgroups__V2__CPUStat cpu = IO__CONTAINERD__CGROUPS__V2__CPUSTAT__INIT;
 	Io__Containerd__Cgroups__V2__MemoryStat mem = IO__CONTAINERD__CGROUPS__V2__MEMORY_STAT__INIT;
-	Katasbx__Monitor__V1__Empty empty = KATASBX__MONITOR__V1__EMPTY__INIT;
+	Katasbx__Monitor__V1__ContainerRequest cq = KATASBX__MONITOR__V1__CONTAINER_REQUEST__INIT;
 	Katasbx__Agent__V1__StatsContainerResponse *sr = NULL;
 	Google__Protobuf__Any any = GOOGLE__PROTOBUF__ANY__INIT;
-	char tid[KX_ID_MAX + 1];
+	char tid[KX_ID_MAX + 1], cid[KX_ID_MAX + 1];
 	struct task *t;
 	struct kx_err err;
 	uint8_t *buf = NULL;
@@ -1057,9 +1285,11 @@ static void m_stats(void *ctx, const struct ttrpc_request_info *rq, struct ttrpc
 		pthread_mutex_unlock(&lock);
 		goto out;
 	}
-	snprintf(tid, sizeof(tid), "%s", t->id);
+	snprintf(tid, sizeof(tid), "%s", MON_ID(t));
+	snprintf(cid, sizeof(cid), "%s", MON_CID(t));
+	cq.container_id = cid;
 	pthread_mutex_unlock(&lock);
-	if (kx_monitor_call_resp(cfg.root, tid, "Stats", &empty.base,
+	if (kx_monitor_call_resp(cfg.root, tid, "Stats", &cq.base,
 				 &katasbx__agent__v1__stats_container_response__descriptor,
 				 (ProtobufCMessage **)&sr, 30000, &err)) {
 		ttrpc_reply_error(rp, err.code ? err.code : TTRPC_UNKNOWN, "stats %s: %s", tid,

@@ -56,5 +56,18 @@ int shim_child_wait(pid_t pid);
 int shim_mount_rootfs(const char *dir, ProtobufCMessage **mounts, size_t n, struct kx_err *err);
 /* Unmount everything mounted on DIR (lazily); quiet if nothing is. */
 void shim_unmount_rootfs(const char *dir);
+/* A recursive bind of src on dst (made); undone by shim_unbind (dst removed). */
+int shim_bind(const char *src, const char *dst, struct kx_err *err);
+void shim_unbind(const char *dst);
+
+/*
+ * Pods: a sandbox's VM shares ROOT/.pods/SANDBOX-ID, where the sandbox's and
+ * each of its containers' rootfs are bound on a directory named by their id.
+ */
+#define SHIM_ANN_TYPE "io.kubernetes.cri.container-type"
+#define SHIM_ANN_SANDBOX "io.kubernetes.cri.sandbox-id"
+int shim_pod_share(char *buf, size_t len, const char *root, const char *sandbox_id);
+/* The value of annotation key in the annotations' JSON text; NULL if none. Free it. */
+char *shim_annotation(const char *json, const char *key);
 
 #endif

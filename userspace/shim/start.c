@@ -2,6 +2,7 @@
 /* The `start` and `delete` commands containerd runs in the bundle directory. */
 #include <errno.h>
 #include <fcntl.h>
+#include <json-c/json.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
@@ -45,13 +46,32 @@ int shim_load_config(struct kx_config *cfg, const char *ns, struct kx_err *err)
 	return kx_config_set(cfg, "root", root, err);
 }
 
-/* As containerd's own shims: a hash of address, namespace and id, so one task, one socket. */
+/* An annotation of the bundle's config.json (in the working directory); NULL if none. */
+static char *bundle_annotation(const char *key)
+{
+	json_object *o = json_object_from_file("config.json"), *ann;
+	char *v = NULL;
+
+	if (o && json_object_object_get_ex(o, "annotations", &ann))
+		v = shim_annotation(json_object_to_json_string(ann), key);
+	json_object_put(o);
+	return v;
+}
+
+/*
+ * As containerd's own shims: a hash of address, namespace and id, so one
+ * task, one socket; a pod's tasks group by their sandbox's id, so that the
+ * shim of the sandbox serves its containers.
+ */
 static int socket_path(const struct shim_opts *o, char *buf, size_t len)
 {
 	const char *dir = getenv("KATASBX_SHIM_SOCKET_DIR");
 	char key[PATH_MAX * 2], hex[65];
+	char *group = bundle_annotation(SHIM_ANN_SANDBOX);
 
-	snprintf(key, sizeof(key), "%s/%s/%s", o->address, o->namespace, o->id);
+	snprintf(key, sizeof(key), "%s/%s/%s", o->address, o->namespace,
+		 group && kx_id_valid(group) ? group : o->id);
+	free(group);
 	sha256_hex(key, strlen(key), hex);
 	return snprintf(buf, len, "%s/%s", dir && *dir ? dir : SOCKET_DIR, hex) >= (int)len ?
 	       -1 : 0;
@@ -186,6 +206,22 @@ int shim_cmd_start(const struct shim_opts *o)
 	return 0;
 }
 
+/* A pod's task: its rootfs's bind on the sandbox's share, and the share once empty. */
+static void pod_cleanup(const struct kx_config *cfg, const char *id)
+{
+	char *sid = bundle_annotation(SHIM_ANN_SANDBOX);
+	char share[PATH_MAX], bind[PATH_MAX + KX_ID_MAX + 2];
+
+	if (sid && kx_id_valid(id) && !shim_pod_share(share, sizeof(share), cfg->root, sid)) {
+		snprintf(bind, sizeof(bind), "%s/%s", share, id);
+		shim_unbind(bind);
+		rmdir(share);
+		snprintf(share, sizeof(share), "%s/.pods", cfg->root);
+		rmdir(share);
+	}
+	free(sid);
+}
+
 /* Kill what a dead shim left of the task, remove its state and mounts. */
 int shim_cmd_delete(const struct shim_opts *o)
 {
@@ -213,6 +249,7 @@ int shim_cmd_delete(const struct shim_opts *o)
 		kx_state_clear(&st);
 		kx_state_remove(cfg.root, o->id, &err);
 	}
+	pod_cleanup(&cfg, o->id);
 	snprintf(rootfs, sizeof(rootfs), "%s/rootfs",
 		 o->bundle && *o->bundle ? o->bundle : getcwd(cwd, sizeof(cwd)) ? cwd : ".");
 	shim_unmount_rootfs(rootfs);
