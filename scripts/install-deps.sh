@@ -19,14 +19,25 @@ for p in $want; do
 	s=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
 	[ "$s" = "install ok installed" ] || missing="$missing $p"
 done
-[ -z "$missing" ] && exit 0
+apt_install() {
+	if [ "$(id -u)" != 0 ]; then
+		echo "install-deps: missing Debian packages:$* (run as root, or install them)" >&2
+		exit 1
+	fi
+	echo "install-deps: installing $*"
+	export DEBIAN_FRONTEND=noninteractive
+	[ -n "${updated:-}" ] || apt-get update -qq
+	updated=1
+	# shellcheck disable=SC2086
+	apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
 
-if [ "$(id -u)" != 0 ]; then
-	echo "install-deps: missing Debian packages:$missing (run as root, or install them)" >&2
-	exit 1
-fi
-echo "install-deps: installing$missing"
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
 # shellcheck disable=SC2086
-apt-get install -y -qq --no-install-recommends $missing >/dev/null
+[ -z "$missing" ] || apt_install $missing
+
+# katasbx.ko is built for the kernel the guests boot, the newest one installed:
+# its headers must match it even when linux-headers-amd64 points elsewhere.
+kver=$(ls -1 /boot/vmlinuz-*-amd64 2>/dev/null | sed 's|/boot/vmlinuz-||' | sort -V | tail -n 1)
+if [ -n "$kver" ] && [ ! -e "/usr/src/linux-headers-$kver/Makefile" ]; then
+	apt_install "linux-headers-$kver"
+fi
