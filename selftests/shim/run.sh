@@ -273,6 +273,27 @@ else
 		"$(leftovers | tr '\n' ' ')" "$(cat "$WORK/err")"
 fi
 
+# A pod's container dies with its sandbox's VM: 137, and nothing is left after the deletes.
+run -d --annotation=$T=sandbox --annotation=$S=pod2 pod2 sleep 300 >/dev/null 2>&1
+run -d --annotation=$T=container --annotation=$S=pod2 pc3 sleep 300 >/dev/null 2>&1
+c task kill -s SIGKILL pod2
+for _ in $(seq 100); do
+	st=$(c task ls 2>/dev/null | awk '$1 == "pc3" { print $3 }')
+	[ "$st" = STOPPED ] && break
+	sleep 0.1
+done
+c task delete pc3 >"$WORK/out" 2>"$WORK/err"
+c task delete pod2 >>"$WORK/out" 2>>"$WORK/err"
+c container delete pc3 pod2 >/dev/null 2>&1
+binds=$(grep -c "$WORK/shim/default/.pods" /proc/self/mountinfo)
+if [ "$st" = STOPPED ] && grep -q "task pc3 exit with non-zero exit code 137" "$WORK/err" &&
+	[ "$binds" -eq 0 ] && [ ! -e "$WORK/shim/default/.pods" ]; then
+	ok "a pod's container exits 137 when its sandbox is killed; deletes leave no mount or share"
+else
+	not_ok "a pod's container dies with its sandbox" "status=$st binds=$binds" \
+		"$(cat "$WORK/out" "$WORK/err")"
+fi
+
 # Exit code of a foreground ctr run whose task is killed.
 run --rm killed sleep 300 >/dev/null 2>&1 &
 rpid=$!
