@@ -114,6 +114,26 @@ else
 	not_ok "stdin piped in reaches the container" "out=$out" "$(tail -n 3 "$WORK/err")"
 fi
 
+# Terminals: ctr -t needs a tty of its own: script(1) gives it one, 33 rows by 77
+# columns; ctr sends that size (ResizePty) once the process is started.
+# ttyrun CMD: the command in a fresh pty of that size; its output, with CRs dropped
+# and the guest pty's echo "^@" of the NUL script writes at its stdin's EOF
+ttyrun() {
+	script -qec "stty rows 33 cols 77; $*" /dev/null </dev/null | tr -d '\r' | sed 's/\^@//g'
+	return "${PIPESTATUS[0]}"
+}
+# the guest side waits for the resize: a pty starts at 0 by 0
+TTYCMD='n=0; while [ "$(stty size)" = "0 0" ] && [ $n -lt 100 ]; do sleep 0.1; n=$((n+1)); done; tty; stty size; echo to-stderr >&2'
+out=$(ttyrun timeout 180 ctr --address "$SOCK" run -t --rm --fifo-dir "$WORK/fifo" \
+	--runtime "$RUNTIME" --rootfs "$ROOTFS" tty1 sh -c "'$TTYCMD; exit 4'" 2>&1)
+rc=$?
+if [ $rc -eq 4 ] && echo "$out" | grep -qx '/dev/pts/[0-9]*' && echo "$out" | grep -qx '33 77' &&
+	echo "$out" | grep -qx to-stderr; then
+	ok "ctr run -t: a pty in the guest ($(echo "$out" | grep pts)), resized to 33x77, stderr on it, exit 4"
+else
+	not_ok "ctr run -t: a pty, resized, exit status" "rc=$rc" "$out"
+fi
+
 # A running task: ps, kill with SIGKILL (137), task events in containerd's order.
 c events >"$WORK/events" 2>&1 &
 epid=$!
@@ -168,6 +188,15 @@ if [ "$out" = "$(printf 'to the exec\ndone')" ]; then
 	ok "ctr task exec: stdin reaches the exec, and its EOF"
 else
 	not_ok "ctr task exec stdin" "out=$out" "$(tail -n 3 "$WORK/err")"
+fi
+out=$(ttyrun timeout 180 ctr --address "$SOCK" task exec -t --fifo-dir "$WORK/fifo" \
+	--exec-id t1 sleeper sh -c "'$TTYCMD; exit 6'" 2>&1)
+rc=$?
+if [ $rc -eq 6 ] && echo "$out" | grep -qx '/dev/pts/[0-9]*' && echo "$out" | grep -qx '33 77' &&
+	echo "$out" | grep -qx to-stderr; then
+	ok "ctr task exec -t: a pty ($(echo "$out" | grep pts)), resized to 33x77, stderr on it, exit 6"
+else
+	not_ok "ctr task exec -t: a pty, resized, exit status" "rc=$rc" "$out"
 fi
 c task exec --fifo-dir "$WORK/fifo" -d --exec-id x3 sleeper sleep 300 </dev/null >/dev/null 2>&1
 c task exec --fifo-dir "$WORK/fifo" --exec-id x3 sleeper true </dev/null >/dev/null 2>"$WORK/err"

@@ -43,6 +43,7 @@ enum pending_kind {
 	P_EXEC,
 	P_CREATE,	/* a further container */
 	P_REMOVE,
+	P_REPLY,	/* answered to the client as the agent answered */
 };
 
 struct pending {
@@ -360,6 +361,7 @@ static void on_agent_response(struct mon *m, struct pending *p, Ttrpc__Response 
 		reply_client(m, p->client, p->client_stream, code, emsg);
 		break;
 	case P_KILL:
+	case P_REPLY:
 		reply_client(m, p->client, p->client_stream, code, emsg);
 		break;
 	case P_EXEC:
@@ -618,10 +620,6 @@ static void exec_process(struct mon *m, const Katasbx__Monitor__V1__ExecRequest 
 			     "an exec needs a valid exec id and a process");
 		return;
 	}
-	if (x->terminal || x->process->terminal) {
-		reply_client(m, ci, stream, TTRPC_UNIMPLEMENTED, "terminals are not supported yet");
-		return;
-	}
 	pi = find_proc(m, cid, x->exec_id);
 	if (pi > 0) {
 		pr = &m->procs[pi];
@@ -652,6 +650,8 @@ static void exec_process(struct mon *m, const Katasbx__Monitor__V1__ExecRequest 
 	r.container_id = pr->cid;
 	r.exec_id = pr->exec_id;
 	r.process = x->process;
+	if (x->terminal)
+		x->process->terminal = true;	/* a pty; stderr is empty */
 	if (agent_send_proc(m, "ExecProcess", &r.base, P_EXEC, pi, ci, stream)) {
 		free_proc(m, pi);
 		reply_client(m, ci, stream, TTRPC_UNAVAILABLE, "cannot ask the agent");
@@ -671,10 +671,6 @@ static void create_container(struct mon *m, const Katasbx__Monitor__V1__CreateCo
 	if (!cr || !kx_id_valid(cr->container_id) || !cr->process) {
 		reply_client(m, ci, stream, TTRPC_INVALID_ARGUMENT,
 			     "a container needs a valid id and a process");
-		return;
-	}
-	if (cr->process->terminal) {
-		reply_client(m, ci, stream, TTRPC_UNIMPLEMENTED, "terminals are not supported yet");
 		return;
 	}
 	if (INIT(m)->waited || m->paused || !m->a->share_dir) {
@@ -764,6 +760,30 @@ static void wait_exec(struct mon *m, const char *cid, const char *exec_id, int c
 		}
 	}
 	reply_client(m, ci, stream, TTRPC_RESOURCE_EXHAUSTED, "too many waiters");
+}
+
+/* The agent's TtyWinResize for a terminal process of a container. */
+static void resize_pty(struct mon *m, const Katasbx__Monitor__V1__ResizePtyRequest *z, int ci,
+		       uint32_t stream)
+{
+	Katasbx__Agent__V1__TtyWinResizeRequest r =
+		KATASBX__AGENT__V1__TTY_WIN_RESIZE_REQUEST__INIT;
+	int pi = find_proc(m, z->container_id, z->exec_id);
+
+	if (pi < 0 || m->procs[pi].removing) {
+		reply_client(m, ci, stream, TTRPC_NOT_FOUND, "no such process");
+		return;
+	}
+	if (m->paused) {
+		reply_client(m, ci, stream, TTRPC_FAILED_PRECONDITION, "container is paused");
+		return;
+	}
+	r.container_id = m->procs[pi].cid;
+	r.exec_id = m->procs[pi].exec_id;
+	r.row = z->height;
+	r.column = z->width;
+	if (agent_send_proc(m, "TtyWinResize", &r.base, P_REPLY, pi, ci, stream))
+		reply_client(m, ci, stream, TTRPC_UNAVAILABLE, "cannot ask the agent");
 }
 
 /* QMP stop or cont on the VM; the state says paused in between. */
@@ -898,6 +918,18 @@ static void on_client_request(struct mon *m, int ci, struct ttrpc_frame *f)
 			create_container(m, x, ci, f->stream_id);
 		if (x)
 			katasbx__monitor__v1__create_container_request__free_unpacked(x, NULL);
+	} else if (!strcmp(req->method, "ResizePty")) {
+		Katasbx__Monitor__V1__ResizePtyRequest *z =
+			katasbx__monitor__v1__resize_pty_request__unpack(NULL, req->payload.len,
+									 req->payload.data);
+
+		if (!z)
+			ttrpc_send_response(&c->conn, f->stream_id, TTRPC_INVALID_ARGUMENT,
+					    "malformed resize request", NULL, &err);
+		else
+			resize_pty(m, z, ci, f->stream_id);
+		if (z)
+			katasbx__monitor__v1__resize_pty_request__free_unpacked(z, NULL);
 	} else if (!strcmp(req->method, "Pause") || !strcmp(req->method, "Resume")) {
 		pause_resume(m, !strcmp(req->method, "Pause"), ci, f->stream_id);
 	} else {

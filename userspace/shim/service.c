@@ -432,9 +432,9 @@ static void m_create(void *ctx, const struct ttrpc_request_info *rq, struct ttrp
 		ttrpc_reply_error(rp, TTRPC_INVALID_ARGUMENT, "invalid task id \"%s\"", r->id);
 		goto out;
 	}
-	if (r->terminal || (r->checkpoint && *r->checkpoint)) {
-		ttrpc_reply_error(rp, TTRPC_UNIMPLEMENTED, "task %s: %s are not supported yet",
-				  r->id, r->terminal ? "terminals" : "checkpoints");
+	if (r->checkpoint && *r->checkpoint) {
+		ttrpc_reply_error(rp, TTRPC_UNIMPLEMENTED, "task %s: checkpoints are not supported yet",
+				  r->id);
 		goto out;
 	}
 	pthread_mutex_lock(&lock);
@@ -467,11 +467,9 @@ static void m_create(void *ctx, const struct ttrpc_request_info *rq, struct ttrp
 		goto fail;
 	}
 	have_spec = true;
-	if (spec.process->terminal) {
-		ttrpc_reply_error(rp, TTRPC_UNIMPLEMENTED,
-				  "config.json: process.terminal: terminals are not supported yet");
-		goto fail;
-	}
+	/* a terminal: a pty in the guest, its output on stdout; stderr stays empty */
+	if (r->terminal)
+		spec.process->terminal = true;
 	if (spec.n_skipped_mounts)
 		kx_warn("task %s: %zu bind mount(s) of host paths skipped: not supported in the VM yet",
 			r->id, spec.n_skipped_mounts);
@@ -676,11 +674,6 @@ static void m_exec(void *ctx, const struct ttrpc_request_info *rq, struct ttrpc_
 		ttrpc_reply_error(rp, TTRPC_INVALID_ARGUMENT, "invalid exec id \"%s\"", r->exec_id);
 		goto out;
 	}
-	if (r->terminal) {
-		ttrpc_reply_error(rp, TTRPC_UNIMPLEMENTED, "exec %s: terminals are not supported yet",
-				  r->exec_id);
-		goto out;
-	}
 	if (!r->spec || !r->spec->value.len) {
 		ttrpc_reply_error(rp, TTRPC_INVALID_ARGUMENT, "exec %s: no process spec", r->exec_id);
 		goto out;
@@ -693,11 +686,8 @@ static void m_exec(void *ctx, const struct ttrpc_request_info *rq, struct ttrpc_
 		goto out;
 	}
 	free(json);
-	if (proc->terminal) {
-		ttrpc_reply_error(rp, TTRPC_UNIMPLEMENTED, "exec %s: terminals are not supported yet",
-				  r->exec_id);
-		goto out;
-	}
+	if (r->terminal)
+		proc->terminal = true;
 	if (!(t = get_task(r->id, NULL, rp)))
 		goto out;
 	if (find_exec(t, r->exec_id)) {
@@ -1321,6 +1311,44 @@ out:
 		containerd__task__v2__stats_request__free_unpacked(r, NULL);
 }
 
+/* The window size of a terminal process: the monitor asks the agent (TtyWinResize). */
+static void m_resize_pty(void *ctx, const struct ttrpc_request_info *rq, struct ttrpc_reply *rp)
+{
+	Containerd__Task__V2__ResizePtyRequest *r =
+		UNPACK(Containerd__Task__V2__ResizePtyRequest,
+		       containerd__task__v2__resize_pty_request, rq, rp);
+	Katasbx__Monitor__V1__ResizePtyRequest z = KATASBX__MONITOR__V1__RESIZE_PTY_REQUEST__INIT;
+	Google__Protobuf__Empty empty = GOOGLE__PROTOBUF__EMPTY__INIT;
+	char mid[KX_ID_MAX + 1], cid[KX_ID_MAX + 1];
+	struct task *t;
+	struct exec *e;
+	struct kx_err err;
+
+	if (!r || !(t = get_proc(r->id, r->exec_id, &e, rp)))
+		goto out;
+	if (e ? e->status != T_RUNNING : t->status == T_STOPPED) {
+		ttrpc_reply_error(rp, TTRPC_FAILED_PRECONDITION, "%s %s of %s is not running",
+				  e ? "exec" : "task", e ? e->id : t->id, t->id);
+		pthread_mutex_unlock(&lock);
+		goto out;
+	}
+	snprintf(mid, sizeof(mid), "%s", MON_ID(t));
+	snprintf(cid, sizeof(cid), "%s", MON_CID(t));
+	pthread_mutex_unlock(&lock);
+	z.container_id = cid;
+	z.exec_id = r->exec_id;
+	z.width = r->width;
+	z.height = r->height;
+	if (kx_monitor_call(cfg.root, mid, "ResizePty", &z.base, &err))
+		ttrpc_reply_error(rp, err.code ? err.code : TTRPC_UNKNOWN, "resize pty of %s: %s",
+				  r->id, err.msg);
+	else
+		ttrpc_reply_set(rp, &empty.base);
+out:
+	if (r)
+		containerd__task__v2__resize_pty_request__free_unpacked(r, NULL);
+}
+
 static void m_shutdown(void *ctx, const struct ttrpc_request_info *rq, struct ttrpc_reply *rp)
 {
 	Google__Protobuf__Empty empty = GOOGLE__PROTOBUF__EMPTY__INIT;
@@ -1345,6 +1373,7 @@ static const struct ttrpc_method methods[] = {
 	{ SHIM_TASK_SERVICE, "Stats", m_stats, true },
 	{ SHIM_TASK_SERVICE, "Pause", m_pause, true },
 	{ SHIM_TASK_SERVICE, "Resume", m_resume, true },
+	{ SHIM_TASK_SERVICE, "ResizePty", m_resize_pty, true },
 	{ SHIM_TASK_SERVICE, "Connect", m_connect, false },
 	{ SHIM_TASK_SERVICE, "Shutdown", m_shutdown, false },
 };
