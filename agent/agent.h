@@ -209,6 +209,9 @@ void cgroup_kill(const char *cg);
 int cgroup_signal(const char *cg, int sig);
 /* rmdir now, or later from cgroup_gc() once the killed processes are gone. */
 void cgroup_remove(const char *cg);
+/* New limits (0: unchanged, -1: max); -1 and a message naming the file on failure. */
+int cgroup_update(const char *cg, int64_t memory_max, int64_t cpu_quota, uint64_t cpu_period,
+		  int64_t pids_max, char *msg, size_t len);
 void cgroup_gc(void);
 /* A file's number, or the number after "key " in it; 0 when absent. */
 uint64_t cgroup_value(const char *cg, const char *file, const char *key);

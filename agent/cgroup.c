@@ -112,3 +112,58 @@ uint64_t cgroup_value(const char *cg, const char *file, const char *key)
 	}
 	return 0;
 }
+
+static void limit_str(char *buf, size_t len, int64_t v)
+{
+	if (v < 0)
+		snprintf(buf, len, "max");
+	else
+		snprintf(buf, len, "%lld", (long long)v);
+}
+
+static int write_limit(const char *cg, const char *file, const char *val, char *msg, size_t len)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/%s", cg, file);
+	if (write_file(path, val) == 0)
+		return 0;
+	snprintf(msg, len, "%s \"%s\": %s", file, val, strerror(errno));
+	return -1;
+}
+
+int cgroup_update(const char *cg, int64_t memory_max, int64_t cpu_quota, uint64_t cpu_period,
+		  int64_t pids_max, char *msg, size_t len)
+{
+	char val[64], quota[32];
+
+	if (memory_max) {
+		limit_str(val, sizeof(val), memory_max);
+		if (write_limit(cg, "memory.max", val, msg, len))
+			return -1;
+	}
+	if (cpu_quota || cpu_period) {
+		if (cpu_quota) {
+			limit_str(quota, sizeof(quota), cpu_quota);
+		} else {
+			/* a period alone keeps the quota: cpu.max is "QUOTA PERIOD" */
+			char path[256], cur[64];
+
+			snprintf(path, sizeof(path), "%s/cpu.max", cg);
+			if (read_file(path, cur, sizeof(cur)) < 0 || sscanf(cur, "%31s", quota) != 1)
+				snprintf(quota, sizeof(quota), "max");
+		}
+		if (cpu_period)
+			snprintf(val, sizeof(val), "%s %llu", quota, (unsigned long long)cpu_period);
+		else
+			snprintf(val, sizeof(val), "%s", quota);
+		if (write_limit(cg, "cpu.max", val, msg, len))
+			return -1;
+	}
+	if (pids_max) {
+		limit_str(val, sizeof(val), pids_max);
+		if (write_limit(cg, "pids.max", val, msg, len))
+			return -1;
+	}
+	return 0;
+}

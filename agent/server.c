@@ -291,6 +291,27 @@ static int h_stats(const struct call *call, const ProtobufCMessage *req,
 	return container_stats(call, r->container_id);
 }
 
+static int h_update(const struct call *call, const ProtobufCMessage *req,
+		    const ProtobufCBinaryData *raw)
+{
+	const Katasbx__Agent__V1__UpdateContainerRequest *r = (const void *)req;
+	struct container *c;
+	char msg[300];
+
+	if (!valid_id(r->container_id))
+		return reply_err(call, TTRPC_INVALID_ARGUMENT, "container id invalid");
+	c = container_find(r->container_id);
+	if (!c)
+		return reply_err(call, TTRPC_NOT_FOUND, "container %s not found", r->container_id);
+	if (r->memory_max < -1 || r->cpu_max_quota < -1 || r->pids_max < -1)
+		return reply_err(call, TTRPC_INVALID_ARGUMENT, "a limit below -1");
+	if (cgroup_update(c->cgroup, r->memory_max, r->cpu_max_quota, r->cpu_max_period,
+			  r->pids_max, msg, sizeof(msg)) < 0)
+		return reply_err(call, TTRPC_INVALID_ARGUMENT, "container %s: %s",
+				 r->container_id, msg);
+	return reply(call, TTRPC_OK, NULL, NULL);
+}
+
 static int h_remove(const struct call *call, const ProtobufCMessage *req,
 		    const ProtobufCBinaryData *raw)
 {
@@ -334,6 +355,8 @@ static const struct method methods[] = {
 	{ "ReadStderr", &katasbx__agent__v1__read_stream_request__descriptor, h_read_stderr },
 	{ "TtyWinResize", &katasbx__agent__v1__tty_win_resize_request__descriptor, h_winsize },
 	{ "StatsContainer", &katasbx__agent__v1__container_request__descriptor, h_stats },
+	{ "UpdateContainer", &katasbx__agent__v1__update_container_request__descriptor,
+	  h_update },
 	{ "RemoveContainer", &katasbx__agent__v1__container_request__descriptor, h_remove },
 	{ "DestroySandbox", &katasbx__agent__v1__empty__descriptor, h_destroy },
 };

@@ -918,6 +918,29 @@ static void on_client_request(struct mon *m, int ci, struct ttrpc_frame *f)
 			create_container(m, x, ci, f->stream_id);
 		if (x)
 			katasbx__monitor__v1__create_container_request__free_unpacked(x, NULL);
+	} else if (!strcmp(req->method, "Update")) {
+		Katasbx__Agent__V1__UpdateContainerRequest *u =
+			katasbx__agent__v1__update_container_request__unpack(NULL, req->payload.len,
+									      req->payload.data);
+		int pi;
+
+		if (!u) {
+			ttrpc_send_response(&c->conn, f->stream_id, TTRPC_INVALID_ARGUMENT,
+					    "malformed update request", NULL, &err);
+		} else if (m->paused) {
+			ttrpc_send_response(&c->conn, f->stream_id, TTRPC_FAILED_PRECONDITION,
+					    "container is paused", NULL, &err);
+		} else if ((pi = container_init(m, u->container_id, ci, f->stream_id)) >= 0) {
+			char *cid = u->container_id;
+
+			u->container_id = m->procs[pi].cid;
+			if (agent_send(m, "UpdateContainer", &u->base, P_REPLY, ci, f->stream_id))
+				ttrpc_send_response(&c->conn, f->stream_id, TTRPC_UNAVAILABLE,
+						    "cannot ask the agent", NULL, &err);
+			u->container_id = cid;
+		}
+		if (u)
+			katasbx__agent__v1__update_container_request__free_unpacked(u, NULL);
 	} else if (!strcmp(req->method, "ResizePty")) {
 		Katasbx__Monitor__V1__ResizePtyRequest *z =
 			katasbx__monitor__v1__resize_pty_request__unpack(NULL, req->payload.len,

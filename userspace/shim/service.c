@@ -19,6 +19,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <json-c/json.h>
+
 #include "agent.pb-c.h"
 #include "containerd/cgroups/v2/metrics.pb-c.h"
 #include "containerd/events/task.pb-c.h"
@@ -1349,6 +1351,105 @@ out:
 		containerd__task__v2__resize_pty_request__free_unpacked(r, NULL);
 }
 
+/* An integer member of obj.key ("memory.limit"), or 0 when absent or null. */
+static int64_t json_limit(json_object *o, const char *obj, const char *key, bool *bad)
+{
+	json_object *sub, *v;
+
+	if (!json_object_object_get_ex(o, obj, &sub) || !sub)
+		return 0;
+	if (!json_object_is_type(sub, json_type_object)) {
+		*bad = true;
+		return 0;
+	}
+	if (!json_object_object_get_ex(sub, key, &v) || !v)
+		return 0;
+	if (!json_object_is_type(v, json_type_int)) {
+		*bad = true;
+		return 0;
+	}
+	return json_object_get_int64(v);
+}
+
+/*
+ * Update: the OCI LinuxResources JSON containerd sends (an Any of type
+ * types.containerd.io/opencontainers/runtime-spec/1/LinuxResources) becomes
+ * the agent's UpdateContainer for the container's guest cgroup: memory.limit
+ * (memory.max), cpu.quota and cpu.period (cpu.max), pids.limit (pids.max).
+ * A negative limit is "max"; 0 or absent leaves the file as it is; other
+ * fields are ignored.
+ */
+static void m_update(void *ctx, const struct ttrpc_request_info *rq, struct ttrpc_reply *rp)
+{
+	Containerd__Task__V2__UpdateTaskRequest *r =
+		UNPACK(Containerd__Task__V2__UpdateTaskRequest,
+		       containerd__task__v2__update_task_request, rq, rp);
+	Katasbx__Agent__V1__UpdateContainerRequest u =
+		KATASBX__AGENT__V1__UPDATE_CONTAINER_REQUEST__INIT;
+	Google__Protobuf__Empty empty = GOOGLE__PROTOBUF__EMPTY__INIT;
+	char mid[KX_ID_MAX + 1], cid[KX_ID_MAX + 1], *json = NULL;
+	json_object *o = NULL;
+	bool bad = false;
+	int64_t period;
+	struct task *t;
+	struct kx_err err;
+
+	if (!r)
+		return;
+	if (!r->resources || !r->resources->type_url ||
+	    !strstr(r->resources->type_url, "LinuxResources")) {
+		ttrpc_reply_error(rp, TTRPC_INVALID_ARGUMENT,
+				  "update %s: resources must be an OCI LinuxResources, not \"%s\"",
+				  r->id, r->resources && r->resources->type_url ?
+				  r->resources->type_url : "");
+		goto out;
+	}
+	json = strndup((const char *)r->resources->value.data, r->resources->value.len);
+	o = json ? json_tokener_parse(json) : NULL;
+	if (!o || !json_object_is_type(o, json_type_object)) {
+		ttrpc_reply_error(rp, TTRPC_INVALID_ARGUMENT, "update %s: resources: not a JSON object",
+				  r->id);
+		goto out;
+	}
+	u.memory_max = json_limit(o, "memory", "limit", &bad);
+	u.cpu_max_quota = json_limit(o, "cpu", "quota", &bad);
+	period = json_limit(o, "cpu", "period", &bad);
+	u.pids_max = json_limit(o, "pids", "limit", &bad);
+	if (bad || period < 0) {
+		ttrpc_reply_error(rp, TTRPC_INVALID_ARGUMENT,
+				  "update %s: memory.limit, cpu.quota, cpu.period, pids.limit "
+				  "must be integers", r->id);
+		goto out;
+	}
+	u.cpu_max_period = period;
+	if (u.memory_max < 0)
+		u.memory_max = -1;
+	if (u.cpu_max_quota < 0)
+		u.cpu_max_quota = -1;
+	if (u.pids_max < 0)
+		u.pids_max = -1;
+	if (!(t = get_task(r->id, NULL, rp)))
+		goto out;
+	if (t->status == T_STOPPED) {
+		ttrpc_reply_error(rp, TTRPC_NOT_FOUND, "task %s: process already finished", t->id);
+		pthread_mutex_unlock(&lock);
+		goto out;
+	}
+	snprintf(mid, sizeof(mid), "%s", MON_ID(t));
+	snprintf(cid, sizeof(cid), "%s", MON_CID(t));
+	pthread_mutex_unlock(&lock);
+	u.container_id = cid;
+	if (kx_monitor_call(cfg.root, mid, "Update", &u.base, &err))
+		ttrpc_reply_error(rp, err.code ? err.code : TTRPC_UNKNOWN, "update %s: %s", r->id,
+				  err.msg);
+	else
+		ttrpc_reply_set(rp, &empty.base);
+out:
+	json_object_put(o);
+	free(json);
+	containerd__task__v2__update_task_request__free_unpacked(r, NULL);
+}
+
 static void m_shutdown(void *ctx, const struct ttrpc_request_info *rq, struct ttrpc_reply *rp)
 {
 	Google__Protobuf__Empty empty = GOOGLE__PROTOBUF__EMPTY__INIT;
@@ -1374,6 +1475,7 @@ static const struct ttrpc_method methods[] = {
 	{ SHIM_TASK_SERVICE, "Pause", m_pause, true },
 	{ SHIM_TASK_SERVICE, "Resume", m_resume, true },
 	{ SHIM_TASK_SERVICE, "ResizePty", m_resize_pty, true },
+	{ SHIM_TASK_SERVICE, "Update", m_update, true },
 	{ SHIM_TASK_SERVICE, "Connect", m_connect, false },
 	{ SHIM_TASK_SERVICE, "Shutdown", m_shutdown, false },
 };
