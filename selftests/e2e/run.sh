@@ -50,6 +50,43 @@ else
 fi
 rt delete procfields >/dev/null 2>&1
 
+# --- terminal: --console-socket, as runc ------------------------------------
+# The runtime sends a pty master to the socket; the monitor relays its slave
+# and the container's terminal in the guest; the receiver's resize follows.
+b=$(bundle ttyc '"/bin/sh", "/tty.sh"' '"terminal": true')
+cat >"$b/rootfs/tty.sh" <<'SH'
+n=0
+while [ "$(stty size)" = "0 0" ] && [ $n -lt 100 ]; do sleep 0.1; n=$((n + 1)); done
+tty; stty size; read -r line; echo "got $line"; echo to-stderr >&2
+SH
+rm -f "$WORK/console.sock"
+python3 "$here/selftests/e2e/console_socket.py" "$WORK/console.sock" "$WORK/console.out" 40 100 \
+	"$(printf 'typed\r')" &
+cspid=$!
+for i in $(seq 1 50); do [ -S "$WORK/console.sock" ] && break; sleep 0.1; done
+rt run -d --console-socket "$WORK/console.sock" --bundle "$b" ttyc >"$WORK/o" 2>"$WORK/err" </dev/null
+rc=$?
+for i in $(seq 1 600); do kill -0 $cspid 2>/dev/null || break; sleep 0.1; done
+kill $cspid 2>/dev/null
+wait $cspid
+out=$(tr -d '\r' <"$WORK/console.out" 2>/dev/null)
+if [ $rc -eq 0 ] && echo "$out" | grep -qx 'name /dev/pts/[0-9]*' &&
+	echo "$out" | grep -qx '/dev/pts/[0-9]*' && echo "$out" | grep -qx '40 100' &&
+	echo "$out" | grep -qx 'got typed' && echo "$out" | grep -qx to-stderr; then
+	ok "run -d --console-socket: the master goes to the socket; a pty in the guest, resized to 40x100, input and output relayed"
+else
+	not_ok "--console-socket" "rc=$rc $(cat "$WORK/err")" "$out"
+fi
+rt delete ttyc >/dev/null 2>&1
+b=$(bundle ttyno '"true"' '"terminal": true')
+rt create --bundle "$b" ttyno >/dev/null 2>"$WORK/err" </dev/null; rc=$?
+if [ $rc -ne 0 ] && grep -q "console-socket" "$WORK/err" && ! rt state ttyno >/dev/null 2>&1; then
+	ok "create of a terminal without --console-socket fails: $(cat "$WORK/err")"
+else
+	not_ok "terminal without --console-socket is refused" "rc=$rc $(cat "$WORK/err")"
+fi
+rt delete ttyno >/dev/null 2>&1
+
 b=$(bundle limits '"sh", "-c", "ulimit -n; grep -E \"^(NoNewPrivs|CapBnd)\" /proc/self/status | tr -s \"\\t \" \" \""' \
 	'"rlimits": [{"type": "RLIMIT_NOFILE", "hard": 4096, "soft": 1000}], "noNewPrivileges": true, "capabilities": {"bounding": ["CAP_CHOWN", "CAP_KILL"], "effective": ["CAP_KILL"], "permitted": ["CAP_CHOWN", "CAP_KILL"]}')
 out=$(rt run --bundle "$b" limits 2>"$WORK/err" </dev/null | tr '\n' ' ')

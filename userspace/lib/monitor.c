@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -1033,6 +1034,26 @@ static void on_stdin(struct mon *m, int pi)
 	agent_send_proc(m, "WriteStdin", &w.base, P_WRITE_IN, pi, -1, 0);
 }
 
+/*
+ * The init's terminal follows the size of the monitor's own when that is a
+ * tty (runc's console socket): at creation and on each SIGWINCH.
+ */
+static void follow_winsize(struct mon *m)
+{
+	Katasbx__Agent__V1__TtyWinResizeRequest r =
+		KATASBX__AGENT__V1__TTY_WIN_RESIZE_REQUEST__INIT;
+	struct winsize ws;
+
+	if (!m->a->spec->process->terminal || INIT(m)->waited || m->paused ||
+	    ioctl(1, TIOCGWINSZ, &ws) || (!ws.ws_row && !ws.ws_col))
+		return;
+	r.container_id = INIT(m)->cid;
+	r.exec_id = "";
+	r.row = ws.ws_row;
+	r.column = ws.ws_col;
+	agent_send(m, "TtyWinResize", &r.base, P_FORWARD, -1, 0);
+}
+
 static void on_signal(struct mon *m)
 {
 	struct signalfd_siginfo si;
@@ -1045,6 +1066,10 @@ static void on_signal(struct mon *m)
 				m->vm_gone = true;
 				m->b.vm.reaped = true;
 			}
+			continue;
+		}
+		if (si.ssi_signo == SIGWINCH) {
+			follow_winsize(m);
 			continue;
 		}
 		if (m->started && !INIT(m)->waited) {
@@ -1265,6 +1290,8 @@ int kx_monitor_run(const struct kx_monitor_args *a, struct kx_err *err)
 	sigaddset(&mask, SIGQUIT);
 	sigaddset(&mask, SIGUSR1);
 	sigaddset(&mask, SIGUSR2);
+	if (a->spec->process->terminal)
+		sigaddset(&mask, SIGWINCH);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	m.sig_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
@@ -1282,6 +1309,7 @@ int kx_monitor_run(const struct kx_monitor_args *a, struct kx_err *err)
 	request_read(&m, 0, false);
 	request_read(&m, 0, true);
 	request_wait(&m, 0);
+	follow_winsize(&m);
 	report_ready(a->ready_fd, "ok");
 	if (a->start)
 		request_start(&m, 0, -1, 0);

@@ -5,7 +5,11 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -19,7 +23,9 @@ struct create_opts {
 	const char *bundle;
 	const char *pid_file;
 	bool detach;
+	const char *console_socket;
 	const char *id;
+	char pty_slave[64];	/* the pty whose master went to the console socket */
 };
 
 static int parse_create(int argc, char **argv, struct create_opts *o, bool run)
@@ -46,8 +52,7 @@ static int parse_create(int argc, char **argv, struct create_opts *o, bool run)
 				return fail("%s: --detach is only for run", argv[0]);
 			o->detach = true;
 			break;
-		case 'c':
-			return fail("--console-socket: terminals are not supported yet");
+		case 'c': o->console_socket = optarg; break;
 		case 'P': case 'K': break;	/* the guest decides; accepted for runc callers */
 		default:
 			return 1;
@@ -61,7 +66,8 @@ static int parse_create(int argc, char **argv, struct create_opts *o, bool run)
 }
 
 /* Validate everything we can before any state exists. */
-static int prepare(struct kx_config *cfg, const struct create_opts *o, struct kx_spec *spec)
+static int prepare(struct kx_config *cfg, const struct create_opts *o, struct kx_spec *spec,
+		   bool run)
 {
 	struct kx_err err;
 
@@ -70,9 +76,14 @@ static int prepare(struct kx_config *cfg, const struct create_opts *o, struct kx
 			    o->id);
 	if (kx_spec_load(o->bundle, spec, &err))
 		return fail("%s", err.msg);
-	if (spec->process->terminal) {
+	/* as runc: a terminal of a detached container goes to the console socket */
+	if (spec->process->terminal && !o->console_socket && !(run && !o->detach)) {
 		kx_spec_free(spec);
-		return fail("config.json: process.terminal: terminals are not supported yet");
+		return fail("config.json: process.terminal needs --console-socket");
+	}
+	if (!spec->process->terminal && o->console_socket) {
+		kx_spec_free(spec);
+		return fail("--console-socket without process.terminal in config.json");
 	}
 	if (spec->n_skipped_mounts)
 		kx_warn("%zu bind mount(s) of host paths skipped: not supported in the VM yet",
@@ -88,8 +99,80 @@ static int prepare(struct kx_config *cfg, const struct create_opts *o, struct kx
 	return 0;
 }
 
+/*
+ * runc's console socket: a new pty whose master goes to the socket (SCM_RIGHTS,
+ * the message is the slave's name); the monitor relays between the slave and
+ * the container's terminal in the guest.
+ */
+static int send_console(struct create_opts *o)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
+	struct iovec iov;
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+			     .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *cm;
+	int master, sock, ret;
+
+	if (strlen(o->console_socket) >= sizeof(sa.sun_path))
+		return fail("--console-socket %s: path too long", o->console_socket);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", o->console_socket);
+	master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (master < 0 || grantpt(master) || unlockpt(master) ||
+	    ptsname_r(master, o->pty_slave, sizeof(o->pty_slave))) {
+		if (master >= 0)
+			close(master);
+		return fail("a pty for the console: %m");
+	}
+	sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (sock < 0 || connect(sock, (struct sockaddr *)&sa, sizeof(sa))) {
+		ret = fail("--console-socket %s: %m", o->console_socket);
+		goto out;
+	}
+	iov.iov_base = o->pty_slave;
+	iov.iov_len = strlen(o->pty_slave);
+	cm = CMSG_FIRSTHDR(&mh);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &master, sizeof(int));
+	ret = sendmsg(sock, &mh, MSG_NOSIGNAL) < 0 ? fail("--console-socket %s: send: %m",
+							  o->console_socket) : 0;
+out:
+	if (sock >= 0)
+		close(sock);
+	close(master);
+	return ret;
+}
+
+/*
+ * In the monitor: the console pty's slave as stdin, stdout and stderr, raw
+ * (the guest's pty does the line discipline), and the controlling terminal
+ * of a session leader, so that a resize by the master's holder comes as SIGWINCH.
+ */
+static int attach_console(const struct create_opts *o)
+{
+	struct termios t;
+	int fd = open(o->pty_slave, O_RDWR | O_CLOEXEC | (getsid(0) == getpid() ? 0 : O_NOCTTY));
+
+	if (fd < 0)
+		return -1;
+	if (getsid(0) == getpid())
+		ioctl(fd, TIOCSCTTY, 0);
+	if (!tcgetattr(fd, &t)) {
+		cfmakeraw(&t);
+		tcsetattr(fd, TCSANOW, &t);
+	}
+	for (int i = 0; i < 3; i++)
+		if (dup2(fd, i) < 0)
+			return -1;
+	if (fd > 2)
+		close(fd);
+	return 0;
+}
+
 /* Fork a monitor that outlives us; return once the container is created. */
-static int spawn_monitor(struct kx_config *cfg, const struct create_opts *o,
+static int spawn_monitor(struct kx_config *cfg, struct create_opts *o,
 			 struct kx_spec *spec)
 {
 	struct kx_monitor_args a = { .cfg = cfg, .id = o->id, .spec = spec,
@@ -101,6 +184,10 @@ static int spawn_monitor(struct kx_config *cfg, const struct create_opts *o,
 	ssize_t r;
 	pid_t pid;
 
+	if (o->console_socket && send_console(o)) {
+		kx_state_remove(cfg->root, o->id, &err);
+		return 1;
+	}
 	if (pipe2(ready, O_CLOEXEC))
 		return fail("pipe: %m");
 	pid = fork();
@@ -113,6 +200,10 @@ static int spawn_monitor(struct kx_config *cfg, const struct create_opts *o,
 
 		close(ready[0]);
 		setsid();
+		if (o->console_socket && attach_console(o)) {
+			dprintf(ready[1], "open the console %s: %m\n", o->pty_slave);
+			_exit(1);
+		}
 		kx_log_quiet_stderr();
 		a.ready_fd = ready[1];
 		ret = kx_monitor_run(&a, &err);
@@ -161,7 +252,7 @@ int cmd_create(struct kx_config *cfg, int argc, char **argv)
 	struct kx_spec spec;
 	int ret;
 
-	if (parse_create(argc, argv, &o, false) || prepare(cfg, &o, &spec))
+	if (parse_create(argc, argv, &o, false) || prepare(cfg, &o, &spec, false))
 		return 1;
 	ret = spawn_monitor(cfg, &o, &spec);
 	kx_spec_free(&spec);
@@ -175,7 +266,7 @@ int cmd_run(struct kx_config *cfg, int argc, char **argv)
 	struct kx_err err;
 	int ret;
 
-	if (parse_create(argc, argv, &o, true) || prepare(cfg, &o, &spec))
+	if (parse_create(argc, argv, &o, true) || prepare(cfg, &o, &spec, true))
 		return 1;
 	if (o.detach) {
 		ret = spawn_monitor(cfg, &o, &spec);
@@ -183,6 +274,11 @@ int cmd_run(struct kx_config *cfg, int argc, char **argv)
 		return ret ? ret : start_container(cfg, o.id);
 	}
 	/* In the foreground this process is the monitor; its exit status is the container's. */
+	if (o.console_socket && (send_console(&o) || attach_console(&o))) {
+		kx_state_remove(cfg->root, o.id, &err);
+		kx_spec_free(&spec);
+		return *o.pty_slave ? fail("open the console %s: %m", o.pty_slave) : 1;
+	}
 	{
 		struct kx_monitor_args a = { .cfg = cfg, .id = o.id, .spec = &spec,
 					     .ready_fd = -1, .pid_file = o.pid_file,
