@@ -4,14 +4,18 @@
  * VM (the project's guest: build/guest/vmlinux + initrd.img) boots with its
  * RAM in a tmpfs file (share=on) until its agent answers a ttrpc Check on
  * the virtio-serial socket; its device state is saved with x-ignore-shared;
- * the RAM file is registered as a persistent template with kxdev (and then
- * deleted); a clone QEMU maps /dev/katasbx-t<id> with share=off, restores
- * the state (-incoming defer, migrate-incoming) and its agent must answer
- * Check. The template is then destroyed and the running clone must still
- * answer. QEMU is the host's, over the 9p host root (/usr links to /host/usr);
- * it runs nested under TCG, so this is slow: minutes, not seconds.
+ * the RAM file is registered as a persistent template with kxdev, compared
+ * page by page with the node (MAP_PRIVATE and pread), and deleted; a clone
+ * QEMU maps /dev/katasbx-t<id> with share=off, restores the state (-incoming
+ * defer, migrate-incoming, cont once the status is "paused") and its agent
+ * must answer Check. The template is then destroyed and the running clone
+ * must still answer. QEMU is the host's, over the 9p host root (/usr links to
+ * /host/usr); it runs nested under TCG, so this is slow: minutes, not seconds.
  * Environment: CLONE_QEMU (the QEMU binary), CLONE_QEMU_GUEST (directory
- * with vmlinux and initrd.img), CLONE_QEMU_BOOT_TIMEOUT (seconds, 300).
+ * with vmlinux and initrd.img), CLONE_QEMU_BOOT_TIMEOUT (seconds, 300),
+ * CLONE_QEMU_MEM: dev (the default: clone from /dev/katasbx-t<id>), file
+ * (clone from the template's RAM file, no module: the control), both (the
+ * file clone, then the node clone).
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -20,6 +24,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -323,18 +328,43 @@ static int agent_connect(struct vm *vm)
 	return unix_connect(path, 60);
 }
 
-/* Polls @cmd until the reply holds one of the @want strings; -1 after @timeout. */
+/*
+ * The value of "status" in a QMP reply into @out ("" if none). Not a plain
+ * strstr() on the reply: query-status also has "running": false, which
+ * matches "running" while the VM is still "inmigrate".
+ */
+static void qmp_status(const char *reply, char *out, size_t len)
+{
+	const char *p = strstr(reply, "\"status\"");
+	size_t n = 0;
+
+	out[0] = '\0';
+	if (!p)
+		return;
+	p += strlen("\"status\"");
+	while (*p == ' ' || *p == ':')
+		p++;
+	if (*p++ != '"')
+		return;
+	while (p[n] && p[n] != '"' && n + 1 < len)
+		n++;
+	memcpy(out, p, n);
+	out[n] = '\0';
+}
+
+/* Polls @cmd until its "status" is one of @want; its index, -1 after @timeout. */
 static int qmp_wait(struct vm *vm, const char *cmd, const char *const *want, double timeout)
 {
 	double end = now() + timeout;
-	char reply[8192];
+	char reply[8192], status[64] = "";
 	int i;
 
 	while (now() < end) {
 		if (qmp(vm, reply, sizeof(reply), "%s", cmd) < 0)
 			return -1;
+		qmp_status(reply, status, sizeof(status));
 		for (i = 0; want[i]; i++)
-			if (strstr(reply, want[i]))
+			if (!strcmp(status, want[i]))
 				return i;
 		usleep(20000);
 	}
@@ -342,28 +372,181 @@ static int qmp_wait(struct vm *vm, const char *cmd, const char *const *want, dou
 	return -1;
 }
 
+/* Where the clone's CPU is, for a clone that does not answer: status and registers. */
+static void vm_dump_cpu(struct vm *vm)
+{
+	char reply[8192], *p;
+	int i;
+
+	if (!vm->qmpf)
+		return;
+	if (qmp(vm, reply, sizeof(reply), "{\"execute\":\"query-status\"}") == 0)
+		printf("# query-status: %s", reply);
+	for (i = 0; i < 3; i++) {
+		if (qmp(vm, reply, sizeof(reply), "{\"execute\":\"human-monitor-command\","
+			"\"arguments\":{\"command-line\":\"info registers\"}}") < 0)
+			return;
+		/* The first two lines: RAX..RDX, RSI..RSP, R8.., RIP and flags. */
+		for (p = reply; (p = strstr(p, "\\r\\n")); p += 4)
+			p[0] = ' ', p[1] = '|', p[2] = ' ', p[3] = ' ';
+		p = strstr(reply, "RIP=");
+		printf("# info registers %d: %.200s\n", i, p ? p : reply);
+		sleep(1);
+	}
+}
+
+/*
+ * Compares what MAP_PRIVATE mappings of @file and @node show, page by page
+ * (as QEMU maps mem-path with share=off), and what pread() of the node gives.
+ * Returns the number of pages that differ.
+ */
+static long compare_mem(const char *file, const char *node, size_t size)
+{
+	int ffd = open(file, O_RDONLY), nfd = open(node, O_RDWR);
+	unsigned char *f = MAP_FAILED, *n = MAP_FAILED, buf[4096];
+	long diff = 0, pdiff = 0, zero = 0;
+	size_t off;
+
+	if (ffd < 0 || nfd < 0) {
+		NOTE("compare: open %s or %s: %s", file, node, strerror(errno));
+		diff = -1;
+		goto out;
+	}
+	NOTE("compare: node lseek(SEEK_END) %lld, file %lld", (long long)lseek(nfd, 0, SEEK_END),
+	     (long long)lseek(ffd, 0, SEEK_END));
+	f = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_NORESERVE, ffd, 0);
+	n = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_NORESERVE, nfd, 0);
+	if (f == MAP_FAILED || n == MAP_FAILED) {
+		NOTE("compare: mmap: %s", strerror(errno));
+		diff = -1;
+		goto out;
+	}
+	for (off = 0; off < size; off += 4096) {
+		static const unsigned char z[4096];
+
+		if (memcmp(f + off, n + off, 4096)) {
+			if (diff++ < 8)
+				NOTE("compare: page %zu (0x%zx) differs", off / 4096, off);
+		}
+		if (!memcmp(f + off, z, 4096))
+			zero++;
+		if (pread(nfd, buf, 4096, off) != 4096 || memcmp(buf, f + off, 4096))
+			pdiff++;
+	}
+	NOTE("compare: %ld of %zu pages differ through MAP_PRIVATE, %ld through pread; "
+	     "%ld all-zero pages", diff, size / 4096, pdiff, zero);
+	diff += pdiff;
+out:
+	if (f != MAP_FAILED)
+		munmap(f, size);
+	if (n != MAP_FAILED)
+		munmap(n, size);
+	if (ffd >= 0)
+		close(ffd);
+	if (nfd >= 0)
+		close(nfd);
+	return diff;
+}
+
+/*
+ * A clone QEMU in @dir with its RAM from @mem_path (share=off) restores the
+ * saved state; its agent must answer Check. With @destroy, the template is
+ * destroyed under the running clone, which must answer again.
+ */
+static int clone_run(const char *dir, const char *mem_path, bool destroy)
+{
+	/*
+	 * As kx_vm_restore(): "inmigrate" and "prelaunch" mean still loading.
+	 * A cont before "paused" would only set autostart, and the end of the
+	 * load then sets the template's saved runstate (paused): the clone
+	 * would never run.
+	 */
+	static const char *const restored[] = { "paused", "running", NULL };
+	struct vm cl = {};
+	struct kx_err err = {};
+	char path[256];
+	double t0 = now(), t1;
+	int a, r;
+
+	NOTE("clone: mem-path %s", mem_path);
+	CHECK(vm_start(&cl, dir, mem_path, false, true) == 0);
+	if (qmp_open(&cl) < 0) {
+		vm_dump_logs(&cl);
+		vm_kill(&cl);
+		return KT_FAIL;
+	}
+	CHECK(qmp(&cl, NULL, 0, "{\"execute\":\"migrate-set-capabilities\",\"arguments\":"
+		  "{\"capabilities\":[{\"capability\":\"x-ignore-shared\",\"state\":true}]}}") == 0);
+	CHECK(qmp(&cl, NULL, 0, "{\"execute\":\"migrate-incoming\",\"arguments\":"
+		  "{\"uri\":\"exec:cat " WORK "/state\"}}") == 0);
+	r = qmp_wait(&cl, "{\"execute\":\"query-status\"}", restored, 120);
+	if (r < 0) {
+		vm_dump_logs(&cl);
+		vm_kill(&cl);
+		return KT_FAIL;
+	}
+	NOTE("clone: restored %.1f s after QEMU started", now() - t0);
+	CHECK(qmp(&cl, NULL, 0, "{\"execute\":\"cont\"}") == 0);
+	t1 = now();
+	if ((a = agent_connect(&cl)) < 0 || agent_check(a, 1, 180) < 0) {
+		NOTE("clone: no agent answer %.1f s after cont", now() - t1);
+		vm_dump_cpu(&cl);
+		vm_dump_logs(&cl);
+		vm_kill(&cl);
+		if (a >= 0)
+			close(a);
+		return KT_FAIL;
+	}
+	NOTE("clone: agent answered Check %.1f s after QEMU started, %.1f s after cont",
+	     now() - t0, now() - t1);
+
+	if (destroy) {
+		/* Destroyed under a running clone: it keeps its memory. */
+		CHECK(kx_dev_template_destroy(TAG, &err) == 0);
+		CHECK(kx_dev_template_find(TAG, path, sizeof(path), &err) == 1);
+		r = agent_check(a, 3, 120);
+		if (r < 0)
+			vm_dump_logs(&cl);
+		CHECK(r == 0);
+		NOTE("clone: answers after the template was destroyed");
+	}
+	close(a);
+	qmp(&cl, NULL, 0, "{\"execute\":\"quit\"}");
+	waitpid(cl.pid, NULL, 0);
+	cl.pid = 0;
+	vm_kill(&cl);
+	return KT_PASS;
+}
+
 static int t_clone_qemu(void)
 {
-	static const char *const mig_done[] = { "\"completed\"", "\"failed\"", NULL };
-	/* As kx_vm_restore(): "inmigrate" and "prelaunch" mean still loading. */
-	static const char *const restored[] = { "\"paused\"", "\"running\"", NULL };
-	const char *bt = getenv("CLONE_QEMU_BOOT_TIMEOUT");
+	static const char *const mig_done[] = { "completed", "failed", "cancelled", NULL };
+	const char *bt = getenv("CLONE_QEMU_BOOT_TIMEOUT"), *mode = getenv("CLONE_QEMU_MEM");
 	double boot_timeout = bt ? atof(bt) : 300, t0, t1;
-	struct vm tpl = {}, cl = {};
+	bool from_file, from_dev;
+	struct vm tpl = {};
 	char node[64], path[256];
 	struct kx_err err = {};
 	struct stat st;
 	int a = -1, r;
 
+	if (!mode || !*mode)
+		mode = "dev";
+	from_file = !strcmp(mode, "file") || !strcmp(mode, "both");
+	from_dev = !strcmp(mode, "dev") || !strcmp(mode, "both");
+	KT_SKIP_IF(!from_file && !from_dev, "CLONE_QEMU_MEM=%s: dev, file or both", mode);
 	KT_SKIP_IF(access(qemu_bin, X_OK) < 0, "no %s (the host's QEMU, over 9p)", qemu_bin);
 	snprintf(path, sizeof(path), "%s/vmlinux", guest);
 	KT_SKIP_IF(access(path, R_OK) < 0, "no guest kernel %s: run make all", path);
-	CHECK(kx_dev_present());
-	kx_dev_template_destroy(TAG, NULL);	/* a leftover of an earlier run */
+	if (from_dev) {
+		CHECK(kx_dev_present());
+		kx_dev_template_destroy(TAG, NULL);	/* a leftover of an earlier run */
+	}
 	mkdir(WORK, 0700);
 
 	/* The template: boot, wait for the agent, save the device state. */
 	t0 = now();
+	NOTE("template: tsc_early_khz=%u", tsc_khz());
 	CHECK(vm_start(&tpl, WORK "/template", WORK "/memory", true, false) == 0);
 	if (qmp_open(&tpl) < 0 || (a = agent_connect(&tpl)) < 0 ||
 	    agent_check(a, 1, boot_timeout) < 0) {
@@ -389,6 +572,15 @@ static int t_clone_qemu(void)
 	CHECK(stat(WORK "/state", &st) == 0 && st.st_size > 0);
 	NOTE("template: state saved (%lld bytes) in %.1f s", (long long)st.st_size, now() - t1);
 
+	/* CLONE_QEMU_MEM=file|both: the control, a clone of the RAM file itself. */
+	if (from_file) {
+		r = clone_run(WORK "/clone-file", WORK "/memory", false);
+		if (r != KT_PASS)
+			return r;
+	}
+	if (!from_dev)
+		return KT_PASS;
+
 	/* Into /dev/katasbx; the RAM file is not needed any more. */
 	t1 = now();
 	if (kx_dev_template_register(WORK "/memory", (uint64_t)MEM_MIB << 20, TAG, node,
@@ -396,52 +588,13 @@ static int t_clone_qemu(void)
 		NOTE("kx_dev_template_register: %s", err.msg);
 		return KT_FAIL;
 	}
-	CHECK(unlink(WORK "/memory") == 0);
 	NOTE("registered as %s in %.2f s", node, now() - t1);
+	/* The node must show the guest what the file shows. */
+	CHECK(compare_mem(WORK "/memory", node, (size_t)MEM_MIB << 20) == 0);
+	CHECK(unlink(WORK "/memory") == 0);
 	CHECK(kx_dev_template_find(TAG, path, sizeof(path), &err) == 0 && !strcmp(path, node));
 
-	/* The clone. */
-	t0 = now();
-	CHECK(vm_start(&cl, WORK "/clone", node, false, true) == 0);
-	if (qmp_open(&cl) < 0) {
-		vm_dump_logs(&cl);
-		vm_kill(&cl);
-		return KT_FAIL;
-	}
-	CHECK(qmp(&cl, NULL, 0, "{\"execute\":\"migrate-set-capabilities\",\"arguments\":"
-		  "{\"capabilities\":[{\"capability\":\"x-ignore-shared\",\"state\":true}]}}") == 0);
-	CHECK(qmp(&cl, NULL, 0, "{\"execute\":\"migrate-incoming\",\"arguments\":"
-		  "{\"uri\":\"exec:cat " WORK "/state\"}}") == 0);
-	r = qmp_wait(&cl, "{\"execute\":\"query-status\"}", restored, 120);
-	if (r < 0) {
-		vm_dump_logs(&cl);
-		vm_kill(&cl);
-		return KT_FAIL;
-	}
-	NOTE("clone: restored %.1f s after QEMU started", now() - t0);
-	CHECK(qmp(&cl, NULL, 0, "{\"execute\":\"cont\"}") == 0);
-	if ((a = agent_connect(&cl)) < 0 || agent_check(a, 1, 180) < 0) {
-		NOTE("clone: no agent answer after %.1f s", now() - t0);
-		vm_dump_logs(&cl);
-		vm_kill(&cl);
-		return KT_FAIL;
-	}
-	NOTE("clone: agent answered Check %.1f s after QEMU started", now() - t0);
-
-	/* Destroyed under a running clone: it keeps its memory. */
-	CHECK(kx_dev_template_destroy(TAG, &err) == 0);
-	CHECK(kx_dev_template_find(TAG, path, sizeof(path), &err) == 1);
-	r = agent_check(a, 3, 120);
-	if (r < 0)
-		vm_dump_logs(&cl);
-	CHECK(r == 0);
-	NOTE("clone: answers after the template was destroyed");
-	close(a);
-	qmp(&cl, NULL, 0, "{\"execute\":\"quit\"}");
-	waitpid(cl.pid, NULL, 0);
-	cl.pid = 0;
-	vm_kill(&cl);
-	return KT_PASS;
+	return clone_run(WORK "/clone", node, true);
 }
 
 static const struct kt_case cases[] = {
@@ -450,7 +603,7 @@ static const struct kt_case cases[] = {
 
 int main(void)
 {
-	const char *q = getenv("CLONE_QEMU"), *g = getenv("CLONE_QEMU_GUEST");
+	const char *q = getenv("CLONE_QEMU"), *g = getenv("CLONE_QEMU_GUEST"), *mode;
 	char self[PATH_MAX];
 	ssize_t n;
 	int r;
@@ -467,7 +620,9 @@ int main(void)
 			*strrchr(self, '/') = '\0';
 		snprintf(guest, sizeof(guest), "%s/../guest", self);
 	}
-	r = kt_main(cases, 1, access(KATASBX_DEVICE, F_OK) < 0 ?
+	mode = getenv("CLONE_QEMU_MEM");
+	/* CLONE_QEMU_MEM=file needs no module. */
+	r = kt_main(cases, 1, access(KATASBX_DEVICE, F_OK) < 0 && !(mode && !strcmp(mode, "file")) ?
 			  KATASBX_DEVICE " is absent (module not loaded)" : NULL);
 	/* A failed run must not leave the module pinned by its template. */
 	if (access(KATASBX_DEVICE, F_OK) == 0)

@@ -18,6 +18,8 @@
 #   KSFT_ACCEL         auto, kvm or tcg [auto]
 #   KSFT_MEM, KSFT_SMP guest memory in MiB and CPUs [1024, 2]
 #   KSFT_APPEND        extra kernel command line (e.g. loglevel=7 to see boot)
+#   KSFT_ENV           NAME=VALUE words exported to the test programs
+#                      (e.g. CLONE_QEMU_MEM=both)
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -132,6 +134,14 @@ KSFT_DIR='/host$tdir_abs'
 KSFT_TESTS='$tests'
 KSFT_TEST_TIMEOUT='$TEST_TIMEOUT'
 EOF
+for kv in ${KSFT_ENV:-}; do
+	case $kv in
+	[A-Za-z_]*=*) ;;
+	*) fail_early "KSFT_ENV: '$kv' is not NAME=VALUE" ;;
+	esac
+	case $kv in *\'*) fail_early "KSFT_ENV: no quotes in '$kv'" ;; esac
+	echo "export ${kv%%=*}='${kv#*=}'" >>"$stage/etc/ksft.conf"
+done
 initrd=$WORK/initramfs.cpio
 if ! (cd "$stage" && find . | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0) >"$initrd.tmp"; then
 	fail_early "cannot write $initrd"
