@@ -13,10 +13,10 @@
 #                      kernel's config [selftests/katasbx/config]
 #   KSFT_KERNEL        guest kernel image [vmlinux matching the module's vermagic]
 #   KSFT_WORK          initramfs, console and dmesg logs [$KSFT_DIR/vm]
-#   KSFT_TIMEOUT       seconds for the whole VM run [900]
-#   KSFT_TEST_TIMEOUT  seconds for one test program [300]
+#   KSFT_TIMEOUT       seconds for the whole VM run [1200]
+#   KSFT_TEST_TIMEOUT  seconds for one test program [600]
 #   KSFT_ACCEL         auto, kvm or tcg [auto]
-#   KSFT_MEM, KSFT_SMP guest memory in MiB and CPUs [1024, 2]
+#   KSFT_MEM, KSFT_SMP guest memory in MiB and CPUs [2048, 2]
 #   KSFT_APPEND        extra kernel command line (e.g. loglevel=7 to see boot)
 #   KSFT_ENV           NAME=VALUE words exported to the test programs
 #                      (e.g. CLONE_QEMU_MEM=both)
@@ -29,10 +29,10 @@ KO=${KSFT_KO:-build/kmod/katasbx.ko}
 TDIR=${KSFT_DIR:-build/kselftest}
 CONFIG=${KSFT_CONFIG:-selftests/katasbx/config}
 WORK=${KSFT_WORK:-$TDIR/vm}
-TIMEOUT=${KSFT_TIMEOUT:-900}
-TEST_TIMEOUT=${KSFT_TEST_TIMEOUT:-300}
+TIMEOUT=${KSFT_TIMEOUT:-1200}
+TEST_TIMEOUT=${KSFT_TEST_TIMEOUT:-600}
 ACCEL=${KSFT_ACCEL:-auto}
-MEM=${KSFT_MEM:-1024}
+MEM=${KSFT_MEM:-2048}
 SMP=${KSFT_SMP:-2}
 # Loaded in this order (modules.dep order for 9p over virtio-mmio).
 GUEST_MODULES="virtio_ring virtio virtio_mmio netfs fscache 9pnet 9pnet_virtio 9p"
