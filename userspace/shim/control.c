@@ -1,0 +1,328 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The Task methods on a task once created, besides its lifecycle: Pids,
+ * CloseIO, Pause and Resume, Stats, ResizePty and Update, most of them a call
+ * to the task's monitor.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "containerd/cgroups/v2/metrics.pb-c.h"
+#include "containerd/events/task.pb-c.h"
+#include "containerd/task/v2/shim.pb-c.h"
+#include "monitor.h"
+#include "monitor.pb-c.h"
+#include "service.h"
+#include "shim.h"
+
+void m_pids(void *ctx, const struct ttrpc_request_info *rq, struct ttrpc_reply *rp)
+{
+	Containerd__Task__V2__PidsRequest *r = UNPACK(Containerd__Task__V2__PidsRequest,
+						      containerd__task__v2__pids_request, rq, rp);
+	Containerd__Task__V2__PidsResponse resp = CONTAINERD__TASK__V2__PIDS_RESPONSE__INIT;
+	Containerd__V1__Types__ProcessInfo pi = CONTAINERD__V1__TYPES__PROCESS_INFO__INIT;
+	Containerd__V1__Types__ProcessInfo *pis[1] = { &pi };
+	struct task *t;
+
+	if (!r || !(t = get_task(r->id, NULL, rp)))
+		goto out;
+	/* the host sees one process per task: the monitor holding its VM */
+	pi.pid = t->pid;
+	resp.n_processes = 1;
+	resp.processes = pis;
+	ttrpc_reply_set(rp, &resp.base);
+	pthread_mutex_unlock(&lock);
+out:
+	if (r)
+		containerd__task__v2__pids_request__free_unpacked(r, NULL);
+}
+
+void m_close_io(void *ctx, const struct ttrpc_request_info *rq, struct ttrpc_reply *rp)
+{
+	Containerd__Task__V2__CloseIORequest *r = UNPACK(Containerd__Task__V2__CloseIORequest,
+							 containerd__task__v2__close_iorequest, rq, rp);
+	struct task *t;
+	struct exec *e;
+
+	/* stdin's EOF travels through the FIFO: the monitor sees its writer close */
+	if (r && (t = get_proc(r->id, r->exec_id, &e, rp)))
+		pthread_mutex_unlock(&lock);
+	if (r)
+		containerd__task__v2__close_iorequest__free_unpacked(r, NULL);
+}
+
+/* Pause (QMP stop) or resume (cont) the task's VM, through its monitor. */
+static void pause_resume(const char *id, bool pause, struct ttrpc_reply *rp)
+{
+	Katasbx__Monitor__V1__Empty empty = KATASBX__MONITOR__V1__EMPTY__INIT;
+	Google__Protobuf__Empty out = GOOGLE__PROTOBUF__EMPTY__INIT;
+	char tid[KX_ID_MAX + 1];
+	struct task *t;
+	struct kx_err err;
+
+	if (!(t = get_task(id, NULL, rp)))
+		return;
+	if (*t->sandbox) {
+		ttrpc_reply_error(rp, TTRPC_UNIMPLEMENTED,
+				  "task %s: pausing one container of a pod is not supported", t->id);
+		pthread_mutex_unlock(&lock);
+		return;
+	}
+	if (pause ? (t->status != T_RUNNING && t->status != T_CREATED) : t->status != T_PAUSED) {
+		ttrpc_reply_error(rp, TTRPC_FAILED_PRECONDITION, "task %s is %s", t->id,
+				  t->status == T_STOPPED ? "stopped" : t->status == T_PAUSED ?
+				  "already paused" : "not paused");
+		pthread_mutex_unlock(&lock);
+		return;
+	}
+	snprintf(tid, sizeof(tid), "%s", t->id);
+	pthread_mutex_unlock(&lock);
+
+	if (kx_monitor_call(cfg.root, tid, pause ? "Pause" : "Resume", &empty.base, &err)) {
+		ttrpc_reply_error(rp, err.code ? err.code : TTRPC_UNKNOWN, "%s %s: %s",
+				  pause ? "pause" : "resume", tid, err.msg);
+		return;
+	}
+	pthread_mutex_lock(&lock);
+	if ((t = find(tid)) && t->status != T_STOPPED) {
+		if (pause) {
+			Containerd__Events__TaskPaused e = CONTAINERD__EVENTS__TASK_PAUSED__INIT;
+
+			t->resume_status = t->status;
+			t->status = T_PAUSED;
+			e.container_id = t->id;
+			shim_publish("/tasks/paused", "containerd.events.TaskPaused", &e.base);
+		} else {
+			Containerd__Events__TaskResumed e = CONTAINERD__EVENTS__TASK_RESUMED__INIT;
+
+			t->status = t->resume_status;
+			e.container_id = t->id;
+			shim_publish("/tasks/resumed", "containerd.events.TaskResumed", &e.base);
+		}
+		pthread_cond_broadcast(&changed);
+	}
+	pthread_mutex_unlock(&lock);
+	ttrpc_reply_set(rp, &out.base);
+}
+
+void m_pause(void *ctx, const struct ttrpc_request_info *rq, struct ttrpc_reply *rp)
+{
+	Containerd__Task__V2__PauseRequest *r = UNPACK(Containerd__Task__V2__PauseRequest,
+						       containerd__task__v2__pause_request, rq, rp);
+
+	if (!r)
+		return;
+	pause_resume(r->id, true, rp);
+	containerd__task__v2__pause_request__free_unpacked(r, NULL);
+}
+
+void m_resume(void *ctx, const struct ttrpc_request_info *rq, struct ttrpc_reply *rp)
+{
+	Containerd__Task__V2__ResumeRequest *r = UNPACK(Containerd__Task__V2__ResumeRequest,
+							containerd__task__v2__resume_request, rq, rp);
+
+	if (!r)
+		return;
+	pause_resume(r->id, false, rp);
+	containerd__task__v2__resume_request__free_unpacked(r, NULL);
+}
+
+/* The guest cgroup's counters, as containerd's cgroups v2 Metrics in an Any. */
+void m_stats(void *ctx, const struct ttrpc_request_info *rq, struct ttrpc_reply *rp)
+{
+	Containerd__Task__V2__StatsRequest *r = UNPACK(Containerd__Task__V2__StatsRequest,
+						       containerd__task__v2__stats_request, rq, rp);
+	Containerd__Task__V2__StatsResponse resp = CONTAINERD__TASK__V2__STATS_RESPONSE__INIT;
+	Io__Containerd__Cgroups__V2__Metrics mt = IO__CONTAINERD__CGROUPS__V2__METRICS__INIT;
+	Io__Containerd__Cgroups__V2__PidsStat pids = IO__CONTAINERD__CGROUPS__V2__PIDS_STAT__INIT;
+	Io__Containerd__Cgroups__V2__CPUStat cpu = IO__CONTAINERD__CGROUPS__V2__CPUSTAT__INIT;
+	Io__Containerd__Cgroups__V2__MemoryStat mem = IO__CONTAINERD__CGROUPS__V2__MEMORY_STAT__INIT;
+	Katasbx__Monitor__V1__ContainerRequest cq = KATASBX__MONITOR__V1__CONTAINER_REQUEST__INIT;
+	Katasbx__Agent__V1__StatsContainerResponse *sr = NULL;
+	Google__Protobuf__Any any = GOOGLE__PROTOBUF__ANY__INIT;
+	char tid[KX_ID_MAX + 1], cid[KX_ID_MAX + 1];
+	struct task *t;
+	struct kx_err err;
+	uint8_t *buf = NULL;
+
+	if (!r || !(t = get_task(r->id, NULL, rp)))
+		goto out;
+	if (t->status == T_STOPPED) {
+		ttrpc_reply_error(rp, TTRPC_NOT_FOUND, "task %s: process already finished", t->id);
+		pthread_mutex_unlock(&lock);
+		goto out;
+	}
+	snprintf(tid, sizeof(tid), "%s", MON_ID(t));
+	snprintf(cid, sizeof(cid), "%s", MON_CID(t));
+	cq.container_id = cid;
+	pthread_mutex_unlock(&lock);
+	if (kx_monitor_call_resp(cfg.root, tid, "Stats", &cq.base,
+				 &katasbx__agent__v1__stats_container_response__descriptor,
+				 (ProtobufCMessage **)&sr, 30000, &err)) {
+		ttrpc_reply_error(rp, err.code ? err.code : TTRPC_UNKNOWN, "stats %s: %s", tid,
+				  err.msg);
+		goto out;
+	}
+	pids.current = sr->pids_current;
+	cpu.usage_usec = sr->cpu_usage_usec;
+	mem.usage = sr->memory_current;
+	mt.pids = &pids;
+	mt.cpu = &cpu;
+	mt.memory = &mem;
+	any.type_url = "io.containerd.cgroups.v2.Metrics";
+	any.value.len = io__containerd__cgroups__v2__metrics__get_packed_size(&mt);
+	buf = malloc(any.value.len ? any.value.len : 1);
+	if (!buf) {
+		ttrpc_reply_error(rp, TTRPC_INTERNAL, "out of memory");
+		goto out;
+	}
+	io__containerd__cgroups__v2__metrics__pack(&mt, buf);
+	any.value.data = buf;
+	resp.stats = &any;
+	ttrpc_reply_set(rp, &resp.base);
+out:
+	free(buf);
+	if (sr)
+		katasbx__agent__v1__stats_container_response__free_unpacked(sr, NULL);
+	if (r)
+		containerd__task__v2__stats_request__free_unpacked(r, NULL);
+}
+
+/* The window size of a terminal process: the monitor asks the agent (TtyWinResize). */
+void m_resize_pty(void *ctx, const struct ttrpc_request_info *rq, struct ttrpc_reply *rp)
+{
+	Containerd__Task__V2__ResizePtyRequest *r =
+		UNPACK(Containerd__Task__V2__ResizePtyRequest,
+		       containerd__task__v2__resize_pty_request, rq, rp);
+	Katasbx__Monitor__V1__ResizePtyRequest z = KATASBX__MONITOR__V1__RESIZE_PTY_REQUEST__INIT;
+	Google__Protobuf__Empty empty = GOOGLE__PROTOBUF__EMPTY__INIT;
+	char mid[KX_ID_MAX + 1], cid[KX_ID_MAX + 1];
+	struct task *t;
+	struct exec *e;
+	struct kx_err err;
+
+	if (!r || !(t = get_proc(r->id, r->exec_id, &e, rp)))
+		goto out;
+	if (e ? e->status != T_RUNNING : t->status == T_STOPPED) {
+		ttrpc_reply_error(rp, TTRPC_FAILED_PRECONDITION, "%s %s of %s is not running",
+				  e ? "exec" : "task", e ? e->id : t->id, t->id);
+		pthread_mutex_unlock(&lock);
+		goto out;
+	}
+	snprintf(mid, sizeof(mid), "%s", MON_ID(t));
+	snprintf(cid, sizeof(cid), "%s", MON_CID(t));
+	pthread_mutex_unlock(&lock);
+	z.container_id = cid;
+	z.exec_id = r->exec_id;
+	z.width = r->width;
+	z.height = r->height;
+	if (kx_monitor_call(cfg.root, mid, "ResizePty", &z.base, &err))
+		ttrpc_reply_error(rp, err.code ? err.code : TTRPC_UNKNOWN, "resize pty of %s: %s",
+				  r->id, err.msg);
+	else
+		ttrpc_reply_set(rp, &empty.base);
+out:
+	if (r)
+		containerd__task__v2__resize_pty_request__free_unpacked(r, NULL);
+}
+
+/* An integer member of obj.key ("memory.limit"), or 0 when absent or null. */
+static int64_t json_limit(json_object *o, const char *obj, const char *key, bool *bad)
+{
+	json_object *sub, *v;
+
+	if (!json_object_object_get_ex(o, obj, &sub) || !sub)
+		return 0;
+	if (!json_object_is_type(sub, json_type_object)) {
+		*bad = true;
+		return 0;
+	}
+	if (!json_object_object_get_ex(sub, key, &v) || !v)
+		return 0;
+	if (!json_object_is_type(v, json_type_int)) {
+		*bad = true;
+		return 0;
+	}
+	return json_object_get_int64(v);
+}
+
+/*
+ * Update: the OCI LinuxResources JSON containerd sends (an Any of type
+ * types.containerd.io/opencontainers/runtime-spec/1/LinuxResources) becomes
+ * the agent's UpdateContainer for the container's guest cgroup: memory.limit
+ * (memory.max), cpu.quota and cpu.period (cpu.max), pids.limit (pids.max).
+ * A negative limit is "max"; 0 or absent leaves the file as it is; other
+ * fields are ignored.
+ */
+void m_update(void *ctx, const struct ttrpc_request_info *rq, struct ttrpc_reply *rp)
+{
+	Containerd__Task__V2__UpdateTaskRequest *r =
+		UNPACK(Containerd__Task__V2__UpdateTaskRequest,
+		       containerd__task__v2__update_task_request, rq, rp);
+	Katasbx__Agent__V1__UpdateContainerRequest u =
+		KATASBX__AGENT__V1__UPDATE_CONTAINER_REQUEST__INIT;
+	Google__Protobuf__Empty empty = GOOGLE__PROTOBUF__EMPTY__INIT;
+	char mid[KX_ID_MAX + 1], cid[KX_ID_MAX + 1], *json = NULL;
+	json_object *o = NULL;
+	bool bad = false;
+	int64_t period;
+	struct task *t;
+	struct kx_err err;
+
+	if (!r)
+		return;
+	if (!r->resources || !r->resources->type_url ||
+	    !strstr(r->resources->type_url, "LinuxResources")) {
+		ttrpc_reply_error(rp, TTRPC_INVALID_ARGUMENT,
+				  "update %s: resources must be an OCI LinuxResources, not \"%s\"",
+				  r->id, r->resources && r->resources->type_url ?
+				  r->resources->type_url : "");
+		goto out;
+	}
+	json = strndup((const char *)r->resources->value.data, r->resources->value.len);
+	o = json ? json_tokener_parse(json) : NULL;
+	if (!o || !json_object_is_type(o, json_type_object)) {
+		ttrpc_reply_error(rp, TTRPC_INVALID_ARGUMENT, "update %s: resources: not a JSON object",
+				  r->id);
+		goto out;
+	}
+	u.memory_max = json_limit(o, "memory", "limit", &bad);
+	u.cpu_max_quota = json_limit(o, "cpu", "quota", &bad);
+	period = json_limit(o, "cpu", "period", &bad);
+	u.pids_max = json_limit(o, "pids", "limit", &bad);
+	if (bad || period < 0) {
+		ttrpc_reply_error(rp, TTRPC_INVALID_ARGUMENT,
+				  "update %s: memory.limit, cpu.quota, cpu.period, pids.limit "
+				  "must be integers", r->id);
+		goto out;
+	}
+	u.cpu_max_period = period;
+	if (u.memory_max < 0)
+		u.memory_max = -1;
+	if (u.cpu_max_quota < 0)
+		u.cpu_max_quota = -1;
+	if (u.pids_max < 0)
+		u.pids_max = -1;
+	if (!(t = get_task(r->id, NULL, rp)))
+		goto out;
+	if (t->status == T_STOPPED) {
+		ttrpc_reply_error(rp, TTRPC_NOT_FOUND, "task %s: process already finished", t->id);
+		pthread_mutex_unlock(&lock);
+		goto out;
+	}
+	snprintf(mid, sizeof(mid), "%s", MON_ID(t));
+	snprintf(cid, sizeof(cid), "%s", MON_CID(t));
+	pthread_mutex_unlock(&lock);
+	u.container_id = cid;
+	if (kx_monitor_call(cfg.root, mid, "Update", &u.base, &err))
+		ttrpc_reply_error(rp, err.code ? err.code : TTRPC_UNKNOWN, "update %s: %s", r->id,
+				  err.msg);
+	else
+		ttrpc_reply_set(rp, &empty.base);
+out:
+	json_object_put(o);
+	free(json);
+	containerd__task__v2__update_task_request__free_unpacked(r, NULL);
+}

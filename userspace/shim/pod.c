@@ -1,0 +1,156 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Pods on the host: a sandbox's share with each rootfs bound on it, and a
+ * pod's container created and waited for through its sandbox's monitor.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "monitor.h"
+#include "monitor.pb-c.h"
+#include "service.h"
+#include "shim.h"
+
+/* A pod's container: its init's exit through the sandbox's monitor. */
+void *watch_pod_container(void *arg)
+{
+	Katasbx__Monitor__V1__WaitExecRequest req = KATASBX__MONITOR__V1__WAIT_EXEC_REQUEST__INIT;
+	Katasbx__Monitor__V1__WaitExecResponse *resp = NULL;
+	struct task *t = arg;
+	struct kx_err err;
+	int status;
+
+	/* t stays: Delete waits until it has stopped */
+	req.container_id = t->id;
+	req.exec_id = "";
+	if (kx_monitor_call_resp(cfg.root, t->sandbox, "WaitExec", &req.base,
+				 &katasbx__monitor__v1__wait_exec_response__descriptor,
+				 (ProtobufCMessage **)&resp, -1, &err)) {
+		/* the sandbox's VM is gone, and the container with it */
+		kx_debug("wait for %s in sandbox %s: %s", t->id, t->sandbox, err.msg);
+		status = 128 + SIGKILL;
+	} else {
+		status = resp->status;
+		katasbx__monitor__v1__wait_exec_response__free_unpacked(resp, NULL);
+	}
+	task_exited(t, status, false);
+	return NULL;
+}
+
+/* Undo the host side of a pod's task: its bind on the share, the sandbox's share. */
+void pod_undo(struct task *t)
+{
+	char share[PATH_MAX];
+
+	if (*t->share_bind)
+		shim_unbind(t->share_bind);
+	t->share_bind[0] = '\0';
+	if (t->is_sandbox) {
+		rmdir(t->share_dir);	/* fails while a pod's container is bound there */
+	} else if (*t->sandbox && !shim_pod_share(share, sizeof(share), cfg.root, t->sandbox)) {
+		rmdir(share);		/* the sandbox went first */
+	}
+	if (t->is_sandbox || *t->sandbox) {
+		snprintf(share, sizeof(share), "%s/.pods", cfg.root);
+		rmdir(share);		/* once no pod is left */
+	}
+}
+
+/*
+ * The CRI annotations: a sandbox gets a share and its rootfs bound there; a
+ * container of a sandbox this shim runs gets t->sandbox and *sb_pid. A
+ * container whose sandbox is not here runs in a VM of its own. A reply and
+ * -1 on failure.
+ */
+int pod_setup(struct task *t, const struct kx_spec *spec, pid_t *sb_pid,
+	      struct ttrpc_reply *rp)
+{
+	char *type = shim_annotation(spec->annotations_json, SHIM_ANN_TYPE);
+	char *sid = shim_annotation(spec->annotations_json, SHIM_ANN_SANDBOX);
+	char pods[PATH_MAX];
+	struct kx_err err;
+	struct task *sb;
+	int ret = 0;
+
+	if (type && !strcmp(type, "container") && sid && strcmp(sid, t->id)) {
+		pthread_mutex_lock(&lock);
+		sb = find(sid);
+		if (sb && sb->is_sandbox && sb->status != T_STOPPED && !sb->deleting) {
+			snprintf(t->sandbox, sizeof(t->sandbox), "%s", sb->id);
+			*sb_pid = sb->pid;
+		}
+		pthread_mutex_unlock(&lock);
+		if (!*t->sandbox)
+			kx_warn("task %s: sandbox %s is not running in this shim: a VM of its own",
+				t->id, sid);
+	} else if (type && !strcmp(type, "sandbox")) {
+		snprintf(pods, sizeof(pods), "%s/.pods", cfg.root);
+		if (shim_pod_share(t->share_dir, sizeof(t->share_dir), cfg.root, t->id) ||
+		    (mkdir(pods, 0700) && errno != EEXIST) ||
+		    (mkdir(t->share_dir, 0700) && errno != EEXIST)) {
+			ttrpc_reply_error(rp, TTRPC_INTERNAL, "task %s: pod share: %s", t->id,
+					  strerror(errno ? errno : ENAMETOOLONG));
+			ret = -1;
+			goto out;
+		}
+		t->is_sandbox = true;
+		snprintf(t->share_bind, sizeof(t->share_bind), "%s/%s", t->share_dir, t->id);
+		if (shim_bind(spec->root_path, t->share_bind, &err)) {
+			t->share_bind[0] = '\0';
+			ttrpc_reply_error(rp, TTRPC_INTERNAL, "task %s: %s", t->id, err.msg);
+			ret = -1;
+		}
+	}
+out:
+	free(type);
+	free(sid);
+	return ret;
+}
+
+/* A pod's container: its rootfs bound on the sandbox's share, created by its monitor. */
+int pod_create(struct task *t, const struct kx_spec *spec, struct ttrpc_reply *rp)
+{
+	Katasbx__Monitor__V1__CreateContainerRequest x =
+		KATASBX__MONITOR__V1__CREATE_CONTAINER_REQUEST__INIT;
+	Katasbx__Agent__V1__CreateContainerRequest cr =
+		KATASBX__AGENT__V1__CREATE_CONTAINER_REQUEST__INIT;
+	char share[PATH_MAX];
+	struct kx_err err;
+
+	if (shim_pod_share(share, sizeof(share), cfg.root, t->sandbox)) {
+		ttrpc_reply_error(rp, TTRPC_INTERNAL, "task %s: pod share", t->id);
+		return -1;
+	}
+	snprintf(t->share_bind, sizeof(t->share_bind), "%s/%s", share, t->id);
+	if (shim_bind(spec->root_path, t->share_bind, &err)) {
+		t->share_bind[0] = '\0';
+		ttrpc_reply_error(rp, TTRPC_INTERNAL, "task %s: %s", t->id, err.msg);
+		return -1;
+	}
+	cr.container_id = t->id;
+	cr.process = spec->process;
+	cr.hostname = spec->hostname ? spec->hostname : "";
+	cr.rootfs_subdir = t->id;
+	cr.rootfs_readonly = spec->root_readonly;
+	cr.n_mounts = spec->n_mounts;
+	cr.mounts = spec->mounts;
+	cr.n_masked_paths = spec->n_masked_paths;
+	cr.masked_paths = spec->masked_paths;
+	cr.n_readonly_paths = spec->n_readonly_paths;
+	cr.readonly_paths = spec->readonly_paths;
+	x.container = &cr;
+	x.stdin = t->io[0];
+	x.stdout = t->io[1];
+	x.stderr = t->io[2];
+	if (kx_monitor_call(cfg.root, t->sandbox, "CreateContainer", &x.base, &err)) {
+		ttrpc_reply_error(rp, err.code ? err.code : TTRPC_UNKNOWN, "task %s in sandbox %s: %s",
+				  t->id, t->sandbox, err.msg);
+		return -1;
+	}
+	return 0;
+}
