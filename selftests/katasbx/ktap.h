@@ -113,4 +113,11 @@ static int kt_main(const struct kt_case *cases, int n, const char *skip_all)
 	return pass ? KT_PASS : KT_SKIP;
 }
 
+/* A test program's main(): kt_main() over the array @cases. */
+#define KT_MAIN(cases, skip_all)						\
+int main(void)									\
+{										\
+	return kt_main(cases, sizeof(cases) / sizeof((cases)[0]), skip_all);	\
+}
+
 #endif /* KATASBX_KTAP_H */
