@@ -174,6 +174,56 @@ expect_fail "resume of a running container fails" "not paused" "" rt resume tick
 rt delete --force ticker >/dev/null 2>&1
 expect_fail "pause of an unknown id" "does not exist" "" rt pause nosuch
 
+# --- exec ----------------------------------------------------------------------
+# A further process in a running container, with exec's own stdio.
+b=$(bundle execd '"sleep", "1000"')
+rt run -d --bundle "$b" execd </dev/null >/dev/null 2>&1
+wait_status execd running 5
+rt exec execd sh -c 'echo out; echo err >&2; exit 5' >"$WORK/o" 2>"$WORK/e" </dev/null; rc=$?
+if [ $rc -eq 5 ] && [ "$(cat "$WORK/o")" = out ] && [ "$(cat "$WORK/e")" = err ]; then
+	ok "exec keeps stdout and stderr apart and returns exit 5"
+else
+	not_ok "exec stdout/stderr/exit 5" "rc=$rc stdout='$(cat "$WORK/o")' stderr='$(cat "$WORK/e")'"
+fi
+out=$(rt exec execd sh -c 'hostname; tr "\0" " " </proc/1/cmdline' 2>"$WORK/err" </dev/null | tr '\n' ' ')
+want="katasbx sleep 1000 "
+[ "$out" = "$want" ] && ok "exec runs in the container: its hostname, its init as PID 1" \
+	|| not_ok "exec in the container" "got '$out'" "want '$want'" "$(cat "$WORK/err")"
+out=$(rt exec --env GREETING=hi --cwd /tmp --user 12:34 execd sh -c 'echo $GREETING $(pwd) $(id -u) $(id -g) $PATH' \
+	2>"$WORK/err" </dev/null)
+want="hi /tmp 12 34 /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+[ "$out" = "$want" ] && ok "exec --env, --cwd, --user; PATH by default" \
+	|| not_ok "exec --env/--cwd/--user" "got '$out'" "want '$want'" "$(cat "$WORK/err")"
+out=$(echo "piped-in" | rt exec execd sh -c 'read line; echo got:$line' 2>"$WORK/err")
+[ "$out" = "got:piped-in" ] && ok "stdin reaches exec" \
+	|| not_ok "exec stdin" "got '$out'" "$(cat "$WORK/err")"
+{ echo before; rt exec execd echo inside; echo after; } >"$WORK/f" 2>&1 </dev/null
+[ "$(cat "$WORK/f" | tr '\n' ' ')" = "before inside after " ] \
+	&& ok "exec's output to a file lands where the caller's is" \
+	|| not_ok "exec output to a file" "$(cat "$WORK/f")"
+echo '{"args": ["sh", "-c", "echo $X; exit 3"], "env": ["X=from-process"], "cwd": "/"}' >"$WORK/p.json"
+out=$(rt exec --process "$WORK/p.json" execd 2>"$WORK/err" </dev/null); rc=$?
+[ $rc -eq 3 ] && [ "$out" = from-process ] && ok "exec --process FILE" \
+	|| not_ok "exec --process" "rc=$rc '$out'" "$(cat "$WORK/err")"
+rt exec execd sh -c 'kill -9 $$' </dev/null >/dev/null 2>&1; rc=$?
+[ $rc -eq 137 ] && ok "exec of a process killed by SIGKILL returns 137" || not_ok "exec 137" "rc=$rc"
+echo '{"args": [' >"$WORK/bad.json"
+expect_fail "exec --process with bad JSON fails" "invalid JSON" "" rt exec --process "$WORK/bad.json" execd
+expect_fail "exec without a command fails" "no command" "" rt exec execd
+expect_fail "exec --tty fails" "not supported" "" rt exec -t execd true
+expect_fail "exec into an unknown id fails" "does not exist" "" rt exec nosuch true
+rt pause execd
+expect_fail "exec into a paused container fails" "paused" "" rt exec execd true
+rt resume execd
+rt kill execd KILL
+wait_status execd stopped 10
+expect_fail "exec into a stopped container fails" "stopped" "" rt exec execd true
+rt delete --force execd >/dev/null 2>&1
+b=$(bundle execc '"true"')
+rt create --bundle "$b" execc </dev/null >/dev/null 2>&1
+expect_fail "exec into a created container fails" "created" "" rt exec execc true
+rt delete --force execc >/dev/null 2>&1
+
 # --- run -d, crash, delete --force ----------------------------------------------
 b=$(bundle crash '"sleep", "1000"')
 if rt run -d --bundle "$b" crash </dev/null >/dev/null 2>"$WORK/err" && wait_status crash running 5; then

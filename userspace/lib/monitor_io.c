@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "agent.pb-c.h"
@@ -437,21 +438,26 @@ int find_proc(struct mon *m, const char *cid, const char *exec_id)
 	return -1;
 }
 
-/* An exec's FIFO for writing: its reader (containerd) is there already; wait briefly if not. */
+/*
+ * An exec's FIFO for writing: its reader (containerd) is there already; wait
+ * briefly if not. Also a pipe, tty or file given as /proc/PID/fd/N (the
+ * runtime's exec): a file is opened anew at offset 0, so it is appended to.
+ */
 static int open_writer(const char *path)
 {
+	struct stat sb;
 	int fd, i;
 
 	if (!*path)
 		return -1;
 	for (i = 0; i < 200; i++) {
-		fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+		fd = open(path, O_WRONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 		if (fd >= 0 || errno != ENXIO)
 			break;
 		usleep(10000);
 	}
 	if (fd >= 0)
-		fcntl(fd, F_SETFL, O_WRONLY);
+		fcntl(fd, F_SETFL, fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) ? O_APPEND : 0);
 	return fd;
 }
 
@@ -483,7 +489,7 @@ int open_proc_fds(struct proc *pr, const char *const paths[3], char *msg, size_t
 		pr->fd[i] = -1;
 		if (!paths[i] || !*paths[i])
 			continue;
-		pr->fd[i] = i == 0 ? open(paths[i], O_RDONLY | O_NONBLOCK | O_CLOEXEC) :
+		pr->fd[i] = i == 0 ? open(paths[i], O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC) :
 				     open_writer(paths[i]);
 		if (pr->fd[i] < 0) {
 			snprintf(msg, len, "open %s: %s", paths[i], strerror(errno));
