@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include "kx_time.h"
 
 static uint32_t get_be32(const uint8_t *p)
 {
@@ -164,18 +165,10 @@ ssize_t ttrpc_conn_fill(struct ttrpc_conn *c, struct kx_err *err)
 	return n;
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int ttrpc_conn_read_frame(struct ttrpc_conn *c, struct ttrpc_frame *f, int timeout_ms,
 			  struct kx_err *err)
 {
-	int64_t deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+	int64_t deadline = timeout_ms < 0 ? -1 : kx_now_ms() + timeout_ms;
 	struct kx_err local;
 
 	if (!err)	/* err->errnum is read below */
@@ -193,7 +186,7 @@ int ttrpc_conn_read_frame(struct ttrpc_conn *c, struct ttrpc_frame *f, int timeo
 			return 0;
 		wait = -1;
 		if (deadline >= 0) {
-			int64_t left = deadline - now_ms();
+			int64_t left = deadline - kx_now_ms();
 
 			if (left <= 0)
 				return kx_error(err, ETIMEDOUT, "ttrpc: no answer within %d ms",
@@ -297,7 +290,7 @@ int ttrpc_call(struct ttrpc_conn *c, const char *service, const char *method,
 	       ProtobufCMessage **resp, int timeout_ms, struct kx_err *err)
 {
 	uint32_t stream = c->next_stream;
-	int64_t deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+	int64_t deadline = timeout_ms < 0 ? -1 : kx_now_ms() + timeout_ms;
 
 	c->next_stream += 2;
 	if (ttrpc_send_request(c, stream, service, method, req,
@@ -309,7 +302,7 @@ int ttrpc_call(struct ttrpc_conn *c, const char *service, const char *method,
 		int left = -1, ret;
 
 		if (deadline >= 0) {
-			left = (int)(deadline - now_ms());
+			left = (int)(deadline - kx_now_ms());
 			if (left < 0)
 				left = 0;
 		}

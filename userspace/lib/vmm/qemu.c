@@ -21,6 +21,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "kx_time.h"
 
 /*
  * The machine and the base kernel command line, tested to boot on QEMU 7.2
@@ -47,22 +48,6 @@ static const char KX_TCG_CLOCK[] = "tsc_early_khz=%u tsc=reliable";
 #define DEFAULT_TB_MIB 32
 #define QMP_WAIT_MS 10000
 #define QMP_HANDSHAKE_MS 5000
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(int ms)
-{
-	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000 };
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
 
 static const char *qemu_name(const char *qemu)
 {
@@ -497,7 +482,7 @@ int kx_vm_start(const struct kx_vm_config *cfg, struct kx_vm *vm, struct kx_err 
 	close(logfd);
 	nullfd = logfd = -1;
 
-	deadline = now_ms() + QMP_WAIT_MS;
+	deadline = kx_now_ms() + QMP_WAIT_MS;
 	for (;;) {
 		if (vm_exited(vm)) {
 			exited_error(vm, name, "during startup", err);
@@ -509,12 +494,12 @@ int kx_vm_start(const struct kx_vm_config *cfg, struct kx_vm *vm, struct kx_err 
 			kx_error(err, errno, "connect to QMP socket %s", vm->qmp_path);
 			goto fail;
 		}
-		if (now_ms() >= deadline) {
+		if (kx_now_ms() >= deadline) {
 			kx_error(err, ETIMEDOUT, "%s did not open its QMP socket %s within %d s",
 				 name, vm->qmp_path, QMP_WAIT_MS / 1000);
 			goto fail;
 		}
-		sleep_ms(10);
+		kx_sleep_ms(10);
 	}
 	if (kx_qmp_handshake(qmp, QMP_HANDSHAKE_MS, err) < 0) {
 		if (vm_exited(vm))
@@ -575,7 +560,7 @@ static int vsock_connect(uint32_t cid, int timeout_ms, int *fd_out)
 
 int kx_vm_connect_agent(struct kx_vm *vm, int timeout_ms, struct kx_err *err)
 {
-	long long deadline = now_ms() + timeout_ms;
+	long long deadline = kx_now_ms() + timeout_ms;
 	bool vsock = vm->channel == KX_CHANNEL_VSOCK;
 	int fd = -1, left, r;
 
@@ -585,7 +570,7 @@ int kx_vm_connect_agent(struct kx_vm *vm, int timeout_ms, struct kx_err *err)
 		if (vm_exited(vm))
 			return exited_error(vm, "qemu-system-x86_64",
 					    "before the agent channel connected", err);
-		left = (int)(deadline - now_ms());
+		left = (int)(deadline - kx_now_ms());
 		if (vsock)
 			r = vsock_connect(vm->vsock_cid, left > 1000 ? 1000 : left > 0 ? left : 1,
 					  &fd);
@@ -601,7 +586,7 @@ int kx_vm_connect_agent(struct kx_vm *vm, int timeout_ms, struct kx_err *err)
 						vm->vsock_cid, KX_AGENT_VSOCK_PORT);
 			return kx_error(err, errno, "connect to agent socket %s", vm->agent_path);
 		}
-		if (now_ms() >= deadline) {
+		if (kx_now_ms() >= deadline) {
 			if (vsock)
 				return kx_error(err, ETIMEDOUT,
 						"agent on vsock %u:%u did not answer within %d ms",
@@ -610,13 +595,13 @@ int kx_vm_connect_agent(struct kx_vm *vm, int timeout_ms, struct kx_err *err)
 					"agent socket %s did not accept within %d ms",
 					vm->agent_path, timeout_ms);
 		}
-		sleep_ms(20);
+		kx_sleep_ms(20);
 	}
 }
 
 void kx_vm_stop(struct kx_vm *vm, int timeout_ms)
 {
-	long long deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+	long long deadline = kx_now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
 
 	if (!vm->live)
 		return;
@@ -628,8 +613,8 @@ void kx_vm_stop(struct kx_vm *vm, int timeout_ms)
 		close(vm->qmp_fd);
 		vm->qmp_fd = -1;
 	}
-	while (!vm_exited(vm) && now_ms() < deadline)
-		sleep_ms(10);
+	while (!vm_exited(vm) && kx_now_ms() < deadline)
+		kx_sleep_ms(10);
 	vm_kill(vm);
 	if (vm->qmp_path[0])
 		unlink(vm->qmp_path);

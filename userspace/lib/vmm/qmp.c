@@ -13,21 +13,14 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
+#include "kx_time.h"
 
 /* query-qmp-schema is a few hundred KiB; anything past this is not QEMU. */
 #define QMP_LINE_MAX (8u << 20)
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int remaining(long long deadline)
 {
-	long long r = deadline - now_ms();
+	long long r = deadline - kx_now_ms();
 
 	return r < 0 ? 0 : (int)r;
 }
@@ -225,12 +218,12 @@ static int execute(int fd, const char *cmd, const char *args_json, char **return
 int kx_qmp_execute(int qmp_fd, const char *cmd, const char *args_json, char **return_json,
 		   int timeout_ms, struct kx_err *err)
 {
-	return execute(qmp_fd, cmd, args_json, return_json, now_ms() + timeout_ms, err);
+	return execute(qmp_fd, cmd, args_json, return_json, kx_now_ms() + timeout_ms, err);
 }
 
 int kx_qmp_handshake(int qmp_fd, int timeout_ms, struct kx_err *err)
 {
-	long long deadline = now_ms() + timeout_ms;
+	long long deadline = kx_now_ms() + timeout_ms;
 	struct json_object *greeting, *v;
 	bool ok;
 

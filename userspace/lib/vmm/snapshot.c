@@ -12,24 +12,11 @@
 #include <time.h>
 
 #include "vmm/qemu.h"
+#include "kx_time.h"
 
 static const char CAPS[] =
 	"{\"capabilities\":[{\"capability\":\"x-ignore-shared\",\"state\":true}]}";
 
-static long long mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
-static void nap(void)
-{
-	struct timespec ts = { 0, 2 * 1000 * 1000 };
-
-	nanosleep(&ts, NULL);
-}
 
 /* The path goes into a shell command line: allow only plain characters. */
 static int shell_safe(const char *path, struct kx_err *err)
@@ -66,7 +53,7 @@ static int query_status(struct kx_vm *vm, const char *cmd, char *buf, size_t len
 
 int kx_vm_save(struct kx_vm *vm, const char *state_path, int timeout_ms, struct kx_err *err)
 {
-	long long deadline = mono_ms() + timeout_ms;
+	long long deadline = kx_now_ms() + timeout_ms;
 	char args[4200], status[64];
 
 	if (shell_safe(state_path, err))
@@ -85,16 +72,16 @@ int kx_vm_save(struct kx_vm *vm, const char *state_path, int timeout_ms, struct 
 		if (!strcmp(status, "failed") || !strcmp(status, "cancelled"))
 			return kx_error(err, EIO, "save VM state to %s: migration %s", state_path,
 					status);
-		if (mono_ms() > deadline)
+		if (kx_now_ms() > deadline)
 			return kx_error(err, ETIMEDOUT, "save VM state to %s: not done in %d ms",
 					state_path, timeout_ms);
-		nap();
+		kx_sleep_ms(2);
 	}
 }
 
 int kx_vm_restore(struct kx_vm *vm, const char *state_path, int timeout_ms, struct kx_err *err)
 {
-	long long deadline = mono_ms() + timeout_ms;
+	long long deadline = kx_now_ms() + timeout_ms;
 	char args[4200], status[64];
 
 	if (shell_safe(state_path, err))
@@ -113,10 +100,10 @@ int kx_vm_restore(struct kx_vm *vm, const char *state_path, int timeout_ms, stru
 		if (strcmp(status, "inmigrate") && strcmp(status, "prelaunch"))
 			return kx_error(err, EIO, "restore VM state from %s: VM is %s", state_path,
 					status);
-		if (mono_ms() > deadline)
+		if (kx_now_ms() > deadline)
 			return kx_error(err, ETIMEDOUT, "restore VM state from %s: not done in %d ms",
 					state_path, timeout_ms);
-		nap();
+		kx_sleep_ms(2);
 	}
 	if (!strcmp(status, "paused") &&
 	    kx_qmp_execute(vm->qmp_fd, "cont", NULL, NULL, 5000, err))
