@@ -228,6 +228,27 @@ static void report_ready(int fd, const char *msg)
 	close(fd);
 }
 
+size_t kx_monitor_read_ready(int fd, char *msg, size_t len)
+{
+	size_t n = 0;
+	ssize_t r;
+
+	while (n < len - 1 && (r = read(fd, msg + n, len - 1 - n)) != 0) {
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		n += r;
+		if (memchr(msg, '\n', n))
+			break;
+	}
+	msg[n] = '\0';
+	if (n && msg[n - 1] == '\n')
+		msg[n - 1] = '\0';
+	return n;
+}
+
 int kx_monitor_run(const struct kx_monitor_args *a, struct kx_err *err)
 {
 	struct mon m = { .a = a, .listen_fd = -1, .sig_fd = -1 };

@@ -35,6 +35,13 @@ struct kx_monitor_args {
 };
 
 /*
+ * The creator's side of ready_fd: the monitor's first line, "ok" or why the
+ * sandbox could not be made, without its newline. Returns the bytes read;
+ * 0 means the monitor exited without a word.
+ */
+size_t kx_monitor_read_ready(int fd, char *msg, size_t len);
+
+/*
  * Boot the sandbox, create the container, report readiness, serve until the
  * container has exited. Returns its exit status, or -1 with *err when the
  * sandbox could not be made; then nothing is left: no QEMU, no state dir.

@@ -180,8 +180,7 @@ static int spawn_monitor(struct kx_config *cfg, struct create_opts *o,
 	char msg[1200] = "";
 	struct kx_err err;
 	int ready[2], status;
-	size_t n = 0;
-	ssize_t r;
+	size_t n;
 	pid_t pid;
 
 	if (o->console_socket && send_console(o)) {
@@ -211,20 +210,8 @@ static int spawn_monitor(struct kx_config *cfg, struct create_opts *o,
 		_exit(ret < 0 ? 1 : ret);
 	}
 	close(ready[1]);
-	while (n < sizeof(msg) - 1 && (r = read(ready[0], msg + n, sizeof(msg) - 1 - n)) != 0) {
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		n += r;
-		if (memchr(msg, '\n', n))
-			break;
-	}
+	n = kx_monitor_read_ready(ready[0], msg, sizeof(msg));
 	close(ready[0]);
-	msg[n] = '\0';
-	if (n && msg[n - 1] == '\n')
-		msg[n - 1] = '\0';
 	if (!strcmp(msg, "ok"))
 		return 0;
 	waitpid(pid, &status, 0);

@@ -145,27 +145,6 @@ static void monitor_child(struct task *t, struct kx_spec *spec, int ready_fd)
 	_exit(ret < 0 ? 255 : ret);
 }
 
-/* The monitor's first line: "ok" or why the sandbox could not be made. */
-static void read_ready(int fd, char *msg, size_t len)
-{
-	size_t n = 0;
-	ssize_t r;
-
-	while (n < len - 1 && (r = read(fd, msg + n, len - 1 - n)) != 0) {
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		n += r;
-		if (memchr(msg, '\n', n))
-			break;
-	}
-	msg[n] = '\0';
-	if (n && msg[n - 1] == '\n')
-		msg[n - 1] = '\0';
-}
-
 void m_create(void *ctx, const struct ttrpc_request_info *rq, struct ttrpc_reply *rp)
 {
 	Containerd__Task__V2__CreateTaskRequest *r;
@@ -263,7 +242,7 @@ void m_create(void *ctx, const struct ttrpc_request_info *rq, struct ttrpc_reply
 		goto fail;
 	}
 	shim_child_track(pid);
-	read_ready(ready[0], msg, sizeof(msg));
+	kx_monitor_read_ready(ready[0], msg, sizeof(msg));
 	close(ready[0]);
 	if (strcmp(msg, "ok")) {
 		shim_child_wait(pid);
