@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "kx_time.h"
+#include "sockets.h"
 
 /*
  * The machine and the base kernel command line, tested to boot on QEMU 7.2
@@ -370,23 +371,14 @@ static int exited_error(struct kx_vm *vm, const char *qemu, const char *when,
 	return kx_error(err, 0, "%s exited %s (%s): %s", qemu, when, status, tail);
 }
 
+/* kx_unix_connect, with its errno left for the callers' retry decisions. */
 static int unix_connect(const char *path, int *fd_out)
 {
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	int fd, saved;
+	struct kx_err e;
+	int fd = kx_unix_connect(path, &e);
 
-	if (strlen(path) >= sizeof(sun.sun_path)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	strcpy(sun.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -1;
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
-		saved = errno;
-		close(fd);
-		errno = saved;
+	if (fd < 0) {
+		errno = e.errnum;
 		return -1;
 	}
 	*fd_out = fd;
