@@ -57,28 +57,6 @@ int kx_state_path(char *buf, size_t len, const char *root, const char *id, const
 	return (n < 0 || (size_t)n >= len) ? -1 : 0;
 }
 
-static int mkdir_p(const char *path, mode_t mode)
-{
-	char tmp[4096];
-	char *p;
-
-	if (snprintf(tmp, sizeof(tmp), "%s", path) >= (int)sizeof(tmp)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	for (p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(tmp, 0755) && errno != EEXIST)
-			return -1;
-		*p = '/';
-	}
-	if (mkdir(tmp, mode) && errno != EEXIST)
-		return -1;
-	return 0;
-}
-
 int kx_state_mkdir(const char *root, const char *id, struct kx_err *err)
 {
 	char dir[4096];
@@ -86,7 +64,7 @@ int kx_state_mkdir(const char *root, const char *id, struct kx_err *err)
 	if (!kx_id_valid(id))
 		return kx_error(err, 0, "invalid container id \"%s\": use 1-128 of [A-Za-z0-9_.+-], starting with a letter or digit",
 				id);
-	if (mkdir_p(root, 0711))
+	if (kx_mkdir_p(root, 0711))
 		return kx_error(err, errno, "create state root %s", root);
 	if (kx_state_path(dir, sizeof(dir), root, id, NULL))
 		return kx_error(err, ENAMETOOLONG, "state directory for %s", id);
@@ -278,50 +256,14 @@ int kx_state_remove(const char *root, const char *id, struct kx_err *err)
 	return 0;
 }
 
-static int cmp_str(const void *a, const void *b)
+static bool is_id(const char *name)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	return kx_id_valid(name);
 }
 
 char **kx_state_list(const char *root, size_t *n)
 {
-	DIR *d = opendir(root);
-	struct dirent *de;
-	char **v = NULL;
-	size_t cap = 0;
-
-	*n = 0;
-	if (!d)
-		return calloc(1, sizeof(char *));
-	while ((de = readdir(d))) {
-		if (!kx_id_valid(de->d_name))
-			continue;
-		if (*n + 2 > cap) {
-			char **nv;
-
-			cap = cap ? cap * 2 : 16;
-			nv = realloc(v, cap * sizeof(char *));
-			if (!nv)
-				break;
-			v = nv;
-		}
-		v[(*n)++] = strdup(de->d_name);
-		v[*n] = NULL;
-	}
-	closedir(d);
-	if (!v)
-		return calloc(1, sizeof(char *));
-	qsort(v, *n, sizeof(char *), cmp_str);
-	return v;
-}
-
-void kx_strv_free(char **v)
-{
-	size_t i;
-
-	for (i = 0; v && v[i]; i++)
-		free(v[i]);
-	free(v);
+	return kx_dir_names(root, is_id, n);
 }
 
 uint64_t kx_proc_start_time(pid_t pid)

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "fsutil.h"
 #include "kx_error.h"
 
 #define KX_ID_MAX 128
@@ -60,7 +61,6 @@ void kx_state_clear(struct kx_state *st);
 int kx_state_remove(const char *root, const char *id, struct kx_err *err);
 /* Names of the ids under ROOT, sorted; *n set. Free with kx_strv_free. */
 char **kx_state_list(const char *root, size_t *n);
-void kx_strv_free(char **v);
 
 /* Process start time from /proc/PID/stat (field 22), 0 if gone. */
 uint64_t kx_proc_start_time(pid_t pid);

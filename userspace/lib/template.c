@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "agent.pb-c.h"
+#include "fsutil.h"
 #include "kxdev.h"
 #include "log.h"
 #include "state.h"
@@ -74,6 +75,13 @@ int kx_template_key(const struct kx_vm_config *vc, char key[KX_TEMPLATE_KEY_LEN 
 	return 0;
 }
 
+/* KEY_LEN lower-case hex digits: the name of a template directory. */
+static bool is_key(const char *name)
+{
+	return strlen(name) == KX_TEMPLATE_KEY_LEN &&
+	       strspn(name, "0123456789abcdef") == KX_TEMPLATE_KEY_LEN;
+}
+
 static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 {
 	return remove(path);
@@ -84,28 +92,12 @@ static void rm_rf(const char *path)
 	nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-static int mkdir_p(const char *path)
-{
-	char tmp[4096], *p;
-
-	snprintf(tmp, sizeof(tmp), "%s", path);
-	for (p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(tmp, 0755) && errno != EEXIST)
-			return -1;
-		*p = '/';
-	}
-	return (mkdir(tmp, 0700) && errno != EEXIST) ? -1 : 0;
-}
-
 static int lock_key(const char *dir, const char *key, struct kx_err *err)
 {
 	char path[4200];
 	int fd;
 
-	if (mkdir_p(dir))
+	if (kx_mkdir_p(dir, 0700))
 		return kx_error(err, errno, "template directory %s", dir);
 	snprintf(path, sizeof(path), "%s/%s.lock", dir, key);
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
@@ -314,13 +306,9 @@ fail:
 int kx_template_destroy(const char *dir, const char *key, struct kx_err *err)
 {
 	char path[4200], dead[4300];
-	size_t i;
 	int lock;
 
-	for (i = 0; key[i]; i++)
-		if (!strchr("0123456789abcdef", key[i]))
-			break;
-	if (i != KX_TEMPLATE_KEY_LEN || key[i])
+	if (!is_key(key))
 		return kx_error(err, EINVAL, "\"%s\" is not a template key", key);
 	snprintf(path, sizeof(path), "%s/%s", dir, key);
 	if (access(path, F_OK))
@@ -345,42 +333,9 @@ int kx_template_destroy(const char *dir, const char *key, struct kx_err *err)
 	return 0;
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 char **kx_template_list(const char *dir, size_t *n)
 {
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	char **v = calloc(1, sizeof(char *));
-	size_t cap = 1;
-
-	*n = 0;
-	if (!d || !v) {
-		if (d)
-			closedir(d);
-		return v;
-	}
-	while ((de = readdir(d))) {
-		if (strlen(de->d_name) != KX_TEMPLATE_KEY_LEN ||
-		    strspn(de->d_name, "0123456789abcdef") != KX_TEMPLATE_KEY_LEN)
-			continue;
-		if (*n + 2 > cap) {
-			char **nv = realloc(v, (cap * 2 + 2) * sizeof(char *));
-
-			if (!nv)
-				break;
-			v = nv;
-			cap = cap * 2 + 2;
-		}
-		v[(*n)++] = strdup(de->d_name);
-		v[*n] = NULL;
-	}
-	closedir(d);
-	qsort(v, *n, sizeof(char *), cmp_str);
-	return v;
+	return kx_dir_names(dir, is_key, n);
 }
 
 char *kx_template_meta(const char *dir, const char *key)

@@ -1,0 +1,77 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "fsutil.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+int kx_mkdir_p(const char *path, mode_t mode)
+{
+	char tmp[4096];
+	char *p;
+
+	if (snprintf(tmp, sizeof(tmp), "%s", path) >= (int)sizeof(tmp)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	for (p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, 0755) && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	if (mkdir(tmp, mode) && errno != EEXIST)
+		return -1;
+	return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+char **kx_dir_names(const char *dir, bool (*keep)(const char *name), size_t *n)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	char **v = calloc(1, sizeof(char *));
+	size_t cap = 1;
+
+	*n = 0;
+	if (!d || !v) {
+		if (d)
+			closedir(d);
+		return v;
+	}
+	while ((de = readdir(d))) {
+		if (!keep(de->d_name))
+			continue;
+		if (*n + 2 > cap) {
+			char **nv = realloc(v, (cap * 2 + 2) * sizeof(char *));
+
+			if (!nv)
+				break;
+			v = nv;
+			cap = cap * 2 + 2;
+		}
+		v[(*n)++] = strdup(de->d_name);
+		v[*n] = NULL;
+	}
+	closedir(d);
+	qsort(v, *n, sizeof(char *), cmp_str);
+	return v;
+}
+
+void kx_strv_free(char **v)
+{
+	size_t i;
+
+	for (i = 0; v && v[i]; i++)
+		free(v[i]);
+	free(v);
+}

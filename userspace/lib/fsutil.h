@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Directories: make a path, list the names in one. */
+#ifndef KX_FSUTIL_H
+#define KX_FSUTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+/* mkdir -p: missing parents 0755, the last one mode; an existing one is fine. */
+int kx_mkdir_p(const char *path, mode_t mode);
+/*
+ * The names in dir for which keep() is true, sorted, NULL-terminated; never
+ * NULL (an empty list when dir cannot be read). *n is set. Free with kx_strv_free.
+ */
+char **kx_dir_names(const char *dir, bool (*keep)(const char *name), size_t *n);
+void kx_strv_free(char **v);
+
+#endif
