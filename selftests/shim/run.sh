@@ -116,15 +116,20 @@ fi
 
 # Terminals: ctr -t needs a tty of its own: script(1) gives it one, 33 rows by 77
 # columns; ctr sends that size (ResizePty) once the process is started.
-# ttyrun CMD: the command in a fresh pty of that size; its output, with CRs dropped
-# and the guest pty's echo "^@" of the NUL script writes at its stdin's EOF
+# ttyrun SECS CMD: CMD, bounded to SECS, in a fresh pty of that size; its output, with CRs dropped
+# and the guest pty's echo "^@" of the NUL script writes at its stdin's EOF.
+# script runs CMD with $SHELL, which CI may leave unset (then /bin/sh, which forks
+# rather than execs the last command): always /bin/sh here, and CMD's timeout
+# stays in the pty's foreground process group, or ctr's raw-mode tcsetattr stops
+# it with SIGTTOU.
 ttyrun() {
-	script -qec "stty rows 33 cols 77; $*" /dev/null </dev/null | tr -d '\r' | sed 's/\^@//g'
+	SHELL=/bin/sh script -qec "stty rows 33 cols 77; timeout --foreground $*" /dev/null \
+		</dev/null | tr -d '\r' | sed 's/\^@//g'
 	return "${PIPESTATUS[0]}"
 }
 # the guest side waits for the resize: a pty starts at 0 by 0
 TTYCMD='n=0; while [ "$(stty size)" = "0 0" ] && [ $n -lt 100 ]; do sleep 0.1; n=$((n+1)); done; tty; stty size; echo to-stderr >&2'
-out=$(ttyrun timeout 180 ctr --address "$SOCK" run -t --rm --fifo-dir "$WORK/fifo" \
+out=$(ttyrun 180 ctr --address "$SOCK" run -t --rm --fifo-dir "$WORK/fifo" \
 	--runtime "$RUNTIME" --rootfs "$ROOTFS" tty1 sh -c "'$TTYCMD; exit 4'" 2>&1)
 rc=$?
 if [ $rc -eq 4 ] && echo "$out" | grep -qx '/dev/pts/[0-9]*' && echo "$out" | grep -qx '33 77' &&
@@ -135,7 +140,8 @@ else
 fi
 
 # A running task: ps, kill with SIGKILL (137), task events in containerd's order.
-c events >"$WORK/events" 2>&1 &
+# (the listener runs until killed below, past the 180 s bound of c)
+timeout 900 ctr --address "$SOCK" events >"$WORK/events" 2>&1 &
 epid=$!
 sleep 0.5
 # a cgroup mount (CRI adds one; ctr does not): the Update test reads its limits there
@@ -190,7 +196,7 @@ if [ "$out" = "$(printf 'to the exec\ndone')" ]; then
 else
 	not_ok "ctr task exec stdin" "out=$out" "$(tail -n 3 "$WORK/err")"
 fi
-out=$(ttyrun timeout 180 ctr --address "$SOCK" task exec -t --fifo-dir "$WORK/fifo" \
+out=$(ttyrun 180 ctr --address "$SOCK" task exec -t --fifo-dir "$WORK/fifo" \
 	--exec-id t1 sleeper sh -c "'$TTYCMD; exit 6'" 2>&1)
 rc=$?
 if [ $rc -eq 6 ] && echo "$out" | grep -qx '/dev/pts/[0-9]*' && echo "$out" | grep -qx '33 77' &&
