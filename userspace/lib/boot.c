@@ -4,11 +4,14 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "agent.pb-c.h"
 #include "log.h"
+#include "pool.h"
 #include "template.h"
 
 #define AGENT_SERVICE "katasbx.agent.v1.AgentService"
@@ -19,6 +22,7 @@ struct booting {
 	struct kx_boot *b;
 	kx_boot_started_fn started;
 	void *ctx;
+	bool pool;		/* a warm pool's VM: its identity comes when claimed */
 	char warning[1200];	/* why a clone was not possible, said if booting works */
 };
 
@@ -112,7 +116,7 @@ static bool clone_boot(struct booting *bt, const struct kx_vm_config *base)
 	if (kx_vm_restore(&bt->b->vm, t.state_path, timeout, &err))
 		goto fail;
 	kx_debug("phase restored %.1f ms", kx_log_elapsed_ms());
-	if (agent_up(bt, timeout, &err) || set_identity(bt, vc.vsock_cid, &err))
+	if (agent_up(bt, timeout, &err) || (!bt->pool && set_identity(bt, vc.vsock_cid, &err)))
 		goto fail;
 	snprintf(bt->b->how, sizeof(bt->b->how), "clone:%s", t.key);
 	return true;
@@ -125,11 +129,11 @@ fail:
 	return false;
 }
 
-int kx_boot_vm(const struct kx_config *cfg, const char *id, const char *rundir,
-	       const char *share, bool share_readonly, struct kx_boot *b,
-	       kx_boot_started_fn started, void *ctx, struct kx_err *err)
+static int boot_vm(struct booting *bt, const char *rundir, const char *share,
+		   bool share_readonly, struct kx_err *err)
 {
-	struct booting bt = { .cfg = cfg, .id = id, .b = b, .started = started, .ctx = ctx };
+	const struct kx_config *cfg = bt->cfg;
+	struct kx_boot *b = bt->b;
 	struct kx_vm_config vc;
 
 	memset(b, 0, sizeof(*b));
@@ -142,16 +146,104 @@ int kx_boot_vm(const struct kx_config *cfg, const char *id, const char *rundir,
 	vc.share_readonly = share_readonly;
 	snprintf(b->accel, sizeof(b->accel), "%s", kx_accel_name(vc.accel));
 	snprintf(b->channel, sizeof(b->channel), "%s", kx_channel_name(vc.channel));
-	if (cfg->template && clone_boot(&bt, &vc))
+	if (cfg->template && clone_boot(bt, &vc))
 		return 0;
 	/* a failure that stops the boot too is reported once, as the boot's */
-	if (cold_boot(&bt, &vc, err)) {
+	if (cold_boot(bt, &vc, err)) {
 		kx_boot_stop(b);
 		return -1;
 	}
-	if (bt.warning[0])
-		kx_warn("%s; booted a fresh VM instead", bt.warning);
+	if (bt->warning[0])
+		kx_warn("%s; booted a fresh VM instead", bt->warning);
 	return 0;
+}
+
+int kx_boot_vm(const struct kx_config *cfg, const char *id, const char *rundir,
+	       const char *share, bool share_readonly, struct kx_boot *b,
+	       kx_boot_started_fn started, void *ctx, struct kx_err *err)
+{
+	struct booting bt = { .cfg = cfg, .id = id, .b = b, .started = started, .ctx = ctx };
+
+	return boot_vm(&bt, rundir, share, share_readonly, err);
+}
+
+int kx_boot_pool_vm(const struct kx_config *cfg, const char *rundir, const char *share,
+		    struct kx_boot *b, struct kx_err *err)
+{
+	struct booting bt = { .cfg = cfg, .id = "warm", .b = b, .pool = true };
+
+	return boot_vm(&bt, rundir, share, false, err);
+}
+
+/* The pool VM v is claimed: make it this sandbox's. False: b is stopped. */
+static bool adopt_warm(struct booting *bt, struct kx_pool_vm *v, const char *rundir,
+		       const char *rootfs)
+{
+	struct kx_boot *b = bt->b;
+	char target[4400];
+	struct kx_err err;
+
+	if (snprintf(b->warm_dir, sizeof(b->warm_dir), "%s/vm", rundir) >=
+		    (int)sizeof(b->warm_dir) || rename(v->dir, b->warm_dir)) {
+		snprintf(bt->warning, sizeof(bt->warning), "move warm VM %s to %s: %s", v->dir,
+			 b->warm_dir, strerror(errno));
+		snprintf(b->warm_dir, sizeof(b->warm_dir), "%s", v->dir);
+		close(v->agent_fd);
+		kx_vm_adopt(&b->vm, v->pid, v->pidfd, v->qmp_fd, v->dir, v->channel,
+			    v->vsock_cid, &err);
+		goto fail;
+	}
+	ttrpc_conn_init(&b->agent, v->agent_fd);
+	if (kx_vm_adopt(&b->vm, v->pid, v->pidfd, v->qmp_fd, b->warm_dir, v->channel,
+			v->vsock_cid, &err))
+		goto fail_err;
+	if (bt->started)
+		bt->started(bt->ctx, b);
+	snprintf(b->rootfs_subdir, sizeof(b->rootfs_subdir), "%s", KX_POOL_ROOTFS);
+	snprintf(target, sizeof(target), "%s/share/%s", b->warm_dir, KX_POOL_ROOTFS);
+	if (mount(rootfs, target, NULL, MS_BIND | MS_REC, NULL)) {
+		kx_error(&err, errno, "bind %s on %s", rootfs, target);
+		goto fail_err;
+	}
+	if (kx_qmp_execute(b->vm.qmp_fd, "cont", NULL, NULL, 5000, &err) ||
+	    set_identity(bt, v->vsock_cid, &err))
+		goto fail_err;
+	snprintf(b->how, sizeof(b->how), "warm:%s", v->key);
+	return true;
+fail_err:
+	snprintf(bt->warning, sizeof(bt->warning), "warm VM %s: %s", v->dir, err.msg);
+fail:
+	kx_boot_stop(b);
+	return false;
+}
+
+bool kx_boot_warm(const struct kx_config *cfg, const char *id, const char *rundir,
+		  const char *rootfs, struct kx_boot *b, kx_boot_started_fn started, void *ctx)
+{
+	struct booting bt = { .cfg = cfg, .id = id, .b = b, .started = started, .ctx = ctx };
+	struct kx_vm_config vc;
+	struct kx_pool_vm v;
+	char key[KX_TEMPLATE_KEY_LEN + 1];
+	struct kx_err err;
+
+	memset(b, 0, sizeof(*b));
+	b->agent.fd = -1;
+	b->vm.qmp_fd = -1;
+	if (kx_vm_config_from(cfg, &vc, &err) || kx_template_key(&vc, key, &err) ||
+	    kx_pool_claim(cfg->root, key, &v, &err)) {
+		kx_debug("no warm VM: %s", err.msg);
+		return false;
+	}
+	kx_debug("phase claimed %.1f ms, warm VM %s (pid %d)", kx_log_elapsed_ms(), v.dir,
+		 (int)v.pid);
+	snprintf(b->accel, sizeof(b->accel), "%s", kx_accel_name(vc.accel));
+	snprintf(b->channel, sizeof(b->channel), "%s", kx_channel_name(v.channel));
+	if (!adopt_warm(&bt, &v, rundir, rootfs)) {
+		kx_warn("%s; starting the sandbox otherwise", bt.warning);
+		return false;
+	}
+	kx_debug("phase agent-ready %.1f ms, warm VM resumed", kx_log_elapsed_ms());
+	return true;
 }
 
 void kx_boot_stop(struct kx_boot *b)
@@ -159,4 +251,8 @@ void kx_boot_stop(struct kx_boot *b)
 	if (b->agent.fd >= 0)
 		ttrpc_conn_close(&b->agent);
 	kx_vm_stop(&b->vm, 1000);
+	if (b->warm_dir[0]) {
+		kx_pool_vm_dir_remove(b->warm_dir);
+		b->warm_dir[0] = '\0';
+	}
 }

@@ -18,7 +18,9 @@
 struct kx_boot {
 	struct kx_vm vm;
 	struct ttrpc_conn agent;	/* fd -1 until connected */
-	char how[40];			/* "cold" or "clone:KEY" */
+	char how[40];			/* "cold", "clone:KEY" or "warm:KEY" */
+	char rootfs_subdir[16];		/* warm: the rootfs's directory in the share, else "" */
+	char warm_dir[4200];		/* warm: the VM's directory (unmounted, removed at stop) */
 	char accel[8];
 	char channel[8];
 };
@@ -35,7 +37,22 @@ typedef void (*kx_boot_started_fn)(void *ctx, const struct kx_boot *b);
 int kx_boot_vm(const struct kx_config *cfg, const char *id, const char *rundir,
 	       const char *share, bool share_readonly, struct kx_boot *b,
 	       kx_boot_started_fn started, void *ctx, struct kx_err *err);
-/* Close the agent connection and stop QEMU; safe to call twice. */
+/*
+ * Take a ready VM from the warm pool of cfg->root (pool.h) instead of
+ * booting: its directory moves to rundir/vm, rootfs is bind-mounted into its
+ * share as b->rootfs_subdir, it runs again and takes the sandbox's identity.
+ * False, with nothing changed, when no pool runs or none of its VMs fits.
+ */
+bool kx_boot_warm(const struct kx_config *cfg, const char *id, const char *rundir,
+		  const char *rootfs, struct kx_boot *b, kx_boot_started_fn started, void *ctx);
+/*
+ * A VM for the warm pool: cloned (or booted) with its sockets in rundir and
+ * share on 9p, its agent answered, no identity yet (kx_boot_warm gives it one).
+ */
+int kx_boot_pool_vm(const struct kx_config *cfg, const char *rundir, const char *share,
+		    struct kx_boot *b, struct kx_err *err);
+/* Close the agent connection and stop QEMU (and unmount and remove a warm VM's
+ * directory); safe to call twice. */
 void kx_boot_stop(struct kx_boot *b);
 
 #endif

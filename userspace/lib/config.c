@@ -28,6 +28,7 @@ void kx_config_defaults(struct kx_config *c)
 	c->clone_tb_size_mib = 16;
 	c->boot_timeout_ms = 60000;
 	c->template = true;
+	c->warm = true;
 }
 
 static int parse_bool(const char *key, const char *v, bool *out, struct kx_err *err)
@@ -97,6 +98,8 @@ int kx_config_set(struct kx_config *c, const char *key, const char *v, struct kx
 		return parse_bool(key, v, &c->debug, err);
 	if (!strcmp(key, "template"))
 		return parse_bool(key, v, &c->template, err);
+	if (!strcmp(key, "warm"))
+		return parse_bool(key, v, &c->warm, err);
 	if (!strcmp(key, "template_dir"))
 		return set_str(c->template_dir, sizeof(c->template_dir), key, v, err);
 	return kx_error(err, 0, "unknown setting \"%s\"", key);

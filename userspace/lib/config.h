@@ -28,6 +28,7 @@ struct kx_config {
 	char kernel_params[512];	/* extra guest kernel parameters */
 	bool template;			/* clone sandboxes from a template VM */
 	char template_dir[1024];	/* "" = ROOT/.templates */
+	bool warm;			/* take a VM from ROOT's warm pool when one runs */
 	bool debug;
 };
 
@@ -35,7 +36,7 @@ void kx_config_defaults(struct kx_config *c);
 /* Load key = value lines; a missing default file is fine, a named one must exist. */
 int kx_config_load(struct kx_config *c, const char *path, bool must_exist, struct kx_err *err);
 /* Set one key (file key names: root, kernel, initrd, accel, channel, memory_mib, vcpus,
- * tb_size_mib, clone_tb_size_mib, boot_timeout_ms, kernel_params, template, template_dir, debug). */
+ * tb_size_mib, clone_tb_size_mib, boot_timeout_ms, kernel_params, template, template_dir, warm, debug). */
 int kx_config_set(struct kx_config *c, const char *key, const char *value, struct kx_err *err);
 /*
  * The VM these settings describe: QEMU, guest image, size, accelerator and

@@ -81,8 +81,13 @@ static int boot(struct mon *m, struct kx_err *err)
 
 	if (kx_state_path(rundir, sizeof(rundir), cfg->root, m->a->id, NULL))
 		return kx_error(err, ENAMETOOLONG, "state directory of %s", m->a->id);
-	/* a pod's share holds every container's rootfs: read-only is each one's own */
-	if (kx_boot_vm(cfg, m->a->id, rundir,
+	/*
+	 * A pod's share holds every container's rootfs: read-only is each one's
+	 * own. A warm VM's share is fixed when it starts, so a pod does not take one.
+	 */
+	if (!(!m->a->share_dir && cfg->warm &&
+	      kx_boot_warm(cfg, m->a->id, rundir, m->a->spec->root_path, &m->b, vm_started, m)) &&
+	    kx_boot_vm(cfg, m->a->id, rundir,
 		       m->a->share_dir ? m->a->share_dir : m->a->spec->root_path,
 		       m->a->share_dir ? false : m->a->spec->root_readonly, &m->b, vm_started, m,
 		       err))
@@ -95,7 +100,7 @@ static int boot(struct mon *m, struct kx_err *err)
 	cr.process = m->a->spec->process;
 	cr.hostname = m->a->spec->hostname ? m->a->spec->hostname : "";
 	cr.rootfs_tag = KX_ROOTFS_TAG;
-	cr.rootfs_subdir = m->a->share_dir ? (char *)m->a->rootfs_subdir : "";
+	cr.rootfs_subdir = m->a->share_dir ? (char *)m->a->rootfs_subdir : m->b.rootfs_subdir;
 	cr.rootfs_readonly = m->a->spec->root_readonly;
 	cr.n_mounts = m->a->spec->n_mounts;
 	cr.mounts = m->a->spec->mounts;

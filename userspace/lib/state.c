@@ -12,6 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "pool.h"
+
 static const char *const status_names[] = {
 	[KX_STATUS_CREATING] = "creating",
 	[KX_STATUS_CREATED] = "created",
@@ -248,7 +250,10 @@ int kx_state_remove(const char *root, const char *id, struct kx_err *err)
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		unlink(path);
+		if (de->d_type == DT_DIR && !strcmp(de->d_name, "vm"))
+			kx_pool_vm_dir_remove(path);	/* a warm VM's, left by a crash */
+		else
+			unlink(path);
 	}
 	closedir(d);
 	if (rmdir(dir) && errno != ENOENT)

@@ -46,6 +46,7 @@ static const struct {
 	{ "list", cmd_list, "list [--quiet] [--format table|json]" },
 	{ "check", cmd_check, "check" },
 	{ "template", cmd_template, "template create | list | destroy KEY... | destroy --all" },
+	{ "pool", cmd_pool, "pool [--size N]" },
 };
 
 static void usage(FILE *f)
@@ -65,6 +66,7 @@ static void usage(FILE *f)
 		   "  --kernel FILE --initrd FILE   guest image\n"
 		   "  --accel auto|kvm|tcg  --channel auto|serial|vsock\n"
 		   "  --template on|off     clone sandboxes from a template VM (default on)\n"
+		   "  --warm on|off         take a ready VM from the warm pool when one runs (default on)\n"
 		   "  --memory MIB  --vcpus N  --boot-timeout MS\n",
 		KX_DEFAULT_ROOT, KX_CONFIG_FILE);
 }
@@ -83,7 +85,7 @@ static void ensure_stdio(void)
 int main(int argc, char **argv)
 {
 	enum { O_ROOT = 256, O_LOG, O_LOGFMT, O_DEBUG, O_CONFIG, O_KERNEL, O_INITRD, O_ACCEL,
-	       O_CHANNEL, O_TEMPLATE, O_MEMORY, O_VCPUS, O_BOOT_TIMEOUT, O_SYSTEMD, O_VERSION, O_HELP };
+	       O_CHANNEL, O_TEMPLATE, O_WARM, O_MEMORY, O_VCPUS, O_BOOT_TIMEOUT, O_SYSTEMD, O_VERSION, O_HELP };
 	static const struct option opts[] = {
 		{ "root", required_argument, NULL, O_ROOT },
 		{ "log", required_argument, NULL, O_LOG },
@@ -95,6 +97,7 @@ int main(int argc, char **argv)
 		{ "accel", required_argument, NULL, O_ACCEL },
 		{ "channel", required_argument, NULL, O_CHANNEL },
 		{ "template", required_argument, NULL, O_TEMPLATE },
+		{ "warm", required_argument, NULL, O_WARM },
 		{ "memory", required_argument, NULL, O_MEMORY },
 		{ "vcpus", required_argument, NULL, O_VCPUS },
 		{ "boot-timeout", required_argument, NULL, O_BOOT_TIMEOUT },
@@ -122,6 +125,7 @@ int main(int argc, char **argv)
 		case O_ACCEL: set[nset++] = (typeof(set[0])){ "accel", optarg }; break;
 		case O_CHANNEL: set[nset++] = (typeof(set[0])){ "channel", optarg }; break;
 		case O_TEMPLATE: set[nset++] = (typeof(set[0])){ "template", optarg }; break;
+		case O_WARM: set[nset++] = (typeof(set[0])){ "warm", optarg }; break;
 		case O_MEMORY: set[nset++] = (typeof(set[0])){ "memory_mib", optarg }; break;
 		case O_VCPUS: set[nset++] = (typeof(set[0])){ "vcpus", optarg }; break;
 		case O_BOOT_TIMEOUT:

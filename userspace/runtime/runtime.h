@@ -16,6 +16,7 @@ int cmd_check(struct kx_config *cfg, int argc, char **argv);
 int cmd_pause(struct kx_config *cfg, int argc, char **argv);
 int cmd_resume(struct kx_config *cfg, int argc, char **argv);
 int cmd_template(struct kx_config *cfg, int argc, char **argv);
+int cmd_pool(struct kx_config *cfg, int argc, char **argv);
 int cmd_exec(struct kx_config *cfg, int argc, char **argv);
 
 /* Print "katasbx-runtime: MSG" on stderr (and to the log); returns 1. */

@@ -17,6 +17,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -338,6 +339,14 @@ static bool vm_exited(struct kx_vm *vm)
 		return true;
 	if (vm->pid <= 0)
 		return true;
+	if (vm->adopted) {
+		struct pollfd p = { .fd = vm->pidfd, .events = POLLIN };
+
+		if (poll(&p, 1, 0) == 0)
+			return false;
+		vm->reaped = true;	/* exited; its parent reaps it */
+		return true;
+	}
 	do
 		r = waitpid(vm->pid, &vm->exit_status, WNOHANG);
 	while (r < 0 && errno == EINTR);
@@ -354,6 +363,15 @@ static void vm_kill(struct kx_vm *vm)
 
 	if (vm->pid <= 0 || vm->reaped)
 		return;
+	if (vm->adopted) {
+		struct pollfd p = { .fd = vm->pidfd, .events = POLLIN };
+
+		syscall(SYS_pidfd_send_signal, vm->pidfd, SIGKILL, NULL, 0);
+		while (poll(&p, 1, 5000) < 0 && errno == EINTR)
+			;
+		vm->reaped = true;
+		return;
+	}
 	kill(vm->pid, SIGKILL);
 	do
 		r = waitpid(vm->pid, &vm->exit_status, 0);
@@ -614,4 +632,33 @@ void kx_vm_stop(struct kx_vm *vm, int timeout_ms)
 		unlink(vm->agent_path);
 	vm->live = false;
 	vm->pid = -1;
+	if (vm->adopted) {
+		close(vm->pidfd);
+		vm->adopted = false;
+		vm->pidfd = -1;
+	}
+}
+
+int kx_vm_adopt(struct kx_vm *vm, pid_t pid, int pidfd, int qmp_fd, const char *rundir,
+		enum kx_channel channel, uint32_t vsock_cid, struct kx_err *err)
+{
+	memset(vm, 0, sizeof(*vm));
+	vm->qmp_fd = -1;
+	vm->pidfd = -1;
+	if (set_paths(vm, rundir, err) < 0) {
+		/* nobody could stop it later */
+		syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+		close(pidfd);
+		close(qmp_fd);
+		vm->pid = -1;
+		return -1;
+	}
+	vm->pid = pid;
+	vm->pidfd = pidfd;
+	vm->qmp_fd = qmp_fd;
+	vm->adopted = true;
+	vm->live = true;
+	vm->channel = channel;
+	vm->vsock_cid = vsock_cid;
+	return 0;
 }

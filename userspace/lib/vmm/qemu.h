@@ -78,6 +78,8 @@ struct kx_vm {
 	bool live;		/* set by kx_vm_start, cleared by kx_vm_stop */
 	bool reaped;		/* QEMU already waited for; pid must not be waited again */
 	int exit_status;	/* waitpid status once reaped */
+	bool adopted;		/* started by another process (kx_vm_adopt): watched by pidfd */
+	int pidfd;		/* valid when adopted */
 };
 
 /* argv for QEMU, NULL-terminated, malloc'd (free with kx_argv_free). */
@@ -91,6 +93,14 @@ void kx_argv_free(char **argv);
 int kx_vm_start(const struct kx_vm_config *cfg, struct kx_vm *vm, struct kx_err *err);
 /* Connect to the agent channel (unix socket or vsock), retrying until timeout. */
 int kx_vm_connect_agent(struct kx_vm *vm, int timeout_ms, struct kx_err *err);
+/*
+ * Take over a VM that another process started and stays the parent of (a
+ * warm pool's holder): its pid and a pidfd of it, its negotiated QMP
+ * connection, its sockets and logs under rundir (where they may have been
+ * moved since). Takes the two fds, closing them on failure.
+ */
+int kx_vm_adopt(struct kx_vm *vm, pid_t pid, int pidfd, int qmp_fd, const char *rundir,
+		enum kx_channel channel, uint32_t vsock_cid, struct kx_err *err);
 /*
  * QMP "quit", then SIGKILL after timeout_ms; reaps QEMU and removes the
  * sockets. Idempotent; a zeroed struct kx_vm is a no-op.

@@ -1,0 +1,552 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "pool.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "boot.h"
+#include "fsutil.h"
+#include "kx_time.h"
+#include "log.h"
+#include "sockets.h"
+
+#define CLAIM_SOCK "claim.sock"
+#define HOLDER_LOCK "holder.lock"
+#define CLAIM_TIMEOUT_MS 5000
+
+void kx_pool_dir(char *buf, size_t len, const char *root)
+{
+	snprintf(buf, len, "%s/.pool", root);
+}
+
+static bool is_vm(const char *name)
+{
+	return !strncmp(name, "vm-", 3);
+}
+
+void kx_pool_vm_dir_remove(const char *dir)
+{
+	char path[4400];
+	struct dirent *de;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "%s/share/%s", dir, KX_POOL_ROOTFS);
+	if (umount2(path, MNT_DETACH) && errno != EINVAL && errno != ENOENT)
+		kx_warn("unmount %s: %s", path, strerror(errno));
+	if (rmdir(path) && errno != ENOENT) {
+		kx_warn("remove %s: %s; left in place", path, strerror(errno));
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/share", dir);
+	if (rmdir(path) && errno != ENOENT) {
+		kx_warn("remove %s: %s; left in place", path, strerror(errno));
+		return;
+	}
+	d = opendir(dir);
+	if (!d)
+		return;
+	while ((de = readdir(d)))
+		if (de->d_type != DT_DIR) {
+			snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+			unlink(path);
+		}
+	closedir(d);
+	if (rmdir(dir) && errno != ENOENT)
+		kx_warn("remove %s: %s", dir, strerror(errno));
+}
+
+/* ---- the claimer ---- */
+
+/* One holder's answer: 0 with *v filled, else -1 and why in why. */
+static int claim_one(const char *vmdir, const char *key, struct kx_pool_vm *v, char *why,
+		     size_t whylen)
+{
+	struct timeval tv = { .tv_sec = CLAIM_TIMEOUT_MS / 1000 };
+	char path[4400], buf[256], chan[16];
+	int fd, fds[3], nfd = 0, pid, i;
+	unsigned int cid;
+	struct kx_err err;
+	ssize_t r;
+
+	snprintf(path, sizeof(path), "%s/%s", vmdir, CLAIM_SOCK);
+	fd = kx_unix_connect(path, &err);
+	if (fd < 0) {
+		snprintf(why, whylen, "%s", err.msg);
+		return -1;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	i = snprintf(buf, sizeof(buf), "claim %s\n", key);
+	if (write(fd, buf, i) != i) {
+		snprintf(why, whylen, "%s: write: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	r = kx_recv_fds(fd, buf, sizeof(buf) - 1, fds, 3, &nfd);
+	close(fd);
+	buf[r > 0 ? r : 0] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	if (r > 0 && nfd == 3 && sscanf(buf, "ok %d %15s %u", &pid, chan, &cid) == 3 &&
+	    pid > 0 && !kx_channel_parse(chan, &v->channel)) {
+		snprintf(v->dir, sizeof(v->dir), "%s", vmdir);
+		snprintf(v->key, sizeof(v->key), "%s", key);
+		v->pid = pid;
+		v->pidfd = fds[0];
+		v->qmp_fd = fds[1];
+		v->agent_fd = fds[2];
+		v->vsock_cid = cid;
+		return 0;
+	}
+	for (i = 0; i < nfd; i++)
+		close(fds[i]);
+	snprintf(why, whylen, "%s: %s", vmdir, r > 0 ? buf : "no answer");
+	return -1;
+}
+
+int kx_pool_claim(const char *root, const char *key, struct kx_pool_vm *v, struct kx_err *err)
+{
+	char dir[4096], vmdir[4200], why[512] = "";
+	size_t n, i;
+	char **names;
+
+	kx_pool_dir(dir, sizeof(dir), root);
+	names = kx_dir_names(dir, is_vm, &n);
+	for (i = 0; i < n; i++) {
+		snprintf(vmdir, sizeof(vmdir), "%s/%s", dir, names[i]);
+		if (!claim_one(vmdir, key, v, why, sizeof(why))) {
+			kx_strv_free(names);
+			return 0;
+		}
+	}
+	kx_strv_free(names);
+	return kx_error(err, ENOENT, "no ready VM in %s%s%s", dir, why[0] ? "; last: " : "", why);
+}
+
+/* ---- the holder ---- */
+
+struct holder {
+	const struct kx_config *cfg;
+	char dir[4096];
+	char key[KX_TEMPLATE_KEY_LEN + 1];
+	struct kx_boot b;
+	int keeper_fd;
+};
+
+/*
+ * Answer one claimer: 0 when the VM stays here, 1 when it went to the
+ * claimer, -1 when it is lost between the two (the claimer got nothing).
+ */
+static int serve_claim(struct holder *h, int c, const char *sock_path)
+{
+	struct timeval tv = { .tv_sec = 2 };
+	char req[128], msg[128];
+	int fds[3], pidfd, n = 0;
+	ssize_t r;
+
+	setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	while (n < (int)sizeof(req) - 1 && (r = read(c, req + n, sizeof(req) - 1 - n)) > 0) {
+		n += r;
+		if (memchr(req, '\n', n))
+			break;
+	}
+	req[n] = '\0';
+	req[strcspn(req, "\n")] = '\0';
+	if (strncmp(req, "claim ", 6)) {
+		dprintf(c, "no: not a claim\n");
+		return 0;
+	}
+	if (strcmp(req + 6, h->key)) {
+		dprintf(c, "no: template %s here, not %.20s\n", h->key, req + 6);
+		return 0;
+	}
+	pidfd = syscall(SYS_pidfd_open, h->b.vm.pid, 0);
+	if (pidfd < 0) {
+		dprintf(c, "no: pidfd_open: %s\n", strerror(errno));
+		return 0;
+	}
+	/* no longer on offer before the claimer moves the directory */
+	unlink(sock_path);
+	n = snprintf(msg, sizeof(msg), "ok %d %s %u\n", (int)h->b.vm.pid,
+		     kx_channel_name(h->b.vm.channel), h->b.vm.vsock_cid);
+	fds[0] = pidfd;
+	fds[1] = h->b.vm.qmp_fd;
+	fds[2] = h->b.agent.fd;
+	r = kx_send_fds(c, msg, n, fds, 3);
+	close(pidfd);
+	return r == 0 ? 1 : -1;
+}
+
+static void __attribute__((noreturn)) holder_exit(struct holder *h, int status)
+{
+	kx_boot_stop(&h->b);
+	kx_pool_vm_dir_remove(h->dir);
+	_exit(status);
+}
+
+static void __attribute__((noreturn)) holder_run(struct holder *h, pid_t keeper)
+{
+	char share[4200], path[4400];
+	struct kx_vm_config vc;
+	struct kx_err err;
+	sigset_t mask;
+	int lock, lfd, sfd;
+	pid_t qemu;
+
+	/* an unclaimed VM goes with its keeper; a claimed one stays with its sandbox */
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM) || getppid() != keeper)
+		_exit(1);
+	setsid();	/* out of the keeper's terminal: a ^C there is not for QEMU */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+
+	memset(&h->b, 0, sizeof(h->b));
+	h->b.agent.fd = -1;
+	snprintf(share, sizeof(share), "%s/share", h->dir);
+	snprintf(path, sizeof(path), "%s/%s", share, KX_POOL_ROOTFS);
+	if (mkdir(h->dir, 0700) || mkdir(share, 0755) || mkdir(path, 0755)) {
+		kx_log(KX_LOG_ERROR, "pool: make %s: %s", path, strerror(errno));
+		holder_exit(h, 1);
+	}
+	snprintf(path, sizeof(path), "%s/%s", h->dir, HOLDER_LOCK);
+	lock = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (lock < 0 || flock(lock, LOCK_EX)) {
+		kx_log(KX_LOG_ERROR, "pool: lock %s: %s", path, strerror(errno));
+		holder_exit(h, 1);
+	}
+	if (kx_vm_config_from(h->cfg, &vc, &err) || kx_template_key(&vc, h->key, &err) ||
+	    kx_boot_pool_vm(h->cfg, h->dir, share, &h->b, &err) ||
+	    kx_qmp_execute(h->b.vm.qmp_fd, "stop", NULL, NULL, 5000, &err)) {
+		kx_log(KX_LOG_ERROR, "pool: VM in %s: %s", h->dir, err.msg);
+		holder_exit(h, 1);
+	}
+	snprintf(path, sizeof(path), "%s/%s", h->dir, CLAIM_SOCK);
+	lfd = kx_unix_listen(path, &err);
+	if (lfd < 0) {
+		kx_log(KX_LOG_ERROR, "pool: %s", err.msg);
+		holder_exit(h, 1);
+	}
+	if (write(h->keeper_fd, "r", 1) != 1)
+		holder_exit(h, 1);
+	kx_debug("pool: VM ready in %s (%s)", h->dir, h->b.how);
+
+	for (;;) {
+		struct pollfd p[2] = { { .fd = lfd, .events = POLLIN },
+				       { .fd = sfd, .events = POLLIN } };
+		struct signalfd_siginfo si;
+		int c;
+
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			holder_exit(h, 1);
+		}
+		if (p[1].revents && read(sfd, &si, sizeof(si)) == sizeof(si)) {
+			if (si.ssi_signo != SIGCHLD)
+				holder_exit(h, 0);
+			if (waitpid(h->b.vm.pid, &h->b.vm.exit_status, WNOHANG) == h->b.vm.pid) {
+				h->b.vm.reaped = true;
+				kx_log(KX_LOG_ERROR, "pool: the VM in %s exited", h->dir);
+				holder_exit(h, 1);
+			}
+		}
+		if (!p[0].revents)
+			continue;
+		c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+		if (c < 0)
+			continue;
+		switch (serve_claim(h, c, path)) {
+		case 0:
+			close(c);
+			continue;
+		case -1:
+			close(c);
+			kx_log(KX_LOG_ERROR, "pool: handing over the VM in %s failed", h->dir);
+			holder_exit(h, 1);
+		}
+		close(c);
+		break;
+	}
+
+	/* Claimed: the directory, the VM and its connections are the claimer's now. */
+	close(lfd);
+	if (write(h->keeper_fd, "c", 1) < 0)
+		kx_debug("pool: tell the keeper: %s", strerror(errno));
+	close(h->keeper_fd);
+	prctl(PR_SET_PDEATHSIG, 0);
+	close(h->b.vm.qmp_fd);
+	ttrpc_conn_close(&h->b.agent);
+	close(lock);
+	close(sfd);
+	qemu = h->b.vm.pid;
+	while (waitpid(qemu, NULL, 0) < 0 && errno == EINTR)
+		;
+	_exit(0);
+}
+
+/* ---- the keeper ---- */
+
+enum slot_state { SLOT_FREE = 0, SLOT_BOOTING, SLOT_READY };
+
+struct slot {
+	enum slot_state st;
+	pid_t pid;
+	int fd;			/* the holder's messages: 'r' ready, 'c' claimed */
+	char dir[4096];
+};
+
+struct keeper {
+	const struct kx_config *cfg;
+	char dir[4096];
+	unsigned int size;
+	struct slot slots[KX_POOL_SIZE_MAX];
+	unsigned long seq;
+	int lock_fd, sig_fd;
+};
+
+static void keeper_close_fds(struct keeper *k)
+{
+	unsigned int i;
+
+	for (i = 0; i < k->size; i++)
+		if (k->slots[i].st != SLOT_FREE)
+			close(k->slots[i].fd);
+	close(k->lock_fd);
+	close(k->sig_fd);
+}
+
+static int spawn_holder(struct keeper *k, struct slot *s, struct kx_err *err)
+{
+	struct holder h = { .cfg = k->cfg };
+	pid_t keeper = getpid();
+	int p[2];
+
+	snprintf(s->dir, sizeof(s->dir), "%s/vm-%d-%lu", k->dir, (int)keeper, k->seq++);
+	if (pipe2(p, O_CLOEXEC))
+		return kx_error(err, errno, "pipe");
+	s->pid = fork();
+	if (s->pid < 0) {
+		close(p[0]);
+		close(p[1]);
+		return kx_error(err, errno, "fork");
+	}
+	if (s->pid == 0) {
+		close(p[0]);
+		keeper_close_fds(k);
+		snprintf(h.dir, sizeof(h.dir), "%s", s->dir);
+		h.keeper_fd = p[1];
+		holder_run(&h, keeper);
+	}
+	close(p[1]);
+	s->fd = p[0];
+	s->st = SLOT_BOOTING;
+	return 0;
+}
+
+/* Directories of holders that are gone (killed, or of an earlier keeper). */
+static void sweep_stale(struct keeper *k)
+{
+	char path[4400], vmdir[4200];
+	size_t n, i;
+	char **names = kx_dir_names(k->dir, is_vm, &n);
+
+	for (i = 0; i < n; i++) {
+		int fd;
+
+		snprintf(vmdir, sizeof(vmdir), "%s/%s", k->dir, names[i]);
+		snprintf(path, sizeof(path), "%s/%s", vmdir, HOLDER_LOCK);
+		fd = open(path, O_RDWR | O_CLOEXEC);
+		if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB)) {
+			close(fd);	/* its holder lives */
+			continue;
+		}
+		if (fd >= 0)
+			close(fd);
+		kx_debug("pool: removing stale %s", vmdir);
+		kx_pool_vm_dir_remove(vmdir);
+	}
+	kx_strv_free(names);
+}
+
+static void reap(void)
+{
+	while (waitpid(-1, NULL, WNOHANG) > 0)
+		;
+}
+
+/* A holder's message, or its end. */
+static void on_holder(struct keeper *k, struct slot *s, unsigned int *failures, bool *announced)
+{
+	unsigned int i, ready = 0;
+	char c = 0;
+
+	if (read(s->fd, &c, 1) == 1 && c == 'r') {
+		s->st = SLOT_READY;
+		*failures = 0;
+		for (i = 0; i < k->size; i++)
+			ready += k->slots[i].st == SLOT_READY;
+		if (ready == k->size && !*announced) {
+			printf("ready: %u warm VMs in %s\n", ready, k->dir);
+			fflush(stdout);
+			*announced = true;
+		}
+		return;
+	}
+	/* 'c' (claimed) or the holder's end: either way the slot is free */
+	if (c != 'c' && s->st == SLOT_BOOTING)
+		(*failures)++;
+	close(s->fd);
+	s->st = SLOT_FREE;
+}
+
+static void stop_holders(struct keeper *k)
+{
+	long long deadline = kx_now_ms() + k->cfg->boot_timeout_ms + 5000;
+	unsigned int i, left;
+
+	for (i = 0; i < k->size; i++)
+		if (k->slots[i].st != SLOT_FREE)
+			kill(k->slots[i].pid, SIGTERM);
+	for (;;) {
+		struct pollfd p[KX_POOL_SIZE_MAX];
+
+		for (i = left = 0; i < k->size; i++) {
+			p[i].fd = k->slots[i].st != SLOT_FREE ? k->slots[i].fd : -1;
+			p[i].events = POLLIN;
+			left += k->slots[i].st != SLOT_FREE;
+		}
+		if (!left || kx_now_ms() >= deadline)
+			break;
+		if (poll(p, k->size, 200) <= 0)
+			continue;
+		for (i = 0; i < k->size; i++) {
+			char c;
+
+			if (p[i].fd >= 0 && p[i].revents && read(p[i].fd, &c, 1) <= 0) {
+				close(k->slots[i].fd);
+				k->slots[i].st = SLOT_FREE;
+			}
+		}
+	}
+	for (i = 0; i < k->size; i++) {
+		if (k->slots[i].st == SLOT_FREE)
+			continue;
+		kill(k->slots[i].pid, SIGKILL);	/* its QEMU dies with it */
+		waitpid(k->slots[i].pid, NULL, 0);
+		kx_pool_vm_dir_remove(k->slots[i].dir);
+		close(k->slots[i].fd);
+		k->slots[i].st = SLOT_FREE;
+	}
+	reap();
+}
+
+int kx_pool_keep(const struct kx_config *cfg, unsigned int size, struct kx_err *err)
+{
+	struct keeper k = { .cfg = cfg, .size = size, .lock_fd = -1, .sig_fd = -1 };
+	unsigned int failures = 0, i;
+	long long retry_at = 0;
+	bool announced = false;
+	char path[4200];
+	sigset_t mask;
+
+	if (size < 1 || size > KX_POOL_SIZE_MAX)
+		return kx_error(err, EINVAL, "pool size %u: use 1 to %d", size, KX_POOL_SIZE_MAX);
+	kx_pool_dir(k.dir, sizeof(k.dir), cfg->root);
+	if (kx_mkdir_p(k.dir, 0700))
+		return kx_error(err, errno, "make %s", k.dir);
+	snprintf(path, sizeof(path), "%s/keeper.lock", k.dir);
+	k.lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (k.lock_fd < 0)
+		return kx_error(err, errno, "open %s", path);
+	if (flock(k.lock_fd, LOCK_EX | LOCK_NB)) {
+		close(k.lock_fd);
+		return kx_error(err, EBUSY, "a pool keeper already runs for %s (%s is locked)",
+				cfg->root, path);
+	}
+	sweep_stale(&k);
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	k.sig_fd = signalfd(-1, &mask, SFD_CLOEXEC);
+	kx_info("pool: keeping %u warm VMs in %s", size, k.dir);
+
+	for (;;) {
+		struct pollfd p[1 + KX_POOL_SIZE_MAX];
+		struct signalfd_siginfo si;
+		unsigned int active = 0, booting = 0;
+		int timeout = -1;
+		bool stop = false;
+
+		for (i = 0; i < size; i++) {
+			active += k.slots[i].st != SLOT_FREE;
+			booting += k.slots[i].st == SLOT_BOOTING;
+		}
+		/* one VM boots at a time: a boot under TCG takes a core */
+		if (active < size && !booting) {
+			if (kx_now_ms() >= retry_at) {
+				for (i = 0; k.slots[i].st != SLOT_FREE; i++)
+					;
+				if (spawn_holder(&k, &k.slots[i], err)) {
+					kx_log(KX_LOG_ERROR, "pool: %s", err->msg);
+					retry_at = kx_now_ms() + 5000;
+				}
+			}
+			if (kx_now_ms() < retry_at)
+				timeout = (int)(retry_at - kx_now_ms());
+		}
+		p[0] = (struct pollfd){ .fd = k.sig_fd, .events = POLLIN };
+		for (i = 0; i < size; i++)
+			p[1 + i] = (struct pollfd){ .fd = k.slots[i].st ? k.slots[i].fd : -1,
+						    .events = POLLIN };
+		if (poll(p, 1 + size, timeout) < 0 && errno != EINTR)
+			break;
+		if (p[0].revents && read(k.sig_fd, &si, sizeof(si)) == sizeof(si)) {
+			if (si.ssi_signo == SIGCHLD)
+				reap();
+			else
+				stop = true;
+		}
+		if (stop)
+			break;
+		for (i = 0; i < size; i++)
+			if (k.slots[i].st != SLOT_FREE && p[1 + i].revents)
+				on_holder(&k, &k.slots[i], &failures, &announced);
+		if (failures >= 3) {
+			kx_log(KX_LOG_ERROR, "pool: %u VMs in a row failed to start; retrying in 5 s",
+			       failures);
+			failures = 0;
+			retry_at = kx_now_ms() + 5000;
+		}
+	}
+	kx_info("pool: stopping");
+	stop_holders(&k);
+	close(k.sig_fd);
+	close(k.lock_fd);
+	sigprocmask(SIG_UNBLOCK, &mask, NULL);
+	return 0;
+}
