@@ -222,8 +222,6 @@ int kx_vm_config_from(const struct kx_config *c, struct kx_vm_config *vc, struct
 	vc->vcpus = c->vcpus;
 	vc->accel = kx_accel_choose(&caps, c->accel, &why);
 	vc->tb_size_mib = c->tb_size_mib;
-	if (vc->accel == KX_ACCEL_TCG)
-		vc->tsc_khz = kx_host_tsc_khz();
 	vc->channel = kx_channel_choose(&caps, c->channel);
 	if (vc->channel == KX_CHANNEL_VSOCK) {
 		/* Without the module's CID pool, derive one from the pid: unique while we live. */

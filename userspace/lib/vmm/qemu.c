@@ -438,8 +438,9 @@ static void __attribute__((noreturn)) child_exec(char **argv, pid_t parent, int 
 	_exit(127);
 }
 
-int kx_vm_start(const struct kx_vm_config *cfg, struct kx_vm *vm, struct kx_err *err)
+int kx_vm_start(const struct kx_vm_config *given, struct kx_vm *vm, struct kx_err *err)
 {
+	struct kx_vm_config c = *given, *cfg = &c;
 	const char *name = qemu_name(cfg->qemu);
 	char **argv = NULL;
 	int nullfd = -1, logfd = -1, qmp = -1;
@@ -447,9 +448,12 @@ int kx_vm_start(const struct kx_vm_config *cfg, struct kx_vm *vm, struct kx_err 
 	struct stat st;
 	pid_t parent;
 
+	if (cfg->accel != KX_ACCEL_KVM && !cfg->incoming && !cfg->tsc_khz)
+		cfg->tsc_khz = kx_host_tsc_khz();
 	memset(vm, 0, sizeof(*vm));
 	vm->pid = -1;
 	vm->qmp_fd = -1;
+	vm->pidfd = -1;
 	if (cfg->qemu && *cfg->qemu &&
 	    (stat(cfg->qemu, &st) < 0 || !S_ISREG(st.st_mode) || access(cfg->qemu, X_OK) < 0))
 		return kx_error(err, ENOENT,
@@ -488,6 +492,7 @@ int kx_vm_start(const struct kx_vm_config *cfg, struct kx_vm *vm, struct kx_err 
 	if (vm->pid == 0)
 		child_exec(argv, parent, nullfd, logfd);
 	vm->live = true;
+	vm->pidfd = syscall(SYS_pidfd_open, vm->pid, 0);	/* -1: stop polls instead */
 	close(nullfd);
 	close(logfd);
 	nullfd = logfd = -1;
@@ -536,6 +541,9 @@ fail:
 		unlink(vm->qmp_path);
 	if (vm->agent_path[0])
 		unlink(vm->agent_path);
+	if (vm->pidfd >= 0)
+		close(vm->pidfd);
+	vm->pidfd = -1;
 	vm->live = false;
 	vm->pid = -1;
 	kx_argv_free(argv);
@@ -623,8 +631,12 @@ void kx_vm_stop(struct kx_vm *vm, int timeout_ms)
 		close(vm->qmp_fd);
 		vm->qmp_fd = -1;
 	}
-	while (!vm_exited(vm) && kx_now_ms() < deadline)
-		kx_sleep_ms(10);
+	while (!vm_exited(vm) && kx_now_ms() < deadline) {
+		struct pollfd p = { .fd = vm->pidfd, .events = POLLIN };
+
+		if (vm->pidfd < 0 || poll(&p, 1, (int)(deadline - kx_now_ms())) < 0)
+			kx_sleep_ms(10);
+	}
 	vm_kill(vm);
 	if (vm->qmp_path[0])
 		unlink(vm->qmp_path);
@@ -632,11 +644,10 @@ void kx_vm_stop(struct kx_vm *vm, int timeout_ms)
 		unlink(vm->agent_path);
 	vm->live = false;
 	vm->pid = -1;
-	if (vm->adopted) {
+	if (vm->pidfd >= 0)
 		close(vm->pidfd);
-		vm->adopted = false;
-		vm->pidfd = -1;
-	}
+	vm->pidfd = -1;
+	vm->adopted = false;
 }
 
 int kx_vm_adopt(struct kx_vm *vm, pid_t pid, int pidfd, int qmp_fd, const char *rundir,

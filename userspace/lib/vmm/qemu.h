@@ -54,7 +54,12 @@ struct kx_vm_config {
 	unsigned int vcpus;		/* default 1 */
 	enum kx_accel accel;		/* resolved: KVM or TCG */
 	unsigned int tb_size_mib;	/* TCG translation cache, default 32 */
-	unsigned int tsc_khz;		/* TCG: host TSC rate told to the guest, 0: let it calibrate */
+	/*
+	 * TCG: the host TSC rate told to a booting guest; 0: kx_vm_start measures
+	 * it (10 ms; none without a constant TSC: the guest calibrates). Not
+	 * needed, so not measured, for a restore (incoming).
+	 */
+	unsigned int tsc_khz;
 	enum kx_channel channel;	/* resolved: SERIAL or VSOCK */
 	uint32_t vsock_cid;		/* for VSOCK */
 	const char *rundir;		/* holds qmp.sock, agent.sock, console.log */
@@ -78,8 +83,8 @@ struct kx_vm {
 	bool live;		/* set by kx_vm_start, cleared by kx_vm_stop */
 	bool reaped;		/* QEMU already waited for; pid must not be waited again */
 	int exit_status;	/* waitpid status once reaped */
-	bool adopted;		/* started by another process (kx_vm_adopt): watched by pidfd */
-	int pidfd;		/* valid when adopted */
+	bool adopted;		/* started by another process (kx_vm_adopt): not ours to reap */
+	int pidfd;		/* of QEMU, -1 if none; waited on by kx_vm_stop */
 };
 
 /* argv for QEMU, NULL-terminated, malloc'd (free with kx_argv_free). */
