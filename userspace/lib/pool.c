@@ -17,12 +17,16 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <elf.h>
+#include <ftw.h>
 #include <unistd.h>
 
+#include "agent.pb-c.h"
 #include "boot.h"
 #include "fsutil.h"
 #include "kx_time.h"
 #include "log.h"
+#include "monitor.h"
 #include "sockets.h"
 
 #define CLAIM_SOCK "claim.sock"
@@ -192,6 +196,150 @@ static int serve_claim(struct holder *h, int c, const char *sock_path)
 	return r == 0 ? 1 : -1;
 }
 
+#define WARMUP_ID "katasbx-warmup"
+#define WARMUP_DIR "warmup"
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *f)
+{
+	(void)st;
+	(void)f;
+	return (flag == FTW_DP ? rmdir(path) : unlink(path)) && errno != ENOENT ? -1 : 0;
+}
+
+/*
+ * The warm-up's program: the smallest static x86-64 ELF executable, one
+ * PT_LOAD of itself, whose code is exit(0).
+ */
+static int write_exit0(const char *path)
+{
+	static const unsigned char code[] = {
+		0xb8, 0x3c, 0x00, 0x00, 0x00,	/* mov $60, %eax (exit) */
+		0x31, 0xff,			/* xor %edi, %edi */
+		0x0f, 0x05,			/* syscall */
+	};
+	const Elf64_Addr base = 0x400000;
+	struct {
+		Elf64_Ehdr eh;
+		Elf64_Phdr ph;
+		unsigned char code[sizeof(code)];
+	} __attribute__((packed)) img = {
+		.eh = {
+			.e_ident = { ELFMAG0, ELFMAG1, ELFMAG2, ELFMAG3, ELFCLASS64, ELFDATA2LSB,
+				     EV_CURRENT, ELFOSABI_SYSV },
+			.e_type = ET_EXEC,
+			.e_machine = EM_X86_64,
+			.e_version = EV_CURRENT,
+			.e_entry = base + sizeof(Elf64_Ehdr) + sizeof(Elf64_Phdr),
+			.e_phoff = sizeof(Elf64_Ehdr),
+			.e_ehsize = sizeof(Elf64_Ehdr),
+			.e_phentsize = sizeof(Elf64_Phdr),
+			.e_phnum = 1,
+		},
+		.ph = {
+			.p_type = PT_LOAD,
+			.p_flags = PF_R | PF_X,
+			.p_vaddr = base,
+			.p_paddr = base,
+			.p_filesz = sizeof(img),
+			.p_memsz = sizeof(img),
+			.p_align = 0x1000,
+		},
+	};
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0755);
+	int ok;
+
+	if (fd < 0)
+		return -1;
+	memcpy(img.code, code, sizeof(code));
+	ok = write(fd, &img, sizeof(img)) == (ssize_t)sizeof(img);
+	return close(fd) || !ok ? -1 : 0;
+}
+
+/*
+ * Under TCG every code path a VM runs for the first time is translated first;
+ * a restored clone starts with an empty translation cache. Make and start a
+ * throwaway container (its program does not exist: the exec fails, the rest
+ * is done) so that a claimed VM finds the kernel's paths for a 9p mount,
+ * namespaces, mounts, pivot_root, fork and exit already translated.
+ */
+static void warm_up(struct holder *h)
+{
+	static char *args[] = { "/exit0" };
+	static char *env[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin" };
+	static char *o_dev[] = { "nosuid", "strictatime", "mode=755", "size=65536k" };
+	static char *o_pts[] = { "nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620" };
+	static char *o_shm[] = { "nosuid", "noexec", "nodev", "mode=1777", "size=65536k" };
+	static char *o_sys[] = { "nosuid", "noexec", "nodev", "ro" };
+	Katasbx__Agent__V1__Mount m[5] = {
+		KATASBX__AGENT__V1__MOUNT__INIT, KATASBX__AGENT__V1__MOUNT__INIT,
+		KATASBX__AGENT__V1__MOUNT__INIT, KATASBX__AGENT__V1__MOUNT__INIT,
+		KATASBX__AGENT__V1__MOUNT__INIT,
+	};
+	Katasbx__Agent__V1__Mount *mp[5] = { &m[0], &m[1], &m[2], &m[3], &m[4] };
+	Katasbx__Agent__V1__User user = KATASBX__AGENT__V1__USER__INIT;
+	Katasbx__Agent__V1__Process proc = KATASBX__AGENT__V1__PROCESS__INIT;
+	Katasbx__Agent__V1__CreateContainerRequest cr =
+		KATASBX__AGENT__V1__CREATE_CONTAINER_REQUEST__INIT;
+	Katasbx__Agent__V1__ContainerRequest c = KATASBX__AGENT__V1__CONTAINER_REQUEST__INIT;
+	Katasbx__Agent__V1__ProcessRequest w = KATASBX__AGENT__V1__PROCESS_REQUEST__INIT;
+	Katasbx__Agent__V1__WaitProcessResponse *ws = NULL;
+	char dir[4400], prog[4500];
+	struct kx_err err;
+	long long t0 = kx_now_ms();
+	int n = 0;
+
+#define MNT(d, t, s, o) do { m[n].destination = d; m[n].type = t; m[n].source = s; \
+		m[n].options = o; m[n].n_options = sizeof(o) / sizeof(o[0]); n++; } while (0)
+	MNT("/dev", "tmpfs", "tmpfs", o_dev);
+	MNT("/dev/pts", "devpts", "devpts", o_pts);
+	MNT("/dev/shm", "tmpfs", "shm", o_shm);
+	MNT("/sys", "sysfs", "sysfs", o_sys);
+	m[n].destination = "/proc";
+	m[n].type = "proc";
+	m[n].source = "proc";
+	n++;
+#undef MNT
+	proc.n_args = 1;
+	proc.args = args;
+	proc.n_env = 1;
+	proc.env = env;
+	proc.cwd = "/";
+	proc.user = &user;
+	cr.container_id = WARMUP_ID;
+	cr.process = &proc;
+	cr.hostname = "warm";
+	cr.rootfs_tag = KX_ROOTFS_TAG;
+	cr.rootfs_subdir = WARMUP_DIR;
+	cr.n_mounts = n;
+	cr.mounts = mp;
+	c.container_id = WARMUP_ID;
+	w.container_id = WARMUP_ID;
+	w.exec_id = "";
+	snprintf(dir, sizeof(dir), "%s/share/%s", h->dir, WARMUP_DIR);
+	snprintf(prog, sizeof(prog), "%s/exit0", dir);
+	if (mkdir(dir, 0755) || write_exit0(prog) ||
+	    ttrpc_call(&h->b.agent, KX_AGENT_SERVICE, "CreateContainer", &cr.base,
+		       &katasbx__agent__v1__empty__descriptor, NULL, 10000, &err)) {
+		kx_debug("pool: warm-up in %s: %s", h->dir, errno ? strerror(errno) : err.msg);
+		goto out;
+	}
+	if (ttrpc_call(&h->b.agent, KX_AGENT_SERVICE, "StartContainer", &c.base,
+		       &katasbx__agent__v1__empty__descriptor, NULL, 10000, &err))
+		kx_debug("pool: warm-up in %s: start: %s", h->dir, err.msg);
+	else if (!ttrpc_call(&h->b.agent, KX_AGENT_SERVICE, "WaitProcess", &w.base,
+			     &katasbx__agent__v1__wait_process_response__descriptor,
+			     (ProtobufCMessage **)&ws, 10000, &err)) {
+		kx_debug("pool: warm-up in %s: exit status %d", h->dir, ws->status);
+		katasbx__agent__v1__wait_process_response__free_unpacked(ws, NULL);
+	}
+	if (ttrpc_call(&h->b.agent, KX_AGENT_SERVICE, "RemoveContainer", &c.base,
+		       &katasbx__agent__v1__empty__descriptor, NULL, 10000, &err))
+		kx_debug("pool: warm-up in %s: remove: %s", h->dir, err.msg);
+	kx_debug("pool: warm-up in %s took %lld ms", h->dir, kx_now_ms() - t0);
+out:
+	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+}
+
 static void __attribute__((noreturn)) holder_exit(struct holder *h, int status)
 {
 	kx_boot_stop(&h->b);
@@ -236,8 +384,12 @@ static void __attribute__((noreturn)) holder_run(struct holder *h, pid_t keeper)
 		holder_exit(h, 1);
 	}
 	if (kx_vm_config_from(h->cfg, &vc, &err) || kx_template_key(&vc, h->key, &err) ||
-	    kx_boot_pool_vm(h->cfg, h->dir, share, &h->b, &err) ||
-	    kx_qmp_execute(h->b.vm.qmp_fd, "stop", NULL, NULL, 5000, &err)) {
+	    kx_boot_pool_vm(h->cfg, h->dir, share, &h->b, &err)) {
+		kx_log(KX_LOG_ERROR, "pool: VM in %s: %s", h->dir, err.msg);
+		holder_exit(h, 1);
+	}
+	warm_up(h);
+	if (kx_qmp_execute(h->b.vm.qmp_fd, "stop", NULL, NULL, 5000, &err)) {
 		kx_log(KX_LOG_ERROR, "pool: VM in %s: %s", h->dir, err.msg);
 		holder_exit(h, 1);
 	}
