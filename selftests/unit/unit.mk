@@ -32,6 +32,7 @@ $(eval $(call unit_test,state,userspace/lib/state.c userspace/lib/fsutil.c users
 $(eval $(call unit_test,vmm,userspace/lib/vmm/qemu.c userspace/lib/vmm/qmp.c userspace/lib/vmm/hostcaps.c userspace/lib/sockets.c userspace/lib/kx_error.c))
 $(eval $(call unit_test,kxdev,userspace/lib/kxdev.c userspace/lib/kx_error.c))
 $(eval $(call unit_test,ttrpc_server,userspace/lib/ttrpc_server.c userspace/lib/ttrpc.c userspace/lib/sockets.c userspace/lib/kx_error.c))
+$(eval $(call unit_test,pool,$(LIB_SRCS)))
 
 $(BUILD)/obj/san/%.o: %.c $(GEN_HDRS)
 	@mkdir -p $(dir $@)

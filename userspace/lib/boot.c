@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "agent.pb-c.h"
+#include "fsutil.h"
 #include "log.h"
 #include "pool.h"
 #include "template.h"
@@ -252,7 +253,7 @@ void kx_boot_stop(struct kx_boot *b)
 		ttrpc_conn_close(&b->agent);
 	kx_vm_stop(&b->vm, 1000);
 	if (b->warm_dir[0]) {
-		kx_pool_vm_dir_remove(b->warm_dir);
+		kx_vm_dir_remove(b->warm_dir);
 		b->warm_dir[0] = '\0';
 	}
 }

@@ -6,7 +6,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "pool.h"
 
 int kx_mkdir_p(const char *path, mode_t mode)
 {
@@ -74,4 +79,35 @@ void kx_strv_free(char **v)
 	for (i = 0; v && v[i]; i++)
 		free(v[i]);
 	free(v);
+}
+
+void kx_vm_dir_remove(const char *dir)
+{
+	char path[4400];
+	struct dirent *de;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "%s/share/%s", dir, KX_POOL_ROOTFS);
+	if (umount2(path, MNT_DETACH) && errno != EINVAL && errno != ENOENT)
+		kx_warn("unmount %s: %s", path, strerror(errno));
+	if (rmdir(path) && errno != ENOENT) {
+		kx_warn("remove %s: %s; left in place", path, strerror(errno));
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/share", dir);
+	if (rmdir(path) && errno != ENOENT) {
+		kx_warn("remove %s: %s; left in place", path, strerror(errno));
+		return;
+	}
+	d = opendir(dir);
+	if (!d)
+		return;
+	while ((de = readdir(d)))
+		if (de->d_type != DT_DIR) {
+			snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+			unlink(path);
+		}
+	closedir(d);
+	if (rmdir(dir) && errno != ENOENT)
+		kx_warn("remove %s: %s", dir, strerror(errno));
 }

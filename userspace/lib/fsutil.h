@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* Directories: make a path, list the names in one. */
+/* Directories: make a path, list the names in one, remove a VM's. */
 #ifndef KX_FSUTIL_H
 #define KX_FSUTIL_H
 
@@ -15,5 +15,11 @@ int kx_mkdir_p(const char *path, mode_t mode);
  */
 char **kx_dir_names(const char *dir, bool (*keep)(const char *name), size_t *n);
 void kx_strv_free(char **v);
+/*
+ * Remove a warm VM's directory (pool.h) once its QEMU is gone: unmount
+ * share/rootfs, remove the directories and files it is made of. Never
+ * recursive beyond that: a rootfs still mounted is left in place, not emptied.
+ */
+void kx_vm_dir_remove(const char *dir);
 
 #endif

@@ -43,37 +43,6 @@ static bool is_vm(const char *name)
 	return !strncmp(name, "vm-", 3);
 }
 
-void kx_pool_vm_dir_remove(const char *dir)
-{
-	char path[4400];
-	struct dirent *de;
-	DIR *d;
-
-	snprintf(path, sizeof(path), "%s/share/%s", dir, KX_POOL_ROOTFS);
-	if (umount2(path, MNT_DETACH) && errno != EINVAL && errno != ENOENT)
-		kx_warn("unmount %s: %s", path, strerror(errno));
-	if (rmdir(path) && errno != ENOENT) {
-		kx_warn("remove %s: %s; left in place", path, strerror(errno));
-		return;
-	}
-	snprintf(path, sizeof(path), "%s/share", dir);
-	if (rmdir(path) && errno != ENOENT) {
-		kx_warn("remove %s: %s; left in place", path, strerror(errno));
-		return;
-	}
-	d = opendir(dir);
-	if (!d)
-		return;
-	while ((de = readdir(d)))
-		if (de->d_type != DT_DIR) {
-			snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-			unlink(path);
-		}
-	closedir(d);
-	if (rmdir(dir) && errno != ENOENT)
-		kx_warn("remove %s: %s", dir, strerror(errno));
-}
-
 /* ---- the claimer ---- */
 
 /* One holder's answer: 0 with *v filled, else -1 and why in why. */
@@ -343,7 +312,7 @@ out:
 static void __attribute__((noreturn)) holder_exit(struct holder *h, int status)
 {
 	kx_boot_stop(&h->b);
-	kx_pool_vm_dir_remove(h->dir);
+	kx_vm_dir_remove(h->dir);
 	_exit(status);
 }
 
@@ -536,7 +505,7 @@ static void sweep_stale(struct keeper *k)
 		if (fd >= 0)
 			close(fd);
 		kx_debug("pool: removing stale %s", vmdir);
-		kx_pool_vm_dir_remove(vmdir);
+		kx_vm_dir_remove(vmdir);
 	}
 	kx_strv_free(names);
 }
@@ -606,7 +575,7 @@ static void stop_holders(struct keeper *k)
 			continue;
 		kill(k->slots[i].pid, SIGKILL);	/* its QEMU dies with it */
 		waitpid(k->slots[i].pid, NULL, 0);
-		kx_pool_vm_dir_remove(k->slots[i].dir);
+		kx_vm_dir_remove(k->slots[i].dir);
 		close(k->slots[i].fd);
 		k->slots[i].st = SLOT_FREE;
 	}

@@ -47,11 +47,5 @@ int kx_pool_claim(const char *root, const char *key, struct kx_pool_vm *v, struc
  * start (another keeper runs for the root, no guest image, ...).
  */
 int kx_pool_keep(const struct kx_config *cfg, unsigned int size, struct kx_err *err);
-/*
- * Remove a pool VM's directory once its QEMU is gone: unmount share/rootfs,
- * remove the directories and files it is made of. Never recursive beyond
- * that: a rootfs still mounted is left in place rather than emptied.
- */
-void kx_pool_vm_dir_remove(const char *dir);
 
 #endif

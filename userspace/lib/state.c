@@ -12,7 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "pool.h"
+#include "fsutil.h"
 
 static const char *const status_names[] = {
 	[KX_STATUS_CREATING] = "creating",
@@ -251,7 +251,7 @@ int kx_state_remove(const char *root, const char *id, struct kx_err *err)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
 		if (de->d_type == DT_DIR && !strcmp(de->d_name, "vm"))
-			kx_pool_vm_dir_remove(path);	/* a warm VM's, left by a crash */
+			kx_vm_dir_remove(path);	/* a warm VM's, left by a crash */
 		else
 			unlink(path);
 	}
