@@ -9,10 +9,13 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <signal.h>
+#include <sys/types.h>
 #include <json-c/json.h>
 
 #define KB_MAX_PHASES 16
 #define KB_MAX_MODES 8
+#define KB_POOL_SIZE 2		/* warm VMs the keeper holds for the warm mode */
+#define KB_POOL_READY_S 180	/* the keeper's first readiness, template build included */
 
 enum kb_kind { KB_VM, KB_RUNC };
 
@@ -26,6 +29,7 @@ struct kb_mode {
 	const char *name;
 	enum kb_kind kind;
 	const char *template_arg; /* "on", "off" or NULL: no --template flag */
+	bool warm;		/* runs take a VM from the pool (--warm on) */
 	bool available;
 	char why[256];		/* why unavailable */
 	double *ms;		/* successful runs */
@@ -55,6 +59,11 @@ struct kb_ctx {
 	bool keep;
 	int timeout_s;		/* per run */
 	bool template_flag;	/* the runtime knows --template */
+	bool warm_flag;		/* the runtime knows --warm (and so its pool command) */
+	pid_t pool_pid;		/* the warm pool's keeper while it runs, else 0 */
+	int pool_out;		/* its stdout, where it says "ready:" */
+	double pool_ready_ms;	/* from its start to "ready:" */
+	char pool_log[320];	/* its stderr */
 	char accel[64];
 	char accel_detail[512];
 	char template_backend[256];
@@ -98,6 +107,16 @@ char *kb_capture(char *const argv[], int *status);
 char *kb_read_file(const char *path, size_t max);
 double kb_now_ms(void);
 void kb_kill_leftovers(const char *needle);
+/* the last non-empty line of a file, for a one-line failure reason ("" if none) */
+void kb_last_line(const char *path, char *buf, size_t len);
+
+/* pool.c: the warm mode's `katasbx-runtime pool` */
+/* Start the keeper and wait for its "ready:" line; -1 with why if it does not come. */
+int kb_pool_start(struct kb_ctx *c, char *why, size_t whylen);
+/* Wait until want VMs are on offer (or timeout_ms, or the keeper is gone); how many are. */
+int kb_pool_wait(struct kb_ctx *c, int want, int timeout_ms);
+/* SIGTERM, up to 30 s, then SIGKILL of its group; nothing if it does not run. */
+void kb_pool_stop(struct kb_ctx *c);
 
 /* stats.c */
 void kb_stats(const double *v, size_t n, struct kb_stats *s);
@@ -116,8 +135,14 @@ int kb_density(struct kb_ctx *c, int n, const char *mode_tmpl, const char *mode,
 	       struct kb_density *d);
 int kb_rate(struct kb_ctx *c, int conc, int runs, const char *mode_tmpl, const char *mode,
 	    struct kb_rate *r);
+/*
+ * argv's head for a sandbox start: RUNTIME [--template T] [--warm on|off] --root R.
+ * --warm off unless warm, so that only the warm mode takes pool VMs (no --warm
+ * for a runtime without it). Returns the number of entries filled (at most 7).
+ */
+int kb_runtime_argv(struct kb_ctx *c, const char *tmpl, bool warm, char **argv);
 /* one VM run of the echo bundle; the result, stdout checked for "hello" */
-bool kb_vm_run(struct kb_ctx *c, const char *tmpl, const char *id, const char *log,
+bool kb_vm_run(struct kb_ctx *c, const char *tmpl, bool warm, const char *id, const char *log,
 	       struct kb_result *r, char *err, size_t errlen);
 void kb_vm_delete(struct kb_ctx *c, const char *id, bool force);
 

@@ -194,19 +194,12 @@ int kb_density(struct kb_ctx *c, int n, const char *tmpl, const char *mode,
 	fprintf(stderr, "density: starting %d idle %s sandboxes:", n, mode);
 	t0 = kb_now_ms();
 	for (k = 0; k < n && !kb_stop; k++) {
-		char id[64], errf[400], *argv[16];
+		char id[64], errf[400], *argv[20];
 		struct kb_result r;
-		int a = 0;
+		int a = kb_runtime_argv(c, tmpl, false, argv);
 
 		snprintf(id, sizeof(id), "bench-idle-%d", k + 1);
 		snprintf(errf, sizeof(errf), "%s/%s.err", c->logs, id);
-		argv[a++] = c->runtime;
-		if (tmpl) {
-			argv[a++] = "--template";
-			argv[a++] = (char *)tmpl;
-		}
-		argv[a++] = "--root";
-		argv[a++] = c->root;
 		argv[a++] = "run";
 		argv[a++] = "--detach";
 		argv[a++] = "--bundle";

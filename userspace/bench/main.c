@@ -77,38 +77,33 @@ static void default_runtime(char *buf, size_t len)
 	snprintf(buf, len, "katasbx-runtime");
 }
 
-/* the last non-empty line of a file, for a one-line failure reason */
-static void last_line(const char *path, char *buf, size_t len)
+int kb_runtime_argv(struct kb_ctx *c, const char *tmpl, bool warm, char **argv)
 {
-	char *s = kb_read_file(path, 1 << 16), *e, *b;
-
-	buf[0] = 0;
-	if (!s)
-		return;
-	e = s + strlen(s);
-	while (e > s && (e[-1] == '\n' || e[-1] == ' '))
-		*--e = 0;
-	b = strrchr(s, '\n');
-	snprintf(buf, len, "%s", b ? b + 1 : s);
-	free(s);
-}
-
-bool kb_vm_run(struct kb_ctx *c, const char *tmpl, const char *id, const char *log,
-	       struct kb_result *r, char *err, size_t errlen)
-{
-	char out[400], errf[400], *argv[16], *o;
 	int a = 0;
-	bool ok;
 
-	snprintf(out, sizeof(out), "%s/%s.out", c->logs, id);
-	snprintf(errf, sizeof(errf), "%s/%s.err", c->logs, id);
 	argv[a++] = c->runtime;
 	if (tmpl) {
 		argv[a++] = "--template";
 		argv[a++] = (char *)tmpl;
 	}
+	if (c->warm_flag || warm) {
+		argv[a++] = "--warm";
+		argv[a++] = warm ? "on" : "off";
+	}
 	argv[a++] = "--root";
 	argv[a++] = c->root;
+	return a;
+}
+
+bool kb_vm_run(struct kb_ctx *c, const char *tmpl, bool warm, const char *id, const char *log,
+	       struct kb_result *r, char *err, size_t errlen)
+{
+	char out[400], errf[400], *argv[20], *o;
+	int a = kb_runtime_argv(c, tmpl, warm, argv);
+	bool ok;
+
+	snprintf(out, sizeof(out), "%s/%s.out", c->logs, id);
+	snprintf(errf, sizeof(errf), "%s/%s.err", c->logs, id);
 	if (log) {
 		argv[a++] = "--debug";
 		argv[a++] = "--log";
@@ -128,7 +123,7 @@ bool kb_vm_run(struct kb_ctx *c, const char *tmpl, const char *id, const char *l
 	if (!ok) {
 		char line[400];
 
-		last_line(errf, line, sizeof(line));
+		kb_last_line(errf, line, sizeof(line));
 		if (r->timed_out)
 			snprintf(err, errlen, "timed out after %d s%s%s", c->timeout_s,
 				 line[0] ? ": " : "", line);
@@ -186,7 +181,7 @@ static bool runc_run(struct kb_ctx *c, const char *id, struct kb_result *r, char
 	if (!ok) {
 		char line[400];
 
-		last_line(errf, line, sizeof(line));
+		kb_last_line(errf, line, sizeof(line));
 		snprintf(err, errlen, "exit status %d%s%s", r->status, line[0] ? ": " : "", line);
 	}
 	free(o);
@@ -197,37 +192,104 @@ static bool runc_run(struct kb_ctx *c, const char *id, struct kb_result *r, char
 	return ok;
 }
 
+/* the message of the log line holding needle ("" if none): what follows "[pid] level: " */
+static void log_message(const char *log, const char *needle, char *buf, size_t len)
+{
+	const char *p = log ? strstr(log, needle) : NULL, *b, *m;
+
+	buf[0] = 0;
+	if (!p)
+		return;
+	for (b = p; b > log && b[-1] != '\n'; b--)
+		;
+	m = strstr(b, "] ");
+	m = m && m < p ? strstr(m, ": ") : NULL;
+	b = m && m < p ? m + 2 : p;
+	snprintf(buf, len, "%.*s", (int)strcspn(b, "\n"), b);
+}
+
+/*
+ * A warm run counts when it took a pool VM: its log says "phase claimed" and
+ * not that the VM was then given up. Else it was a clone or a boot like any
+ * other run, not what the warm mode measures.
+ */
+static bool took_pool_vm(const char *log, char *err, size_t errlen)
+{
+	char why[400];
+
+	if (log && strstr(log, "phase claimed") && !strstr(log, "starting the sandbox otherwise"))
+		return true;
+	log_message(log, "starting the sandbox otherwise", why, sizeof(why));
+	if (!why[0])
+		log_message(log, "no warm VM: ", why, sizeof(why));
+	snprintf(err, errlen, "not warm (fell back to %s%s%s)",
+		 log && strstr(log, "phase restored") ? "a clone" : "a boot", why[0] ? ": " : "",
+		 why);
+	return false;
+}
+
+/*
+ * While the pool runs: before each run, untimed, let it refill (a replacement
+ * boots after every claim and takes a core under TCG), so that no run shares
+ * the machine with a boot it did not cause; and a warm run needs a VM on
+ * offer, or it would measure the fallback.
+ */
+static void pool_settle(struct kb_ctx *c, struct kb_mode *m)
+{
+	int n;
+
+	if (!c->pool_pid)
+		return;
+	n = kb_pool_wait(c, KB_POOL_SIZE, 15000);
+	if (n < 1 && m->warm)
+		n = kb_pool_wait(c, 1, 45000);
+	if (n < KB_POOL_SIZE && c->pool_pid && !kb_stop)
+		fprintf(stderr, " [pool: %d of %d ready]", n, KB_POOL_SIZE);
+}
+
 static void one_run(struct kb_ctx *c, struct kb_mode *m, int i)
 {
 	char id[128], log[400], err[512] = "";
 	struct kb_result r;
 	bool ok;
 
+	if (m->warm && !i && !c->pool_pid) {
+		/* the pool starts at the warm mode's warm-up, like a template at a clone's */
+		if (kb_pool_start(c, m->why, sizeof(m->why))) {
+			m->available = false;
+			fprintf(stderr, " warm unavailable (%s)", m->why);
+			return;
+		}
+	}
 	if (i)
 		snprintf(id, sizeof(id), "bench-%s-%d", m->name, i);
 	else
 		snprintf(id, sizeof(id), "bench-%s-warmup", m->name);
+	pool_settle(c, m);
 	m->runs++;
 	if (m->kind == KB_RUNC) {
 		ok = runc_run(c, id, &r, err, sizeof(err));
 	} else {
+		char *s;
+
 		snprintf(log, sizeof(log), "%s/%s.log", c->logs, id);
 		unlink(log);
-		ok = kb_vm_run(c, m->template_arg, id, log, &r, err, sizeof(err));
-		kb_vm_delete(c, id, !ok);
-		if (!ok && strstr(err, "option") && strstr(err, "--template")) {
-			/* the runtime does not know --template: not this mode's failure */
+		ok = kb_vm_run(c, m->template_arg, m->warm, id, log, &r, err, sizeof(err));
+		if (!ok && strstr(err, "option") && (strstr(err, "--template") || strstr(err, "--warm"))) {
+			/* the runtime does not know the flag: not this mode's failure */
+			kb_vm_delete(c, id, true);
 			m->available = false;
 			snprintf(m->why, sizeof(m->why), "katasbx-runtime: %s", err);
 			m->runs--;
 			return;
 		}
-		if (ok && i) {
-			char *s = kb_read_file(log, 1 << 20);
-
+		s = kb_read_file(log, 1 << 20);
+		if (ok && m->warm && !r.interrupted)
+			ok = took_pool_vm(s, err, sizeof(err));
+		kb_vm_delete(c, id, !ok);
+		if (ok && i)
 			kb_parse_phases(m, s);
-			free(s);
-		}
+		free(s);
 		if (!c->keep)
 			unlink(log);
 	}
@@ -283,6 +345,7 @@ static void cleanup(struct kb_ctx *c)
 	kb_stop = 0;	/* let the deletes run */
 	if (!c->tmp[0])
 		return;
+	kb_pool_stop(c);	/* first: no replacement VM starts while the rest goes */
 	list_and_delete(kl, c->runtime, c->root, false, c);
 	if (in_path("runc"))
 		list_and_delete(rl, "runc", c->runc_root, true, c);
@@ -348,8 +411,13 @@ static void availability(struct kb_ctx *c, struct kb_mode *m)
 			m->template_arg = "on";
 		}
 	} else if (!strcmp(m->name, "warm")) {
-		m->available = false;
-		snprintf(m->why, sizeof(m->why), "not implemented");
+		/* its pool starts at its warm-up run; unavailable then if it does not get ready */
+		m->warm = true;
+		if (!c->warm_flag) {
+			m->available = false;
+			snprintf(m->why, sizeof(m->why),
+				 "katasbx-runtime has no --warm option (unrecognized option)");
+		}
 	} else if (!in_path("runc")) {
 		m->available = false;
 		snprintf(m->why, sizeof(m->why), "runc not found (Debian package runc)");
@@ -464,8 +532,9 @@ int main(int argc, char **argv)
 		char host[512];
 
 		kb_host_line(host, sizeof(host));
-		fprintf(stderr, "katasbx-bench: %s; accel %s; runtime %s%s; %d iterations\n", host,
-			c.accel, c.runtime, c.template_flag ? "" : " (no --template flag)", n);
+		fprintf(stderr, "katasbx-bench: %s; accel %s; runtime %s%s%s; %d iterations\n", host,
+			c.accel, c.runtime, c.template_flag ? "" : " (no --template flag)",
+			c.warm_flag ? "" : " (no --warm flag)", n);
 	}
 	/* i = 0: one untimed run per mode (page cache, the clone modes' template) */
 	for (int i = 0; i <= n && !kb_stop; i++) {
@@ -478,6 +547,8 @@ int main(int argc, char **argv)
 				one_run(&c, &modes[m], i);
 		fprintf(stderr, "\n");
 	}
+	/* the pool is the warm mode's only: density and rate measure without it */
+	kb_pool_stop(&c);
 
 	/* density and rate use clones where the runtime has them and they worked */
 	{

@@ -134,6 +134,21 @@ char *kb_read_file(const char *path, size_t max)
 	return buf;
 }
 
+void kb_last_line(const char *path, char *buf, size_t len)
+{
+	char *s = kb_read_file(path, 1 << 16), *e, *b;
+
+	buf[0] = 0;
+	if (!s)
+		return;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == '\n' || e[-1] == ' '))
+		*--e = 0;
+	b = strrchr(s, '\n');
+	snprintf(buf, len, "%s", b ? b + 1 : s);
+	free(s);
+}
+
 char *kb_capture(char *const argv[], int *status)
 {
 	char *buf = NULL;

@@ -33,7 +33,7 @@ static void *starter(void *arg)
 		if (!k)
 			break;
 		snprintf(id, sizeof(id), "bench-rate-%d", k);
-		ok = kb_vm_run(rr->c, rr->tmpl, id, NULL, &res, err, sizeof(err));
+		ok = kb_vm_run(rr->c, rr->tmpl, false, id, NULL, &res, err, sizeof(err));
 		kb_vm_delete(rr->c, id, !ok);
 		pthread_mutex_lock(&rr->lock);
 		if (ok) {

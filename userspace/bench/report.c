@@ -54,6 +54,22 @@ static double phase_key(const struct kb_mode *modes, size_t nm, const char *name
 	return best;
 }
 
+/*
+ * Which of two phases comes first: by a mode that logs both (modes differ in
+ * their phases: a warm run's agent answers before a clone's QEMU does), else
+ * by the earliest medians.
+ */
+static bool phase_after(const struct kb_mode *modes, size_t nm, const char *a, const char *b)
+{
+	for (size_t m = 0; m < nm; m++) {
+		double va = phase_median(&modes[m], a), vb = phase_median(&modes[m], b);
+
+		if (va >= 0 && vb >= 0)
+			return va > vb;
+	}
+	return phase_key(modes, nm, a) > phase_key(modes, nm, b);
+}
+
 /* phase names of all VM modes, in time order */
 static size_t phase_names(const struct kb_mode *modes, size_t nm, const char **names, size_t max)
 {
@@ -70,8 +86,7 @@ static size_t phase_names(const struct kb_mode *modes, size_t nm, const char **n
 				names[n++] = modes[m].phases[p].name;
 		}
 	for (size_t i = 1; i < n; i++)	/* insertion sort, stable */
-		for (size_t j = i; j > 0 && phase_key(modes, nm, names[j - 1]) >
-					    phase_key(modes, nm, names[j]); j--) {
+		for (size_t j = i; j > 0 && phase_after(modes, nm, names[j - 1], names[j]); j--) {
 			const char *t = names[j];
 
 			names[j] = names[j - 1];
@@ -139,12 +154,16 @@ void kb_table(struct kb_ctx *c, struct kb_mode *modes, size_t nm, struct kb_dens
 	for (size_t m = 0; m < nm; m++)
 		if (!strcmp(modes[m].name, "cold") && phase(&modes[m], "restored"))
 			printf("  warning: cold runs logged \"phase restored\": they were not cold boots\n");
-	printf("warm-up run (not counted; makes the template in the clone modes):");
+	printf("warm-up run (not counted; the first clone or warm mode makes the template):");
 	for (size_t m = 0; m < nm; m++)
 		if (modes[m].available)
 			printf(" %s %.0f ms%s", modes[m].name, modes[m].warmup_ms,
 			       modes[m].warmup_ok ? "" : " (failed)");
 	printf("\n");
+	for (size_t m = 0; m < nm; m++)
+		if (modes[m].available && modes[m].warm && c->pool_ready_ms > 0)
+			printf("warm pool: `katasbx-runtime pool --size %d` ready in %.0f ms; before each run the bench waited (untimed) until it was full\n",
+			       KB_POOL_SIZE, c->pool_ready_ms);
 	for (size_t m = 0; m < nm; m++)
 		if (!modes[m].available) {
 			if (!any_unavail)
@@ -261,6 +280,10 @@ int kb_json(struct kb_ctx *c, struct kb_mode *modes, size_t nm, struct kb_densit
 		if (!modes[m].warmup_ok)
 			json_object_object_add(o, "warmup_error",
 					       json_object_new_string(modes[m].warmup_error));
+		if (modes[m].warm) {
+			json_object_object_add(o, "pool_size", json_object_new_int(KB_POOL_SIZE));
+			json_object_object_add(o, "pool_ready_ms", num(c->pool_ready_ms));
+		}
 		if (modes[m].kind == KB_VM) {
 			ph = json_object_new_object();
 			for (size_t p = 0; p < modes[m].nphases; p++) {

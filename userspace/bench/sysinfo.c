@@ -91,16 +91,34 @@ static bool check_field(const char *out, const char *key, char *buf, size_t len)
 	return false;
 }
 
+/* Does the runtime know this global flag? getopt says "unrecognized option" if not. */
+static bool knows(struct kb_ctx *c, char *const argv[])
+{
+	char errf[400];
+	struct kb_result r;
+	bool yes = false;
+
+	snprintf(errf, sizeof(errf), "%s/probe.err", c->tmp);
+	if (kb_spawn(argv, NULL, errf, 60, &r) == 0) {
+		char *e = kb_read_file(errf, 65536);
+
+		yes = r.status == 0 || !(e && (strstr(e, "unrecognized option") ||
+					       strstr(e, "unknown option")));
+		free(e);
+	}
+	unlink(errf);
+	return yes;
+}
+
 /*
- * `check` for the accelerator; `--template off check` tells whether this
- * runtime knows the --template flag (getopt's "unrecognized option" if not).
+ * `check` for the accelerator; `--template off check` and `--warm off check`
+ * tell whether this runtime knows those flags (the warm pool came with --warm).
  */
 void kb_probe_runtime(struct kb_ctx *c)
 {
 	char *argv[] = { c->runtime, "--root", c->root, "check", NULL };
 	char *argt[] = { c->runtime, "--template", "off", "--root", c->root, "check", NULL };
-	char errf[400];
-	struct kb_result r;
+	char *argw[] = { c->runtime, "--warm", "off", "--root", c->root, "check", NULL };
 	char *out;
 	int st = -1;
 
@@ -114,17 +132,8 @@ void kb_probe_runtime(struct kb_ctx *c)
 		check_field(out, "/dev/katasbx", c->template_backend, sizeof(c->template_backend));
 	free(out);
 
-	snprintf(errf, sizeof(errf), "%s/probe.err", c->tmp);
-	c->template_flag = false;
-	if (kb_spawn(argt, NULL, errf, 60, &r) == 0) {
-		char *e = kb_read_file(errf, 65536);
-
-		c->template_flag = r.status == 0 ||
-				   !(e && (strstr(e, "unrecognized option") ||
-					   strstr(e, "unknown option")));
-		free(e);
-	}
-	unlink(errf);
+	c->template_flag = knows(c, argt);
+	c->warm_flag = c->template_flag && knows(c, argw);
 }
 
 static int copy_file(const char *from, const char *to, mode_t mode)
