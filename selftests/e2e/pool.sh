@@ -70,20 +70,6 @@ pool_cleanup() {
 trap pool_cleanup EXIT
 trap 'exit 130' INT TERM HUP
 
-# todo NAME OK? DETAIL...: a known defect, TAP "# TODO": reported, not counted as a failure
-todo() {
-	local name=$1 res=$2
-	shift 2
-	n=$((n + 1))
-	if [ "$res" = ok ]; then
-		pass=$((pass + 1))
-		echo "ok $n - $name"
-	else
-		echo "not ok $n - $name # TODO known defect"
-		for l in "$@"; do echo "#   $l"; done
-	fi
-}
-
 echo "TAP version 13"
 
 # --- the keeper ---------------------------------------------------------------------
@@ -209,12 +195,12 @@ if [ $rc -eq 0 ] && [ "$(boot_of ro)" = "warm:$key" ] && grep -q "Read-only file
 else
 	not_ok "read-only rootfs" "rc=$rc boot=$(boot_of ro)" "$(cat "$WORK/o")" "$(ls "$b/rootfs")"
 fi
-# A clone's 9p export is read-only in QEMU; a pool VM's share is made read-write before the
-# claim, so the read-only root is only the guest's to keep.
+# A clone's 9p export is read-only in QEMU; a pool VM's share is writable (made before the
+# claim), so the claimer makes the rootfs's bind mount read-only on the host.
 if [ ! -e "$b/rootfs/remounted" ]; then
-	todo "a read-only rootfs stays unwritten on the host when the guest remounts it" ok
+	ok "a read-only rootfs stays unwritten on the host when the guest remounts it"
 else
-	todo "a read-only rootfs stays unwritten on the host when the guest remounts it" fail \
+	not_ok "a read-only rootfs stays unwritten on the host when the guest remounts it" \
 		"the container ran 'mount -o remount,rw /' and wrote $b/rootfs/remounted"
 fi
 rt delete ro
@@ -265,7 +251,39 @@ else
 		"$(cat "$WORK/err")" "mounts: $(mounts_under "$ROOT")"
 fi
 
+# --- a claimer that dies with the VM in its hands ------------------------------------------
+# It claims (the holder hands over QEMU's pidfd and connections) and exits before it could
+# record or stop the VM: the holder stops it, as a clone's QEMU dies with its monitor.
+wait_pool 2
+vm=$(vms | head -n 1)
+out=$(python3 - "$POOL/$vm/claim.sock" "$key" <<'PY'
+import array, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect(sys.argv[1])
+s.sendall(("claim %s\n" % sys.argv[2]).encode())
+msg, anc, _, _ = s.recvmsg(256, socket.CMSG_SPACE(3 * 4))
+fds = array.array("i")
+for level, kind, data in anc:
+    fds.frombytes(data[:len(data) - len(data) % 4])
+print(msg.decode().strip(), len(fds))
+PY
+)
+qc=$(echo "$out" | awk '$1 == "ok" { print $2 }')
+if [ -n "$qc" ] && [ "$(echo "$out" | awk '{ print $NF }')" = 3 ] && wait_for 10 gone "$qc" &&
+   wait_for 10 eval '[ ! -e "$POOL/$vm" ]'; then
+	ok "a claimer that dies before taking over: the holder stops the VM and removes its directory"
+else
+	not_ok "a claimer that dies" "answer: $out" "QEMU $qc: $(ps -o pid=,args= -p "${qc:-1}" | cut -c 1-80)" \
+		"$POOL/$vm: $(ls "$POOL/$vm" 2>&1 | tr '\n' ' ')"
+fi
+wait_pool 2
+
 # --- usage -----------------------------------------------------------------------------------
+"$RT" --root "$WORK/badroot" --kernel /nonexistent pool --size 1 >"$WORK/o" 2>"$WORK/e" </dev/null
+rc=$?
+[ $rc -eq 1 ] && grep -q "the first 3 VMs failed to start" "$WORK/e" && [ -z "$(ls "$WORK/badroot/.pool" | grep vm-)" ] \
+	&& ok "a keeper whose VMs cannot start gives up: $(tail -n 1 "$WORK/e")" \
+	|| not_ok "a keeper whose VMs cannot start" "rc=$rc" "$(cat "$WORK/e")"
 "$RT" --root "$ROOT" pool --size 1 >"$WORK/o" 2>"$WORK/e" </dev/null &
 p2=$!
 if wait_for 20 gone $p2; then
@@ -325,7 +343,11 @@ if start_keeper keeper2 1; then
 	else
 		not_ok "holder's QEMU" "holder $h1 qemu '$q1'" "$(pgrep -af "$WORK/" | cut -c 1-120)"
 	fi
-	[ -d "$POOL/$d1" ] || echo "# $d1 was removed by the running keeper"
+	if wait_for 10 eval '[ ! -e "$POOL/$d1" ]'; then
+		ok "the running keeper removes a killed holder's directory"
+	else
+		not_ok "killed holder's directory" "$POOL/$d1: $(ls "$POOL/$d1" 2>&1 | tr '\n' ' ')"
+	fi
 	wait_pool 1
 	d2=$(vms | grep -vx "$d1")
 	h2=$(pgrep -P "$kp" | head -n 1)

@@ -4,7 +4,10 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <fcntl.h>
+#include <linux/mount.h>
 #include <sys/mount.h>
+#include <sys/syscall.h>
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
@@ -181,9 +184,22 @@ int kx_boot_pool_vm(const struct kx_config *cfg, const char *rundir, const char 
 	return boot_vm(&bt, rundir, share, false, err);
 }
 
+/* Make the bind mount at target read-only, with everything mounted below it. */
+static int bind_readonly(const char *target, struct kx_err *err)
+{
+	struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };
+
+	if (!syscall(SYS_mount_setattr, AT_FDCWD, target, AT_RECURSIVE, &attr, sizeof(attr)))
+		return 0;
+	if (errno == ENOSYS &&
+	    !mount(NULL, target, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL))
+		return 0;
+	return kx_error(err, errno, "make %s read-only", target);
+}
+
 /* The pool VM v is claimed: make it this sandbox's. False: b is stopped. */
 static bool adopt_warm(struct booting *bt, struct kx_pool_vm *v, const char *rundir,
-		       const char *rootfs)
+		       const char *rootfs, bool readonly)
 {
 	struct kx_boot *b = bt->b;
 	char target[4400];
@@ -211,6 +227,14 @@ static bool adopt_warm(struct booting *bt, struct kx_pool_vm *v, const char *run
 		kx_error(&err, errno, "bind %s on %s", rootfs, target);
 		goto fail_err;
 	}
+	/*
+	 * The pool VM's share is writable (it was made before the sandbox was
+	 * known): a read-only rootfs is made so here, on the host, as a clone's
+	 * read-only 9p share is, and not only by the guest, which root in the
+	 * container could undo.
+	 */
+	if (readonly && bind_readonly(target, &err))
+		goto fail_err;
 	if (kx_qmp_execute(b->vm.qmp_fd, "cont", NULL, NULL, 5000, &err) ||
 	    set_identity(bt, v->vsock_cid, &err))
 		goto fail_err;
@@ -224,7 +248,8 @@ fail:
 }
 
 bool kx_boot_warm(const struct kx_config *cfg, const char *id, const char *rundir,
-		  const char *rootfs, struct kx_boot *b, kx_boot_started_fn started, void *ctx)
+		  const char *rootfs, bool rootfs_readonly, struct kx_boot *b,
+		  kx_boot_started_fn started, void *ctx)
 {
 	struct booting bt = { .cfg = cfg, .id = id, .b = b, .started = started, .ctx = ctx };
 	struct kx_vm_config vc;
@@ -244,7 +269,7 @@ bool kx_boot_warm(const struct kx_config *cfg, const char *id, const char *rundi
 		 (int)v.pid);
 	snprintf(b->accel, sizeof(b->accel), "%s", kx_accel_name(vc.accel));
 	snprintf(b->channel, sizeof(b->channel), "%s", kx_channel_name(v.channel));
-	if (!adopt_warm(&bt, &v, rundir, rootfs)) {
+	if (!adopt_warm(&bt, &v, rundir, rootfs, rootfs_readonly)) {
 		kx_warn("%s; starting the sandbox otherwise", bt.warning);
 		return false;
 	}

@@ -40,11 +40,14 @@ int kx_boot_vm(const struct kx_config *cfg, const char *id, const char *rundir,
 /*
  * Take a ready VM from the warm pool of cfg->root (pool.h) instead of
  * booting: its directory moves to rundir/vm, rootfs is bind-mounted into its
- * share as b->rootfs_subdir, it runs again and takes the sandbox's identity.
+ * share as b->rootfs_subdir (read-only there if rootfs_readonly), it runs
+ * again and takes the sandbox's identity. QEMU stays the child of the pool's
+ * holder, which kills it if this process dies first.
  * False, with nothing changed, when no pool runs or none of its VMs fits.
  */
 bool kx_boot_warm(const struct kx_config *cfg, const char *id, const char *rundir,
-		  const char *rootfs, struct kx_boot *b, kx_boot_started_fn started, void *ctx);
+		  const char *rootfs, bool rootfs_readonly, struct kx_boot *b,
+		  kx_boot_started_fn started, void *ctx);
 /*
  * A VM for the warm pool: cloned (or booted) with its sockets in rundir and
  * share on 9p, its agent answered, no identity yet (kx_boot_warm gives it one).

@@ -86,7 +86,8 @@ static int boot(struct mon *m, struct kx_err *err)
 	 * own. A warm VM's share is fixed when it starts, so a pod does not take one.
 	 */
 	if (!(!m->a->share_dir && cfg->warm &&
-	      kx_boot_warm(cfg, m->a->id, rundir, m->a->spec->root_path, &m->b, vm_started, m)) &&
+	      kx_boot_warm(cfg, m->a->id, rundir, m->a->spec->root_path,
+			   m->a->spec->root_readonly, &m->b, vm_started, m)) &&
 	    kx_boot_vm(cfg, m->a->id, rundir,
 		       m->a->share_dir ? m->a->share_dir : m->a->spec->root_path,
 		       m->a->share_dir ? false : m->a->spec->root_readonly, &m->b, vm_started, m,

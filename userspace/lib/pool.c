@@ -122,10 +122,13 @@ struct holder {
 
 /*
  * Answer one claimer: 0 when the VM stays here, 1 when it went to the
- * claimer, -1 when it is lost between the two (the claimer got nothing).
+ * claimer (*claimer: a pidfd of it, or -1), -1 when it is lost between the
+ * two (the claimer got nothing).
  */
-static int serve_claim(struct holder *h, int c, const char *sock_path)
+static int serve_claim(struct holder *h, int c, const char *sock_path, int *claimer)
 {
+	struct ucred cred;
+	socklen_t clen = sizeof(cred);
 	struct timeval tv = { .tv_sec = 2 };
 	char req[128], msg[128];
 	int fds[3], pidfd, n = 0;
@@ -155,6 +158,9 @@ static int serve_claim(struct holder *h, int c, const char *sock_path)
 	}
 	/* no longer on offer before the claimer moves the directory */
 	unlink(sock_path);
+	/* taken while it waits for the answer: the claimer is alive, its pid its own */
+	*claimer = getsockopt(c, SOL_SOCKET, SO_PEERCRED, &cred, &clen) ? -1 :
+		   (int)syscall(SYS_pidfd_open, cred.pid, 0);
 	n = snprintf(msg, sizeof(msg), "ok %d %s %u\n", (int)h->b.vm.pid,
 		     kx_channel_name(h->b.vm.channel), h->b.vm.vsock_cid);
 	fds[0] = pidfd;
@@ -162,7 +168,42 @@ static int serve_claim(struct holder *h, int c, const char *sock_path)
 	fds[2] = h->b.agent.fd;
 	r = kx_send_fds(c, msg, n, fds, 3);
 	close(pidfd);
+	if (r && *claimer >= 0) {
+		close(*claimer);
+		*claimer = -1;
+	}
 	return r == 0 ? 1 : -1;
+}
+
+/*
+ * After the claim: QEMU is ours to reap and, like a clone's with its monitor
+ * (PR_SET_PDEATHSIG), dies with the process that took it, even one that died
+ * before it could stop it or record it.
+ */
+static void __attribute__((noreturn)) watch_claimed(struct holder *h, int claimer, int sfd)
+{
+	pid_t qemu = h->b.vm.pid;
+
+	for (;;) {
+		struct pollfd p[2] = { { .fd = claimer, .events = POLLIN },
+				       { .fd = sfd, .events = POLLIN } };
+		struct signalfd_siginfo si;
+
+		if (poll(p, 2, -1) < 0 && errno != EINTR)
+			break;
+		if (p[1].revents && read(sfd, &si, sizeof(si)) == sizeof(si) &&
+		    si.ssi_signo == SIGCHLD && waitpid(qemu, NULL, WNOHANG) == qemu)
+			_exit(0);
+		if (claimer >= 0 && p[0].revents) {
+			kx_debug("pool: the claimer of %s is gone: stopping its VM", h->dir);
+			kill(qemu, SIGKILL);
+			break;
+		}
+	}
+	while (waitpid(qemu, NULL, 0) < 0 && errno == EINTR)
+		;
+	kx_vm_dir_remove(h->dir);	/* if the claimer had not moved it yet */
+	_exit(0);
 }
 
 #define WARMUP_ID "katasbx-warmup"
@@ -322,8 +363,7 @@ static void __attribute__((noreturn)) holder_run(struct holder *h, pid_t keeper)
 	struct kx_vm_config vc;
 	struct kx_err err;
 	sigset_t mask;
-	int lock, lfd, sfd;
-	pid_t qemu;
+	int lock, lfd, sfd, claimer = -1;
 
 	/* an unclaimed VM goes with its keeper; a claimed one stays with its sandbox */
 	if (prctl(PR_SET_PDEATHSIG, SIGTERM) || getppid() != keeper)
@@ -397,7 +437,7 @@ static void __attribute__((noreturn)) holder_run(struct holder *h, pid_t keeper)
 		c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 		if (c < 0)
 			continue;
-		switch (serve_claim(h, c, path)) {
+		switch (serve_claim(h, c, path, &claimer)) {
 		case 0:
 			close(c);
 			continue;
@@ -419,11 +459,7 @@ static void __attribute__((noreturn)) holder_run(struct holder *h, pid_t keeper)
 	close(h->b.vm.qmp_fd);
 	ttrpc_conn_close(&h->b.agent);
 	close(lock);
-	close(sfd);
-	qemu = h->b.vm.pid;
-	while (waitpid(qemu, NULL, 0) < 0 && errno == EINTR)
-		;
-	_exit(0);
+	watch_claimed(h, claimer, sfd);
 }
 
 /* ---- the keeper ---- */
@@ -444,6 +480,9 @@ struct keeper {
 	struct slot slots[KX_POOL_SIZE_MAX];
 	unsigned long seq;
 	int lock_fd, sig_fd;
+	unsigned int failures;	/* holders in a row that ended before their VM was ready */
+	bool ever_ready;	/* one VM was ready once */
+	bool announced;		/* the "ready:" line is out */
 };
 
 static void keeper_close_fds(struct keeper *k)
@@ -517,26 +556,32 @@ static void reap(void)
 }
 
 /* A holder's message, or its end. */
-static void on_holder(struct keeper *k, struct slot *s, unsigned int *failures, bool *announced)
+static void on_holder(struct keeper *k, struct slot *s)
 {
 	unsigned int i, ready = 0;
 	char c = 0;
 
 	if (read(s->fd, &c, 1) == 1 && c == 'r') {
 		s->st = SLOT_READY;
-		*failures = 0;
+		k->failures = 0;
+		k->ever_ready = true;
 		for (i = 0; i < k->size; i++)
 			ready += k->slots[i].st == SLOT_READY;
-		if (ready == k->size && !*announced) {
+		if (ready == k->size && !k->announced) {
 			printf("ready: %u warm VMs in %s\n", ready, k->dir);
 			fflush(stdout);
-			*announced = true;
+			k->announced = true;
 		}
 		return;
 	}
 	/* 'c' (claimed) or the holder's end: either way the slot is free */
-	if (c != 'c' && s->st == SLOT_BOOTING)
-		(*failures)++;
+	if (c != 'c') {
+		if (s->st == SLOT_BOOTING)
+			k->failures++;
+		/* a holder that died (SIGKILL) could not clean up; its QEMU died with it */
+		waitpid(s->pid, NULL, 0);
+		kx_vm_dir_remove(s->dir);
+	}
 	close(s->fd);
 	s->st = SLOT_FREE;
 }
@@ -585,9 +630,8 @@ static void stop_holders(struct keeper *k)
 int kx_pool_keep(const struct kx_config *cfg, unsigned int size, struct kx_err *err)
 {
 	struct keeper k = { .cfg = cfg, .size = size, .lock_fd = -1, .sig_fd = -1 };
-	unsigned int failures = 0, i;
 	long long retry_at = 0;
-	bool announced = false;
+	unsigned int i;
 	char path[4200];
 	sigset_t mask;
 
@@ -602,7 +646,7 @@ int kx_pool_keep(const struct kx_config *cfg, unsigned int size, struct kx_err *
 		return kx_error(err, errno, "open %s", path);
 	if (flock(k.lock_fd, LOCK_EX | LOCK_NB)) {
 		close(k.lock_fd);
-		return kx_error(err, EBUSY, "a pool keeper already runs for %s (%s is locked)",
+		return kx_error(err, 0, "a pool keeper already runs for %s (%s is locked)",
 				cfg->root, path);
 	}
 	sweep_stale(&k);
@@ -656,11 +700,17 @@ int kx_pool_keep(const struct kx_config *cfg, unsigned int size, struct kx_err *
 			break;
 		for (i = 0; i < size; i++)
 			if (k.slots[i].st != SLOT_FREE && p[1 + i].revents)
-				on_holder(&k, &k.slots[i], &failures, &announced);
-		if (failures >= 3) {
+				on_holder(&k, &k.slots[i]);
+		if (k.failures >= 3 && !k.ever_ready) {
+			/* never one ready: the settings are wrong, not the moment */
+			kx_error(err, 0, "the first %u VMs failed to start (their errors are above)",
+				 k.failures);
+			break;
+		}
+		if (k.failures >= 3) {
 			kx_log(KX_LOG_ERROR, "pool: %u VMs in a row failed to start; retrying in 5 s",
-			       failures);
-			failures = 0;
+			       k.failures);
+			k.failures = 0;
 			retry_at = kx_now_ms() + 5000;
 		}
 	}
@@ -669,5 +719,5 @@ int kx_pool_keep(const struct kx_config *cfg, unsigned int size, struct kx_err *
 	close(k.sig_fd);
 	close(k.lock_fd);
 	sigprocmask(SIG_UNBLOCK, &mask, NULL);
-	return 0;
+	return k.failures >= 3 && !k.ever_ready ? -1 : 0;
 }
