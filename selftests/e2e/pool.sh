@@ -158,26 +158,19 @@ fi
 rt delete host1; rt delete noname; rt delete noname-clone
 
 wait_pool 2
-b=$(bundle ident '"sh", "-c", "head -c 16 /dev/urandom | od -An -tx1 | tr -d \" \\n\"; echo; date +%s"')
 # The pool's VMs restore the template's clock: let the template be at least 5 s old so
 # that a guest clock nobody set would be behind by more than the margin below.
 age=$(($(date +%s) - $(stat -c %Y "$ROOT/.templates/$key" 2>/dev/null || date +%s)))
 [ "$age" -ge 5 ] || sleep $((5 - age))
-before=$(date +%s)
-rt run --bundle "$b" id1 </dev/null >"$WORK/id1" 2>&1
-rt run --bundle "$b" id2 </dev/null >"$WORK/id2" 2>&1
-after=$(date +%s)
-r1=$(head -n 1 "$WORK/id1"); r2=$(head -n 1 "$WORK/id2")
-t1=$(sed -n 2p "$WORK/id1"); t2=$(sed -n 2p "$WORK/id2")
-if [ ${#r1} -eq 32 ] && [ ${#r2} -eq 32 ] && [ "$r1" != "$r2" ] &&
+identity_runs id1 id2
+if distinct_random "$r1" "$r2" &&
    [ "$(boot_of id1)" = "warm:$key" ] && [ "$(boot_of id2)" = "warm:$key" ]; then
 	ok "two warm containers read different bytes from /dev/urandom"
 else
 	not_ok "urandom" "'$r1' ($(boot_of id1)) '$r2' ($(boot_of id2))"
 fi
 # the VMs were restored and paused before $before: a clock not set at claim time lags
-if [ -n "$t1" ] && [ "$t1" -ge $((before - 2)) ] && [ "$t1" -le $((after + 2)) ] &&
-   [ -n "$t2" ] && [ "$t2" -ge $((before - 2)) ] && [ "$t2" -le $((after + 2)) ]; then
+if clock_near 2 "$before" "$after" "$t1" "$t2"; then
 	ok "a warm container's clock is within two seconds of the host's"
 else
 	not_ok "clock" "guest $t1 $t2, host $before..$after"

@@ -95,20 +95,13 @@ wait $sp; rc=$?
 rt delete survivor
 
 # --- identity ---------------------------------------------------------------------
-b=$(bundle ident '"sh", "-c", "head -c 16 /dev/urandom | od -An -tx1 | tr -d \" \\n\"; echo; date +%s"')
-before=$(date +%s)
-rt run --bundle "$b" id1 </dev/null >"$WORK/id1" 2>&1
-rt run --bundle "$b" id2 </dev/null >"$WORK/id2" 2>&1
-after=$(date +%s)
-r1=$(head -n 1 "$WORK/id1"); r2=$(head -n 1 "$WORK/id2")
-t1=$(sed -n 2p "$WORK/id1"); t2=$(sed -n 2p "$WORK/id2")
-if [ ${#r1} -eq 32 ] && [ "$r1" != "$r2" ]; then
+identity_runs id1 id2
+if distinct_random "$r1" "$r2"; then
 	ok "two clones of one template read different bytes from /dev/urandom"
 else
 	not_ok "urandom" "'$r1' '$r2'"
 fi
-if [ -n "$t1" ] && [ "$t1" -ge $((before - 1)) ] && [ "$t1" -le $((after + 1)) ] &&
-   [ -n "$t2" ] && [ "$t2" -ge $((before - 1)) ] && [ "$t2" -le $((after + 1)) ]; then
+if clock_near 1 "$before" "$after" "$t1" "$t2"; then
 	ok "a clone's clock is within a second of the host's"
 else
 	not_ok "clock" "guest $t1 $t2, host $before..$after"

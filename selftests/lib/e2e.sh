@@ -75,3 +75,27 @@ finish() {
 	echo "$1: $pass passed, $fail failed"
 	[ "$fail" -eq 0 ]
 }
+
+# Identity of clones and warm VMs.
+# distinct_random R1 R2: two reads of 16 bytes of /dev/urandom (32 hex digits), different
+distinct_random() { [ ${#1} -eq 32 ] && [ ${#2} -eq 32 ] && [ "$1" != "$2" ]; }
+# clock_near SLACK LO HI T...: every guest time T (epoch seconds) within [LO - SLACK, HI + SLACK]
+clock_near() {
+	local s=$1 lo=$2 hi=$3 t
+	shift 3
+	for t in "$@"; do
+		[ -n "$t" ] && [ "$t" -ge $((lo - s)) ] && [ "$t" -le $((hi + s)) ] || return 1
+	done
+}
+# identity_runs ID1 ID2: two containers, one after the other, that print 16 bytes of
+# /dev/urandom in hex and the time; sets before, after (host times), r1, r2, t1, t2
+identity_runs() {
+	local b
+	b=$(bundle ident '"sh", "-c", "head -c 16 /dev/urandom | od -An -tx1 | tr -d \" \\n\"; echo; date +%s"')
+	before=$(date +%s)
+	rt run --bundle "$b" "$1" </dev/null >"$WORK/$1" 2>&1
+	rt run --bundle "$b" "$2" </dev/null >"$WORK/$2" 2>&1
+	after=$(date +%s)
+	r1=$(head -n 1 "$WORK/$1"); r2=$(head -n 1 "$WORK/$2")
+	t1=$(sed -n 2p "$WORK/$1"); t2=$(sed -n 2p "$WORK/$2")
+}

@@ -43,6 +43,19 @@ static bool is_vm(const char *name)
 	return !strncmp(name, "vm-", 3);
 }
 
+/* Keeper and holder alike: SIGTERM, SIGINT, SIGHUP and SIGCHLD in a signalfd. */
+static int pool_signals(sigset_t *mask)
+{
+	sigemptyset(mask);
+	sigaddset(mask, SIGTERM);
+	sigaddset(mask, SIGINT);
+	sigaddset(mask, SIGHUP);
+	sigaddset(mask, SIGCHLD);
+	sigprocmask(SIG_BLOCK, mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	return signalfd(-1, mask, SFD_CLOEXEC);
+}
+
 /* ---- the claimer ---- */
 
 /* One holder's answer: 0 with *v filled, else -1 and why in why. */
@@ -369,14 +382,7 @@ static void __attribute__((noreturn)) holder_run(struct holder *h, pid_t keeper)
 	if (prctl(PR_SET_PDEATHSIG, SIGTERM) || getppid() != keeper)
 		_exit(1);
 	setsid();	/* out of the keeper's terminal: a ^C there is not for QEMU */
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGHUP);
-	sigaddset(&mask, SIGCHLD);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+	sfd = pool_signals(&mask);
 
 	memset(&h->b, 0, sizeof(h->b));
 	h->b.agent.fd = -1;
@@ -650,14 +656,7 @@ int kx_pool_keep(const struct kx_config *cfg, unsigned int size, struct kx_err *
 				cfg->root, path);
 	}
 	sweep_stale(&k);
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGHUP);
-	sigaddset(&mask, SIGCHLD);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	k.sig_fd = signalfd(-1, &mask, SFD_CLOEXEC);
+	k.sig_fd = pool_signals(&mask);
 	kx_info("pool: keeping %u warm VMs in %s", size, k.dir);
 
 	for (;;) {
