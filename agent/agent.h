@@ -255,7 +255,9 @@ struct sync_msg {
 /* Reports an error; sync_report() appends strerror(errnum), _err() sends e as is. */
 void sync_report(int fd, int errnum, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void sync_report_err(int fd, const struct kx_err *e);
-int setup_rootfs(const pb_create_req *r, const char *rootfs, struct kx_err *err);
+/* share_root: where the rootfs share is mounted, for mounts with a share_source */
+int setup_rootfs(const pb_create_req *r, const char *rootfs, const char *share_root,
+		 struct kx_err *err);
 void child_set_stdio(const struct child_stdio *cs, bool terminal);
 int child_open_tty(int sync_fd, bool console, struct kx_err *err);
 /* Close every fd above 2 but those in keep. */

@@ -239,6 +239,10 @@ static int validate_create(const pb_create_req *r, char *msg, size_t len)
 		return snprintf(msg, len, "rootfs_tag \"%s\" invalid", r->rootfs_tag), -1;
 	if (!valid_subdir(r->rootfs_subdir))
 		return snprintf(msg, len, "rootfs_subdir \"%.200s\" invalid", r->rootfs_subdir), -1;
+	for (size_t i = 0; i < r->n_mounts; i++)
+		if (!valid_subdir(r->mounts[i]->share_source))
+			return snprintf(msg, len, "mount %.200s: share_source \"%.200s\" invalid",
+					r->mounts[i]->destination, r->mounts[i]->share_source), -1;
 	if (strlen(r->hostname) > 64)
 		return snprintf(msg, len, "hostname too long"), -1;
 	if (r->n_mounts > 1024 || r->n_masked_paths > 1024 || r->n_readonly_paths > 1024)
@@ -282,7 +286,8 @@ static bool child_wait_byte(int fd)
 }
 
 static void __attribute__((noreturn)) child_init(const pb_create_req *r, const char *rootfs,
-						  int sync_fd, const struct child_stdio *cs)
+						  const char *share_root, int sync_fd,
+						  const struct child_stdio *cs)
 {
 	struct sync_msg ready = { .kind = SYNC_READY };
 	struct kx_err err = { 0 };
@@ -297,7 +302,7 @@ static void __attribute__((noreturn)) child_init(const pb_create_req *r, const c
 		sync_report(sync_fd, errno, "unshare");
 		_exit(1);
 	}
-	if (setup_rootfs(r, rootfs, &err) < 0 ||
+	if (setup_rootfs(r, rootfs, share_root, &err) < 0 ||
 	    (r->process->terminal && child_open_tty(sync_fd, true, &err) < 0)) {
 		sync_report_err(sync_fd, &err);
 		_exit(1);
@@ -416,7 +421,7 @@ int container_create(const struct call *call, const pb_create_req *r)
 	}
 	ret = spawn(p, -1, sv, &err);
 	if (ret == 1)
-		child_init(r, c->rootfs, sv[1], &cs);
+		child_init(r, c->rootfs, share_path(c->share), sv[1], &cs);
 	if (ret < 0)
 		goto fail;
 	stdio_close_child(&cs);

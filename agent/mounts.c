@@ -183,11 +183,12 @@ static unsigned long vfs_flags(const char *path)
 	return f;
 }
 
-static int do_mount(int rootfd, const pb_mount *m, struct kx_err *err)
+static int do_mount(int rootfd, const pb_mount *m, const char *share_root,
+		    struct kx_err *err)
 {
 	unsigned long flags, prop;
-	char data[1024], target[64];
-	const char *type = m->type;
+	char data[1024], target[64], shared[4200];
+	const char *type = m->type, *source = m->source;
 	struct stat st;
 	bool bind;
 	int fd = -1, ret = -1;
@@ -196,13 +197,18 @@ static int do_mount(int rootfd, const pb_mount *m, struct kx_err *err)
 		return -1;
 	if (!strcmp(type, "cgroup"))
 		type = "cgroup2";	/* the guest is pure cgroup v2 */
-	bind = (flags & MS_BIND) || !strcmp(type, "bind");
+	bind = (flags & MS_BIND) || !strcmp(type, "bind") || m->share_source[0];
+	if (m->share_source[0]) {
+		/* a host path, bound by the host into the rootfs share */
+		snprintf(shared, sizeof(shared), "%s/%s", share_root, m->share_source);
+		source = shared;
+	}
 	if (bind) {
 		flags |= MS_BIND;
-		if (m->source[0] != '/')
+		if (source[0] != '/')
 			return kx_error(err, EINVAL, "bind mount %s: source %s is not absolute",
-					m->destination, m->source);
-		if (stat(m->source, &st) < 0)
+					m->destination, source);
+		if (stat(source, &st) < 0)
 			return kx_error(err, errno, "bind mount %s: source %s", m->destination,
 					m->source);
 	}
@@ -217,7 +223,7 @@ static int do_mount(int rootfd, const pb_mount *m, struct kx_err *err)
 	if (bind) {
 		unsigned long extra = flags & ~(MS_BIND | MS_REC | MS_REMOUNT);
 
-		if (mount(m->source, target, NULL, flags & (MS_BIND | MS_REC), NULL) < 0) {
+		if (mount(source, target, NULL, flags & (MS_BIND | MS_REC), NULL) < 0) {
 			kx_error(err, errno, "bind %s on %s", m->source, m->destination);
 			goto out;
 		}
@@ -346,7 +352,8 @@ static int enter_root(const char *rootfs, struct kx_err *err)
 	return 0;
 }
 
-int setup_rootfs(const pb_create_req *r, const char *rootfs, struct kx_err *err)
+int setup_rootfs(const pb_create_req *r, const char *rootfs, const char *share_root,
+		 struct kx_err *err)
 {
 	bool dev_tmpfs = false;
 	int rootfd, ret = -1;
@@ -359,7 +366,7 @@ int setup_rootfs(const pb_create_req *r, const char *rootfs, struct kx_err *err)
 	if (rootfd < 0)
 		return kx_error(err, errno, "open %s", rootfs);
 	for (size_t i = 0; i < r->n_mounts; i++) {
-		if (do_mount(rootfd, r->mounts[i], err) < 0)
+		if (do_mount(rootfd, r->mounts[i], share_root, err) < 0)
 			goto out;
 		if (is_dev_tmpfs(r->mounts[i]))
 			dev_tmpfs = true;

@@ -16,7 +16,6 @@ boot_of() { sed -n 's/.*"boot":"\([^"]*\)".*/\1/p' "$ROOT/$1/state.json" 2>/dev/
 qemu_of() { sed -n 's/.*"qemu_pid":\([0-9]*\).*/\1/p' "$ROOT/$1/state.json" 2>/dev/null; }
 nready() { find "$POOL" -mindepth 2 -maxdepth 2 -name claim.sock 2>/dev/null | wc -l; }
 vms() { (cd "$POOL" 2>/dev/null && ls -d vm-* 2>/dev/null); }
-mounts_under() { awk -v p="$1/" 'index($2, p) == 1 { print $2 }' /proc/mounts; }
 
 # wait_for SECONDS CMD...: until CMD succeeds; 1 when the time is up
 wait_for() {
@@ -197,6 +196,21 @@ else
 		"the container ran 'mount -o remount,rw /' and wrote $b/rootfs/remounted"
 fi
 rt delete ro
+
+# --- a bind mount of a host path into a warm VM -----------------------------------------
+wait_pool 2
+mkdir -p "$WORK/wvol" && echo "host data" >"$WORK/wvol/in"
+b=$(bundle wbind '"sh", "-c", "cat /data/in; echo from-warm > /data/out"')
+add_mounts "$b" "{\"destination\":\"/data\",\"type\":\"bind\",\"source\":\"$WORK/wvol\",\"options\":[\"rbind\"]}"
+out=$(rt run --bundle "$b" wbind 2>"$WORK/e" </dev/null); rc=$?
+if [ $rc -eq 0 ] && [ "$out" = "host data" ] && [ "$(cat "$WORK/wvol/out" 2>&1)" = from-warm ] &&
+   [ "$(boot_of wbind)" = "warm:$key" ] && [ -z "$(mounts_under "$ROOT")" ]; then
+	ok "a warm container binds a host directory; nothing is mounted after it exits"
+else
+	not_ok "warm bind mount" "rc=$rc boot=$(boot_of wbind) out=$out" "$(cat "$WORK/e")" \
+		"mounts: $(mounts_under "$ROOT")"
+fi
+rt delete wbind
 
 # --- VMs that do not fit, or are not wanted ------------------------------------------------
 wait_pool 2

@@ -247,6 +247,32 @@ why=$(nothing_left forced)
 [ $rc -eq 0 ] && [ -z "$why" ] && ok "delete --force of a running container leaves nothing" \
 	|| not_ok "delete --force running" "rc=$rc $why $(cat "$WORK/err")"
 
+# --- bind mounts of host paths ----------------------------------------------------
+# The host binds each into the VM's share (ROOT/ID/vm/share/mounts/N), the guest from there.
+mkdir -p "$WORK/vol" && echo "from the host" >"$WORK/vol/in"
+echo "a host file" >"$WORK/hostfile"
+b=$(bundle binds '"sh", "-c", "cat /vol/in /etc/hostfile /rel/marker; echo from-guest > /vol/out; echo x 2>/dev/null > /etc/hostfile || echo ro-refused"')
+mkdir -p "$b/reldir" && echo relative >"$b/reldir/marker"
+add_mounts "$b" "{\"destination\":\"/vol\",\"type\":\"bind\",\"source\":\"$WORK/vol\",\"options\":[\"rbind\",\"rw\"]}" \
+	"{\"destination\":\"/etc/hostfile\",\"type\":\"bind\",\"source\":\"$WORK/hostfile\",\"options\":[\"bind\",\"ro\"]}" \
+	'{"destination":"/rel","source":"reldir","options":["rbind"]}'
+out=$(rt run --bundle "$b" binds 2>"$WORK/err" </dev/null)
+rc=$?
+if [ $rc -eq 0 ] && [ "$out" = "$(printf 'from the host\na host file\nrelative\nro-refused')" ] &&
+   [ "$(cat "$WORK/vol/out" 2>&1)" = from-guest ] && [ "$(cat "$WORK/hostfile")" = "a host file" ]; then
+	ok "bind mounts of a host directory (read-write), a host file (ro) and a bundle-relative path"
+else
+	not_ok "bind mounts" "rc=$rc" "$out" "$(cat "$WORK/err")" "host: $(cat "$WORK/vol/out" "$WORK/hostfile" 2>&1)"
+fi
+rt delete binds
+[ -z "$(mounts_under "$ROOT")" ] && nothing_left binds >/dev/null \
+	&& ok "after delete no bind mount or VM directory is left" \
+	|| not_ok "binds left" "$(mounts_under "$ROOT")" "$(nothing_left binds)"
+b=$(bundle badbind '"true"')
+add_mounts "$b" '{"destination":"/vol","type":"bind","source":"/nonexistent/katasbx-vol"}'
+expect_fail "a bind mount of a missing host path names the field" "mounts\[[0-9]*\]\.source" e10 \
+	rt run --bundle "$b" e10
+
 # --- errors ------------------------------------------------------------------
 expect_fail "missing bundle" "no-such-bundle" e1 rt run --bundle "$WORK/no-such-bundle" e1
 mkdir -p "$WORK/badjson" && echo '{ "ociVersion": ' > "$WORK/badjson/config.json"

@@ -99,3 +99,14 @@ identity_runs() {
 	r1=$(head -n 1 "$WORK/$1"); r2=$(head -n 1 "$WORK/$2")
 	t1=$(sed -n 2p "$WORK/$1"); t2=$(sed -n 2p "$WORK/$2")
 }
+
+# mounts_under DIR: the mount points below DIR
+mounts_under() { awk -v p="$1/" 'index($2, p) == 1 { print $2 }' /proc/mounts; }
+# add_mounts BUNDLE JSON...: append these mount objects to BUNDLE/config.json
+add_mounts() {
+	local b=$1 m
+	shift
+	m=$(printf '%s,' "$@")
+	jq ".mounts += [${m%,}]" "$b/config.json" >"$b/config.json.new" &&
+		mv "$b/config.json.new" "$b/config.json"
+}

@@ -114,6 +114,18 @@ else
 	not_ok "stdin piped in reaches the container" "out=$out" "$(tail -n 3 "$WORK/err")"
 fi
 
+# A bind mount of a host directory (ctr --mount): read in the guest, written back.
+mkdir -p "$WORK/vol" && echo "host side" >"$WORK/vol/in"
+out=$(run --rm --mount="type=bind,src=$WORK/vol,dst=/data,options=rbind:rw" bind1 \
+	sh -c 'cat /data/in; echo guest side > /data/out' 2>"$WORK/err")
+if [ "$out" = "host side" ] && [ "$(cat "$WORK/vol/out" 2>&1)" = "guest side" ] &&
+   ! grep -q "$WORK/state\|$WORK/shim" /proc/mounts; then
+	ok "ctr run --mount type=bind: the host directory is read and written in the VM, unmounted after"
+else
+	not_ok "ctr run --mount type=bind" "out=$out" "$(tail -n 3 "$WORK/err")" \
+		"host: $(cat "$WORK/vol/out" 2>&1)"
+fi
+
 # Terminals: ctr -t needs a tty of its own: script(1) gives it one, 33 rows by 77
 # columns; ctr sends that size (ResizePty) once the process is started.
 # ttyrun SECS CMD: CMD, bounded to SECS, in a fresh pty of that size; its output, with CRs dropped

@@ -283,7 +283,7 @@ static void check_runc_spec(const struct kx_spec *s)
 	assert_int_equal(p->capabilities->inheritable, 0);
 
 	assert_int_equal(s->n_mounts, 7);
-	assert_int_equal(s->n_skipped_mounts, 0);
+	assert_int_equal(s->n_binds, 0);
 	assert_string_equal(s->mounts[0]->destination, "/proc");
 	assert_string_equal(s->mounts[0]->type, "proc");
 	assert_int_equal(s->mounts[0]->n_options, 0);
@@ -383,10 +383,10 @@ static void test_optional_fields(void **state)
 	static const char cfg[] = CFG(
 		"\"hostname\":null,\"unknownField\":[1,2],"
 		"\"annotations\":{\"io.katasbx.x\":\"1\",\"b\":\"two\"},"
-		"\"mounts\":[{\"destination\":\"/data\",\"type\":\"bind\",\"source\":\"/srv\"},"
+		"\"mounts\":[{\"destination\":\"/data\",\"type\":\"bind\",\"source\":\"/etc\"},"
 		"{\"destination\":\"/etc/hosts\",\"source\":\"/etc/hosts\",\"options\":[\"rbind\",\"ro\"]},"
 		"{\"destination\":\"/run\",\"type\":\"tmpfs\"},"
-		"{\"destination\":\"/x\",\"type\":\"none\",\"source\":\"/y\",\"options\":[\"bind\"]}],",
+		"{\"destination\":\"/x\",\"type\":\"none\",\"source\":\"afile\",\"options\":[\"bind\"]}],",
 		PROC ",\"user\":{\"uid\":1000,\"gid\":100,\"additionalGids\":[10,4294967295],"
 		"\"umask\":18},\"rlimits\":[{\"type\":\"RLIMIT_CORE\",\"soft\":0,"
 		"\"hard\":18446744073709551615}],\"capabilities\":{\"inheritable\":[]},"
@@ -408,10 +408,32 @@ static void test_optional_fields(void **state)
 	assert_true(s.process->rlimits[0]->hard == UINT64_MAX);
 	assert_non_null(s.process->capabilities);
 	assert_int_equal(s.process->capabilities->bounding, 0);
+	/* bind mounts of host paths stay, in order, their sources absolute */
+	assert_int_equal(s.n_mounts, 4);
+	assert_int_equal(s.n_binds, 3);
+	assert_string_equal(s.mounts[0]->destination, "/data");
+	assert_string_equal(s.mounts[0]->type, "bind");
+	assert_string_equal(s.mounts[0]->source, "/etc");
+	assert_string_equal(s.mounts[0]->share_source, "");
+	assert_string_equal(s.mounts[1]->type, "bind");	/* no type: a bind by its options */
+	assert_true(kx_mount_is_bind(s.mounts[1]));
+	assert_string_equal(s.mounts[2]->destination, "/run");
+	assert_string_equal(s.mounts[2]->source, "tmpfs");
+	assert_false(kx_mount_is_bind(s.mounts[2]));
+	assert_string_equal(s.mounts[3]->type, "none");
+	assert_true(kx_mount_is_bind(s.mounts[3]));
+	{
+		char abs[PATH_MAX + 16], *real = realpath(bundle, NULL);
+
+		snprintf(abs, sizeof(abs), "%s/afile", real);	/* relative: the bundle's */
+		assert_string_equal(s.mounts[3]->source, abs);
+		free(real);
+	}
+	/* where they cannot be served (a pod), they go */
+	assert_int_equal(kx_spec_drop_binds(&s), 3);
 	assert_int_equal(s.n_mounts, 1);
-	assert_int_equal(s.n_skipped_mounts, 3);
+	assert_int_equal(s.n_binds, 0);
 	assert_string_equal(s.mounts[0]->destination, "/run");
-	assert_string_equal(s.mounts[0]->source, "tmpfs");
 	assert_int_equal(s.n_masked_paths, 0);
 	assert_string_equal(s.annotations_json, "{\"io.katasbx.x\":\"1\",\"b\":\"two\"}");
 	kx_spec_free(&s);
@@ -524,6 +546,14 @@ static const struct bad bad_cases[] = {
 	{ "caps_elem", CFG("", PROC ",\"capabilities\":{\"permitted\":[true]}"),
 	  "process.capabilities.permitted[0]: must be a string" },
 	{ "mounts_type", CFG("\"mounts\":{},", PROC), "mounts: must be an array" },
+	{ "bind_source_missing", CFG("\"mounts\":[{\"destination\":\"/d\",\"type\":\"bind\"}],", PROC),
+	  "mounts[0].source: is required for a bind mount" },
+	{ "bind_source_absent",
+	  CFG("\"mounts\":[{\"destination\":\"/d\",\"type\":\"bind\",\"source\":\"/nonexistent/x\"}],", PROC),
+	  "mounts[0].source: /nonexistent/x: No such file or directory" },
+	{ "bind_source_device",
+	  CFG("\"mounts\":[{\"destination\":\"/d\",\"source\":\"/dev/null\",\"options\":[\"bind\"]}],", PROC),
+	  "mounts[0].source: /dev/null: only a directory or a regular file can be bound" },
 	{ "mount_elem", CFG("\"mounts\":[\"/proc\"],", PROC), "mounts[0]: must be an object" },
 	{ "mount_destination_missing", CFG("\"mounts\":[{\"type\":\"proc\"}],", PROC),
 	  "mounts[0].destination: is required" },

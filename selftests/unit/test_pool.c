@@ -125,7 +125,7 @@ static void make_vm_dir(char *dir, size_t len, const char *name)
 	assert_int_equal(mkdir(dir, 0700), 0);
 	snprintf(path, sizeof(path), "%s/share", dir);
 	assert_int_equal(mkdir(path, 0755), 0);
-	snprintf(path, sizeof(path), "%s/share/%s", dir, KX_POOL_ROOTFS);
+	snprintf(path, sizeof(path), "%s/share/%s", dir, KX_SHARE_ROOTFS);
 	assert_int_equal(mkdir(path, 0755), 0);
 	snprintf(path, sizeof(path), "%s/console.log", dir);
 	write_file(path, "boot\n");
@@ -154,7 +154,7 @@ static void test_vm_dir_remove_keeps_a_populated_rootfs(void **state)
 
 	(void)state;
 	make_vm_dir(dir, sizeof(dir), "vm-2");
-	snprintf(path, sizeof(path), "%s/share/%s/precious", dir, KX_POOL_ROOTFS);
+	snprintf(path, sizeof(path), "%s/share/%s/precious", dir, KX_SHARE_ROOTFS);
 	write_file(path, "user data");
 	kx_vm_dir_remove(dir);
 	assert_int_equal(stat(path, &st), 0);

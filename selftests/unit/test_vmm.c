@@ -121,7 +121,8 @@ static void test_argv_tcg_serial_share(void **state)
 	snprintf(buf, sizeof(buf), "socket,id=agent,path=%s/agent.sock,server=on,wait=off", f->dir);
 	assert_pair(argv, "-chardev", buf);
 	assert_pair(argv, "-device", "virtserialport,chardev=agent,name=katasbx.agent");
-	snprintf(buf, sizeof(buf), "local,id=fs0,path=%s,security_model=none", f->share);
+	snprintf(buf, sizeof(buf), "local,id=fs0,path=%s,security_model=none,multidevs=remap",
+		 f->share);
 	assert_pair(argv, "-fsdev", buf);
 	assert_pair(argv, "-device", "virtio-9p-device,fsdev=fs0,mount_tag=rootfs");
 	assert_pair(argv, "-object", "rng-random,id=rng0,filename=/dev/urandom");
@@ -168,7 +169,7 @@ static void test_argv_readonly_share(void **state)
 	f->cfg.share_path = f->share;
 	f->cfg.share_readonly = true;
 	assert_int_equal(kx_vm_build_argv(&f->cfg, &argv, &err), 0);
-	snprintf(buf, sizeof(buf), "local,id=fs0,path=%s,security_model=none,readonly=on",
+	snprintf(buf, sizeof(buf), "local,id=fs0,path=%s,security_model=none,multidevs=remap,readonly=on",
 		 f->share);
 	assert_pair(argv, "-fsdev", buf);
 	kx_argv_free(argv);

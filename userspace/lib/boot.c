@@ -4,10 +4,6 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <fcntl.h>
-#include <linux/mount.h>
-#include <sys/mount.h>
-#include <sys/syscall.h>
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
@@ -16,6 +12,7 @@
 #include "fsutil.h"
 #include "log.h"
 #include "pool.h"
+#include "share.h"
 #include "template.h"
 
 #define AGENT_SERVICE "katasbx.agent.v1.AgentService"
@@ -184,60 +181,38 @@ int kx_boot_pool_vm(const struct kx_config *cfg, const char *rundir, const char 
 	return boot_vm(&bt, rundir, share, false, err);
 }
 
-/* Make the bind mount at target read-only, with everything mounted below it. */
-static int bind_readonly(const char *target, struct kx_err *err)
-{
-	struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };
-
-	if (!syscall(SYS_mount_setattr, AT_FDCWD, target, AT_RECURSIVE, &attr, sizeof(attr)))
-		return 0;
-	if (errno == ENOSYS &&
-	    !mount(NULL, target, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL))
-		return 0;
-	return kx_error(err, errno, "make %s read-only", target);
-}
-
 /* The pool VM v is claimed: make it this sandbox's. False: b is stopped. */
 static bool adopt_warm(struct booting *bt, struct kx_pool_vm *v, const char *rundir,
-		       const char *rootfs, bool readonly)
+		       const struct kx_spec *spec)
 {
 	struct kx_boot *b = bt->b;
-	char target[4400];
 	struct kx_err err;
 
-	if (snprintf(b->warm_dir, sizeof(b->warm_dir), "%s/vm", rundir) >=
-		    (int)sizeof(b->warm_dir) || rename(v->dir, b->warm_dir)) {
+	if (snprintf(b->vm_dir, sizeof(b->vm_dir), "%s/vm", rundir) >= (int)sizeof(b->vm_dir) ||
+	    rename(v->dir, b->vm_dir)) {
 		snprintf(bt->warning, sizeof(bt->warning), "move warm VM %s to %s: %s", v->dir,
-			 b->warm_dir, strerror(errno));
-		snprintf(b->warm_dir, sizeof(b->warm_dir), "%s", v->dir);
+			 b->vm_dir, strerror(errno));
+		snprintf(b->vm_dir, sizeof(b->vm_dir), "%s", v->dir);
 		close(v->agent_fd);
 		kx_vm_adopt(&b->vm, v->pid, v->pidfd, v->qmp_fd, v->dir, v->channel,
 			    v->vsock_cid, &err);
 		goto fail;
 	}
 	ttrpc_conn_init(&b->agent, v->agent_fd);
-	if (kx_vm_adopt(&b->vm, v->pid, v->pidfd, v->qmp_fd, b->warm_dir, v->channel,
+	if (kx_vm_adopt(&b->vm, v->pid, v->pidfd, v->qmp_fd, b->vm_dir, v->channel,
 			v->vsock_cid, &err))
 		goto fail_err;
 	if (bt->started)
 		bt->started(bt->ctx, b);
-	snprintf(b->rootfs_subdir, sizeof(b->rootfs_subdir), "%s", KX_POOL_ROOTFS);
-	snprintf(target, sizeof(target), "%s/share/%s", b->warm_dir, KX_POOL_ROOTFS);
-	if (mount(rootfs, target, NULL, MS_BIND | MS_REC, NULL)) {
-		kx_error(&err, errno, "bind %s on %s", rootfs, target);
-		goto fail_err;
-	}
 	/*
-	 * The pool VM's share is writable (it was made before the sandbox was
-	 * known): a read-only rootfs is made so here, on the host, as a clone's
-	 * read-only 9p share is, and not only by the guest, which root in the
-	 * container could undo.
+	 * The pool VM's share was made before the sandbox was known: its rootfs
+	 * and bind mounts go in now, read-only ones made so on the host.
 	 */
-	if (readonly && bind_readonly(target, &err))
-		goto fail_err;
-	if (kx_qmp_execute(b->vm.qmp_fd, "cont", NULL, NULL, 5000, &err) ||
+	if (kx_share_setup(b->vm_dir, spec, &err) ||
+	    kx_qmp_execute(b->vm.qmp_fd, "cont", NULL, NULL, 5000, &err) ||
 	    set_identity(bt, v->vsock_cid, &err))
 		goto fail_err;
+	snprintf(b->rootfs_subdir, sizeof(b->rootfs_subdir), "%s", KX_SHARE_ROOTFS);
 	snprintf(b->how, sizeof(b->how), "warm:%s", v->key);
 	return true;
 fail_err:
@@ -247,21 +222,17 @@ fail:
 	return false;
 }
 
-bool kx_boot_warm(const struct kx_config *cfg, const char *id, const char *rundir,
-		  const char *rootfs, bool rootfs_readonly, struct kx_boot *b,
-		  kx_boot_started_fn started, void *ctx)
+/* A VM from the pool: true, or false with nothing changed (then b is zeroed). */
+static bool boot_warm(struct booting *bt, const char *rundir, const struct kx_spec *spec)
 {
-	struct booting bt = { .cfg = cfg, .id = id, .b = b, .started = started, .ctx = ctx };
+	struct kx_boot *b = bt->b;
 	struct kx_vm_config vc;
 	struct kx_pool_vm v;
 	char key[KX_TEMPLATE_KEY_LEN + 1];
 	struct kx_err err;
 
-	memset(b, 0, sizeof(*b));
-	b->agent.fd = -1;
-	b->vm.qmp_fd = -1;
-	if (kx_vm_config_from(cfg, &vc, &err) || kx_template_key(&vc, key, &err) ||
-	    kx_pool_claim(cfg->root, key, &v, &err)) {
+	if (kx_vm_config_from(bt->cfg, &vc, &err) || kx_template_key(&vc, key, &err) ||
+	    kx_pool_claim(bt->cfg->root, key, &v, &err)) {
 		kx_debug("no warm VM: %s", err.msg);
 		return false;
 	}
@@ -269,12 +240,39 @@ bool kx_boot_warm(const struct kx_config *cfg, const char *id, const char *rundi
 		 (int)v.pid);
 	snprintf(b->accel, sizeof(b->accel), "%s", kx_accel_name(vc.accel));
 	snprintf(b->channel, sizeof(b->channel), "%s", kx_channel_name(v.channel));
-	if (!adopt_warm(&bt, &v, rundir, rootfs, rootfs_readonly)) {
-		kx_warn("%s; starting the sandbox otherwise", bt.warning);
+	if (!adopt_warm(bt, &v, rundir, spec)) {
+		kx_warn("%s; starting the sandbox otherwise", bt->warning);
+		memset(b, 0, sizeof(*b));
+		b->agent.fd = -1;
 		return false;
 	}
 	kx_debug("phase agent-ready %.1f ms, warm VM resumed", kx_log_elapsed_ms());
 	return true;
+}
+
+int kx_boot_sandbox(const struct kx_config *cfg, const char *id, const char *rundir,
+		    const struct kx_spec *spec, struct kx_boot *b, kx_boot_started_fn started,
+		    void *ctx, struct kx_err *err)
+{
+	struct booting bt = { .cfg = cfg, .id = id, .b = b, .started = started, .ctx = ctx };
+	char vmdir[4200], share[4300];
+
+	memset(b, 0, sizeof(*b));
+	b->agent.fd = -1;
+	b->vm.qmp_fd = -1;
+	if (cfg->warm && boot_warm(&bt, rundir, spec))
+		return 0;
+	if (snprintf(vmdir, sizeof(vmdir), "%s/vm", rundir) >= (int)sizeof(vmdir))
+		return kx_error(err, ENAMETOOLONG, "VM directory in %s", rundir);
+	snprintf(share, sizeof(share), "%s/share", vmdir);
+	if (kx_share_setup(vmdir, spec, err) ||
+	    boot_vm(&bt, rundir, share, false, err)) {
+		kx_vm_dir_remove(vmdir);
+		return -1;
+	}
+	snprintf(b->vm_dir, sizeof(b->vm_dir), "%s", vmdir);
+	snprintf(b->rootfs_subdir, sizeof(b->rootfs_subdir), "%s", KX_SHARE_ROOTFS);
+	return 0;
 }
 
 void kx_boot_stop(struct kx_boot *b)
@@ -282,8 +280,8 @@ void kx_boot_stop(struct kx_boot *b)
 	if (b->agent.fd >= 0)
 		ttrpc_conn_close(&b->agent);
 	kx_vm_stop(&b->vm, 1000);
-	if (b->warm_dir[0]) {
-		kx_vm_dir_remove(b->warm_dir);
-		b->warm_dir[0] = '\0';
+	if (b->vm_dir[0]) {
+		kx_vm_dir_remove(b->vm_dir);
+		b->vm_dir[0] = '\0';
 	}
 }

@@ -12,6 +12,7 @@
 
 #include "config.h"
 #include "kx_error.h"
+#include "oci.h"
 #include "ttrpc.h"
 #include "vmm/qemu.h"
 
@@ -19,8 +20,9 @@ struct kx_boot {
 	struct kx_vm vm;
 	struct ttrpc_conn agent;	/* fd -1 until connected */
 	char how[40];			/* "cold", "clone:KEY" or "warm:KEY" */
-	char rootfs_subdir[16];		/* warm: the rootfs's directory in the share, else "" */
-	char warm_dir[4200];		/* warm: the VM's directory (unmounted, removed at stop) */
+	char rootfs_subdir[16];		/* the rootfs's directory in the share; "" for a pod's */
+	char vm_dir[4200];		/* the VM's directory with its share (share.h), unmounted
+					 * and removed at stop; "" for a pod's */
 	char accel[8];
 	char channel[8];
 };
@@ -38,16 +40,16 @@ int kx_boot_vm(const struct kx_config *cfg, const char *id, const char *rundir,
 	       const char *share, bool share_readonly, struct kx_boot *b,
 	       kx_boot_started_fn started, void *ctx, struct kx_err *err);
 /*
- * Take a ready VM from the warm pool of cfg->root (pool.h) instead of
- * booting: its directory moves to rundir/vm, rootfs is bind-mounted into its
- * share as b->rootfs_subdir (read-only there if rootfs_readonly), it runs
- * again and takes the sandbox's identity. QEMU stays the child of the pool's
- * holder, which kills it if this process dies first.
- * False, with nothing changed, when no pool runs or none of its VMs fits.
+ * The VM of a sandbox that is not a pod's: its share is rundir/vm/share,
+ * holding spec's rootfs and bind mounts (share.h). Taken from the warm pool
+ * of cfg->root (pool.h) when cfg->warm and one fits: its directory moves to
+ * rundir/vm, it runs again and takes the sandbox's identity, and QEMU stays
+ * the child of the pool's holder, which kills it if this process dies first.
+ * Else cloned or booted as kx_boot_vm does. On failure nothing is left.
  */
-bool kx_boot_warm(const struct kx_config *cfg, const char *id, const char *rundir,
-		  const char *rootfs, bool rootfs_readonly, struct kx_boot *b,
-		  kx_boot_started_fn started, void *ctx);
+int kx_boot_sandbox(const struct kx_config *cfg, const char *id, const char *rundir,
+		    const struct kx_spec *spec, struct kx_boot *b, kx_boot_started_fn started,
+		    void *ctx, struct kx_err *err);
 /*
  * A VM for the warm pool: cloned (or booted) with its sockets in rundir and
  * share on 9p, its agent answered, no identity yet (kx_boot_warm gives it one).

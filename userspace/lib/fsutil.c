@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "log.h"
-#include "pool.h"
+#include "share.h"
 
 int kx_mkdir_p(const char *path, mode_t mode)
 {
@@ -81,19 +81,45 @@ void kx_strv_free(char **v)
 	free(v);
 }
 
+/* Unmount and remove a mount point of the share; false if it is still there. */
+static bool unbind(const char *path)
+{
+	struct stat st;
+
+	if (umount2(path, MNT_DETACH) && errno != EINVAL && errno != ENOENT)
+		kx_warn("unmount %s: %s", path, strerror(errno));
+	if (lstat(path, &st))
+		return errno == ENOENT;
+	if (!(S_ISDIR(st.st_mode) ? rmdir(path) : unlink(path)) || errno == ENOENT)
+		return true;
+	kx_warn("remove %s: %s; left in place", path, strerror(errno));
+	return false;
+}
+
 void kx_vm_dir_remove(const char *dir)
 {
 	char path[4400];
 	struct dirent *de;
+	bool clean = true;
 	DIR *d;
 
-	snprintf(path, sizeof(path), "%s/share/%s", dir, KX_POOL_ROOTFS);
-	if (umount2(path, MNT_DETACH) && errno != EINVAL && errno != ENOENT)
-		kx_warn("unmount %s: %s", path, strerror(errno));
-	if (rmdir(path) && errno != ENOENT) {
-		kx_warn("remove %s: %s; left in place", path, strerror(errno));
-		return;
+	snprintf(path, sizeof(path), "%s/share/%s", dir, KX_SHARE_MOUNTS);
+	d = opendir(path);
+	if (d) {
+		while ((de = readdir(d))) {
+			char mp[4700];
+
+			if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+				continue;
+			snprintf(mp, sizeof(mp), "%s/%s", path, de->d_name);
+			clean = unbind(mp) && clean;
+		}
+		closedir(d);
+		clean = clean && unbind(path);
 	}
+	snprintf(path, sizeof(path), "%s/share/%s", dir, KX_SHARE_ROOTFS);
+	if (!unbind(path) || !clean)
+		return;
 	snprintf(path, sizeof(path), "%s/share", dir);
 	if (rmdir(path) && errno != ENOENT) {
 		kx_warn("remove %s: %s; left in place", path, strerror(errno));

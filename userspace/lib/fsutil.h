@@ -16,9 +16,10 @@ int kx_mkdir_p(const char *path, mode_t mode);
 char **kx_dir_names(const char *dir, bool (*keep)(const char *name), size_t *n);
 void kx_strv_free(char **v);
 /*
- * Remove a warm VM's directory (pool.h) once its QEMU is gone: unmount
- * share/rootfs, remove the directories and files it is made of. Never
- * recursive beyond that: a rootfs still mounted is left in place, not emptied.
+ * Remove a sandbox VM's directory (share.h, pool.h) once its QEMU is gone:
+ * unmount share/rootfs and share/mounts/N, remove the directories and files it
+ * is made of. Never recursive beyond that: whatever is still mounted (not
+ * empty) is left in place, not emptied.
  */
 void kx_vm_dir_remove(const char *dir);
 

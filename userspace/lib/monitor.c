@@ -81,17 +81,10 @@ static int boot(struct mon *m, struct kx_err *err)
 
 	if (kx_state_path(rundir, sizeof(rundir), cfg->root, m->a->id, NULL))
 		return kx_error(err, ENAMETOOLONG, "state directory of %s", m->a->id);
-	/*
-	 * A pod's share holds every container's rootfs: read-only is each one's
-	 * own. A warm VM's share is fixed when it starts, so a pod does not take one.
-	 */
-	if (!(!m->a->share_dir && cfg->warm &&
-	      kx_boot_warm(cfg, m->a->id, rundir, m->a->spec->root_path,
-			   m->a->spec->root_readonly, &m->b, vm_started, m)) &&
-	    kx_boot_vm(cfg, m->a->id, rundir,
-		       m->a->share_dir ? m->a->share_dir : m->a->spec->root_path,
-		       m->a->share_dir ? false : m->a->spec->root_readonly, &m->b, vm_started, m,
-		       err))
+	/* a pod's share holds every container's rootfs: read-only is each one's own */
+	if (m->a->share_dir ?
+	    kx_boot_vm(cfg, m->a->id, rundir, m->a->share_dir, false, &m->b, vm_started, m, err) :
+	    kx_boot_sandbox(cfg, m->a->id, rundir, m->a->spec, &m->b, vm_started, m, err))
 		return -1;
 	snprintf(m->st.accel, sizeof(m->st.accel), "%s", m->b.accel);
 	snprintf(m->st.channel, sizeof(m->st.channel), "%s", m->b.channel);

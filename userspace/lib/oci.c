@@ -460,14 +460,51 @@ static bool guest_fs_type(const char *type)
 	return false;
 }
 
-/* One mount: 1 and *out when the guest makes it, 0 for a skipped bind mount. */
-static int parse_mount(json_object *v, const char *elem, Katasbx__Agent__V1__Mount **out,
-		       struct kx_err *err)
+bool kx_mount_is_bind(const Katasbx__Agent__V1__Mount *m)
+{
+	return !strcmp(m->type, "bind") || has_option(m->options, m->n_options, "bind", "rbind");
+}
+
+/*
+ * A bind mount of a host path: its source made absolute (a relative one is
+ * the bundle's) and checked now, so that a missing one fails before anything
+ * is made. The host binds it into the VM's share (share.c).
+ */
+static int host_bind(Katasbx__Agent__V1__Mount *m, const char *elem, const char *bundle,
+		     struct kx_err *err)
+{
+	char fp[PATH_BUF], *abs;
+	struct stat st;
+
+	join(fp, elem, "source");
+	if (!*m->source)
+		return field_error(err, fp, "is required for a bind mount");
+	if (m->source[0] != '/') {
+		if (asprintf(&abs, "%s/%s", bundle, m->source) < 0)
+			return kx_error(err, ENOMEM, "config.json: %s", fp);
+		free(m->source);
+		m->source = abs;
+	}
+	if (stat(m->source, &st) < 0)
+		return field_error(err, fp, "%s: %s", m->source, strerror(errno));
+	if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
+		return field_error(err, fp, "%s: only a directory or a regular file can be bound",
+				   m->source);
+	if (!*m->type) {
+		if (m->type != protobuf_c_empty_string)
+			free(m->type);
+		if (!(m->type = strdup("bind")))
+			return kx_error(err, ENOMEM, "config.json: %s", fp);
+	}
+	return 0;
+}
+
+static int parse_mount(json_object *v, const char *elem, const char *bundle,
+		       Katasbx__Agent__V1__Mount **out, struct kx_err *err)
 {
 	Katasbx__Agent__V1__Mount *m;
 	char fp[PATH_BUF];
 	json_object *f;
-	bool bind;
 
 	if (want(v, json_type_object, elem, err))
 		return -1;
@@ -489,12 +526,11 @@ static int parse_mount(json_object *v, const char *elem, Katasbx__Agent__V1__Mou
 	    string_array(f, join(fp, elem, "options"), &m->options, &m->n_options, NULL, err))
 		goto fail;
 	/* Unset strings of a fresh message are "", never NULL. */
-	bind = !strcmp(m->type, "bind") ||
-	       has_option(m->options, m->n_options, "bind", "rbind");
-	if (bind) {
-		/* Host paths are not visible in the guest; the caller warns. */
-		katasbx__agent__v1__mount__free_unpacked(m, NULL);
-		return 0;
+	if (kx_mount_is_bind(m)) {
+		if (host_bind(m, elem, bundle, err))
+			goto fail;
+		*out = m;
+		return 1;
 	}
 	if (!*m->type) {
 		field_error(err, join(fp, elem, "type"), "is required for a non-bind mount");
@@ -512,7 +548,7 @@ static int parse_mount(json_object *v, const char *elem, Katasbx__Agent__V1__Mou
 		goto fail;
 	}
 	*out = m;
-	return 1;
+	return 0;
 fail:
 	katasbx__agent__v1__mount__free_unpacked(m, NULL);
 	return -1;
@@ -533,15 +569,30 @@ static int parse_mounts(json_object *v, struct kx_spec *spec, struct kx_err *err
 		int ret;
 
 		ret = parse_mount(json_object_array_get_idx(v, i), indexed(elem, "mounts", i),
-				  &spec->mounts[spec->n_mounts], err);
+				  spec->bundle, &spec->mounts[spec->n_mounts], err);
 		if (ret < 0)
 			return -1;
-		if (ret)
-			spec->n_mounts++;
-		else
-			spec->n_skipped_mounts++;
+		spec->n_binds += ret;
+		spec->n_mounts++;
 	}
 	return 0;
+}
+
+size_t kx_spec_drop_binds(struct kx_spec *spec)
+{
+	size_t i, j, n = 0;
+
+	for (i = j = 0; i < spec->n_mounts; i++) {
+		if (kx_mount_is_bind(spec->mounts[i])) {
+			katasbx__agent__v1__mount__free_unpacked(spec->mounts[i], NULL);
+			n++;
+		} else {
+			spec->mounts[j++] = spec->mounts[i];
+		}
+	}
+	spec->n_mounts = j;
+	spec->n_binds = 0;
+	return n;
 }
 
 static int parse_root(json_object *v, const char *bundle, struct kx_spec *spec,

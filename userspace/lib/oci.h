@@ -22,8 +22,12 @@ struct kx_spec {
 	/* process, with args/env/cwd/user/rlimits/caps/noNewPrivileges/terminal */
 	Katasbx__Agent__V1__Process *process;
 	size_t n_mounts;
-	Katasbx__Agent__V1__Mount **mounts;	/* mounts the guest can make */
-	size_t n_skipped_mounts;	/* host bind mounts left out; the caller warns */
+	/*
+	 * In order: the guest's own filesystems, and bind mounts of host paths
+	 * (source absolute and checked; share_source set by kx_share_setup).
+	 */
+	Katasbx__Agent__V1__Mount **mounts;
+	size_t n_binds;			/* of them bind mounts of host paths */
 	size_t n_masked_paths;
 	char **masked_paths;
 	size_t n_readonly_paths;
@@ -37,6 +41,10 @@ int kx_spec_load(const char *bundle, struct kx_spec *spec, struct kx_err *err);
 int kx_spec_parse(const char *json_text, const char *bundle, struct kx_spec *spec,
 		  struct kx_err *err);
 void kx_spec_free(struct kx_spec *spec);
+/* A bind mount (type "bind", or option bind or rbind): of a host path. */
+bool kx_mount_is_bind(const Katasbx__Agent__V1__Mount *m);
+/* Leave out the bind mounts (where they cannot be served: a pod's); how many. */
+size_t kx_spec_drop_binds(struct kx_spec *spec);
 /*
  * An OCI Process object alone (an exec's, as containerd sends it), checked as
  * config.json's "process" is; errors name the field ("process.args").

@@ -387,7 +387,7 @@ static void __attribute__((noreturn)) holder_run(struct holder *h, pid_t keeper)
 	memset(&h->b, 0, sizeof(h->b));
 	h->b.agent.fd = -1;
 	snprintf(share, sizeof(share), "%s/share", h->dir);
-	snprintf(path, sizeof(path), "%s/%s", share, KX_POOL_ROOTFS);
+	snprintf(path, sizeof(path), "%s/%s", share, KX_SHARE_ROOTFS);
 	if (mkdir(h->dir, 0700) || mkdir(share, 0755) || mkdir(path, 0755)) {
 		kx_log(KX_LOG_ERROR, "pool: make %s: %s", path, strerror(errno));
 		holder_exit(h, 1);

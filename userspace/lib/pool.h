@@ -21,10 +21,10 @@
 
 #include "config.h"
 #include "kx_error.h"
+#include "share.h"
 #include "template.h"
 #include "vmm/qemu.h"
 
-#define KX_POOL_ROOTFS "rootfs"	/* the rootfs's directory in a pool VM's share */
 #define KX_POOL_SIZE_MAX 64
 
 struct kx_pool_vm {

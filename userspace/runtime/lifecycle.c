@@ -85,9 +85,6 @@ static int prepare(struct kx_config *cfg, const struct create_opts *o, struct kx
 		kx_spec_free(spec);
 		return fail("--console-socket without process.terminal in config.json");
 	}
-	if (spec->n_skipped_mounts)
-		kx_warn("%zu bind mount(s) of host paths skipped: not supported in the VM yet",
-			spec->n_skipped_mounts);
 	if (kx_config_find_guest(cfg, &err)) {
 		kx_spec_free(spec);
 		return fail("%s", err.msg);

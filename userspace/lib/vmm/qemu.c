@@ -267,7 +267,9 @@ int kx_vm_build_argv(const struct kx_vm_config *cfg, char ***argv, struct kx_err
 	}
 	if (cfg->share_path) {
 		push(&a, "-fsdev");
-		push(&a, "local,id=fs0,path=%s,security_model=none%s", cfg->share_path,
+		/* a share holds a rootfs and bind mounts from other filesystems: distinct
+		 * inode numbers for the guest (remap), else files of two may collide */
+		push(&a, "local,id=fs0,path=%s,security_model=none,multidevs=remap%s", cfg->share_path,
 		     cfg->share_readonly ? ",readonly=on" : "");
 		push(&a, "-device");
 		push(&a, "virtio-9p-device,fsdev=fs0,mount_tag=%s", KX_ROOTFS_TAG);

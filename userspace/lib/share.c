@@ -1,0 +1,96 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "share.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/mount.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "fsutil.h"
+
+/* Make the bind mount at target read-only, with everything mounted below it. */
+static int bind_readonly(const char *target, struct kx_err *err)
+{
+	struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };
+
+	if (!syscall(SYS_mount_setattr, AT_FDCWD, target, AT_RECURSIVE, &attr, sizeof(attr)))
+		return 0;
+	if (errno == ENOSYS &&
+	    !mount(NULL, target, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL))
+		return 0;
+	return kx_error(err, errno, "make %s read-only", target);
+}
+
+static int bind_at(const char *src, const char *target, bool readonly, struct kx_err *err)
+{
+	if (mount(src, target, NULL, MS_BIND | MS_REC, NULL))
+		return kx_error(err, errno, "bind %s on %s", src, target);
+	return readonly ? bind_readonly(target, err) : 0;
+}
+
+static bool has_ro(const Katasbx__Agent__V1__Mount *m)
+{
+	for (size_t i = 0; i < m->n_options; i++)
+		if (!strcmp(m->options[i], "ro"))
+			return true;
+	return false;
+}
+
+/* An empty directory or file to bind src on, like src. */
+static int mount_point(const char *src, const char *path, struct kx_err *err)
+{
+	struct stat st;
+	int fd;
+
+	if (stat(src, &st) < 0)
+		return kx_error(err, errno, "bind mount source %s", src);
+	if (S_ISDIR(st.st_mode)) {
+		if (mkdir(path, 0755) && errno != EEXIST)
+			return kx_error(err, errno, "mkdir %s", path);
+		return 0;
+	}
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return kx_error(err, errno, "create %s", path);
+	close(fd);
+	return 0;
+}
+
+int kx_share_setup(const char *vmdir, const struct kx_spec *spec, struct kx_err *err)
+{
+	char path[4400], rel[32];
+
+	snprintf(path, sizeof(path), "%s/share/%s", vmdir, KX_SHARE_ROOTFS);
+	if (kx_mkdir_p(path, 0755))
+		return kx_error(err, errno, "mkdir %s", path);
+	if (bind_at(spec->root_path, path, spec->root_readonly, err))
+		return -1;
+	if (!spec->n_binds)
+		return 0;
+	snprintf(path, sizeof(path), "%s/share/%s", vmdir, KX_SHARE_MOUNTS);
+	if (mkdir(path, 0755) && errno != EEXIST)
+		return kx_error(err, errno, "mkdir %s", path);
+	for (size_t i = 0; i < spec->n_mounts; i++) {
+		Katasbx__Agent__V1__Mount *m = spec->mounts[i];
+
+		if (!kx_mount_is_bind(m))
+			continue;
+		snprintf(rel, sizeof(rel), "%s/%zu", KX_SHARE_MOUNTS, i);
+		snprintf(path, sizeof(path), "%s/share/%s", vmdir, rel);
+		if (mount_point(m->source, path, err) ||
+		    bind_at(m->source, path, has_ro(m), err))
+			return kx_error_wrap(err, "mount %s", m->destination);
+		if (*m->share_source)
+			free(m->share_source);
+		m->share_source = strdup(rel);
+		if (!m->share_source)
+			return kx_error(err, ENOMEM, "mount %s", m->destination);
+	}
+	return 0;
+}
