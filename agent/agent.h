@@ -179,6 +179,7 @@ struct container {
 	int64_t remove_deadline;
 	struct process *init;
 	struct process *procs;	/* init first, then execs */
+	void *seccomp;		/* its processes' filter (seccomp.c), NULL: none */
 };
 
 extern struct container *containers;
@@ -263,6 +264,15 @@ int child_open_tty(int sync_fd, bool console, struct kx_err *err);
 /* Close every fd above 2 but those in keep. */
 void child_close_fds(const int *keep, size_t n);
 /* Applies the process fields and execs; reports and _exit(127) on failure. */
-void exec_process(const pb_process *p, int sync_fd) __attribute__((noreturn));
+/* seccomp: a filter (seccomp.c) loaded just before exec, or NULL */
+void exec_process(const pb_process *p, void *seccomp, int sync_fd) __attribute__((noreturn));
+
+/* ---- seccomp.c ---- */
+
+/* The filter of a linux.seccomp profile, not loaded; NULL and msg when it is bad. */
+void *seccomp_build(const Katasbx__Agent__V1__Seccomp *s, char *msg, size_t len);
+/* Load it into this process (NULL: nothing to do); -1 and errno. */
+int seccomp_apply(void *filter);
+void seccomp_free(void *filter);
 
 #endif

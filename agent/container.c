@@ -114,6 +114,7 @@ static void container_finish(struct container *c)
 	rmdir(c->rootfs);
 	rmdir(c->dir);
 	cgroup_remove(c->cgroup);
+	seccomp_free(c->seccomp);
 	if (c->remove_call_set)
 		reply(&c->remove_call, c->remove_code,
 		      c->remove_code == TTRPC_OK ? NULL : c->remove_msg, NULL);
@@ -286,8 +287,8 @@ static bool child_wait_byte(int fd)
 }
 
 static void __attribute__((noreturn)) child_init(const pb_create_req *r, const char *rootfs,
-						  const char *share_root, int sync_fd,
-						  const struct child_stdio *cs)
+						  const char *share_root, void *c_seccomp,
+						  int sync_fd, const struct child_stdio *cs)
 {
 	struct sync_msg ready = { .kind = SYNC_READY };
 	struct kx_err err = { 0 };
@@ -311,7 +312,7 @@ static void __attribute__((noreturn)) child_init(const pb_create_req *r, const c
 		_exit(1);
 	if (!child_wait_byte(sync_fd))
 		_exit(1);
-	exec_process(r->process, sync_fd);
+	exec_process(r->process, c_seccomp, sync_fd);
 }
 
 static int open_agent_pidns(void)
@@ -359,6 +360,7 @@ int container_create(const struct call *call, const pb_create_req *r)
 	struct process *p;
 	char msg[600], src[4300];
 	int sv[2] = { -1, -1 }, ret;
+	void *filter = NULL;
 
 	if (!valid_id(r->container_id))
 		return reply_err(call, TTRPC_INVALID_ARGUMENT, "container id \"%.140s\" invalid",
@@ -370,9 +372,14 @@ int container_create(const struct call *call, const pb_create_req *r)
 		return reply_err(call, TTRPC_INVALID_ARGUMENT, "%s", msg);
 	if (ncontainers >= MAX_CONTAINERS)
 		return reply_err(call, TTRPC_RESOURCE_EXHAUSTED, "too many containers");
+	if (r->seccomp && !(filter = seccomp_build(r->seccomp, msg, sizeof(msg))))
+		return reply_err(call, TTRPC_INVALID_ARGUMENT, "%s", msg);
 	c = calloc(1, sizeof(*c));
-	if (!c)
+	if (!c) {
+		seccomp_free(filter);
 		return reply_err(call, TTRPC_RESOURCE_EXHAUSTED, "out of memory");
+	}
+	c->seccomp = filter;
 	snprintf(c->id, sizeof(c->id), "%s", r->container_id);
 	snprintf(c->dir, sizeof(c->dir), "%s/%s", AGENT_RUN_DIR, c->id);
 	snprintf(c->rootfs, sizeof(c->rootfs), "%s/rootfs", c->dir);
@@ -421,7 +428,7 @@ int container_create(const struct call *call, const pb_create_req *r)
 	}
 	ret = spawn(p, -1, sv, &err);
 	if (ret == 1)
-		child_init(r, c->rootfs, share_path(c->share), sv[1], &cs);
+		child_init(r, c->rootfs, share_path(c->share), c->seccomp, sv[1], &cs);
 	if (ret < 0)
 		goto fail;
 	stdio_close_child(&cs);
@@ -476,8 +483,9 @@ int container_start(const struct call *call, const char *id)
 static const char *const exec_ns[] = { "ipc", "uts", "cgroup", "mnt" };
 #define N_EXEC_NS (sizeof(exec_ns) / sizeof(exec_ns[0]))
 
-static void __attribute__((noreturn)) child_exec(const pb_process *proc, int sync_fd,
-						  const int *nsfd, const struct child_stdio *cs)
+static void __attribute__((noreturn)) child_exec(const pb_process *proc, void *c_seccomp,
+						  int sync_fd, const int *nsfd,
+						  const struct child_stdio *cs)
 {
 	struct kx_err err = { 0 };
 	int keep[N_EXEC_NS + 1];
@@ -500,7 +508,7 @@ static void __attribute__((noreturn)) child_exec(const pb_process *proc, int syn
 		sync_report_err(sync_fd, &err);
 		_exit(127);
 	}
-	exec_process(proc, sync_fd);
+	exec_process(proc, c_seccomp, sync_fd);
 }
 
 int container_exec(const struct call *call, const char *id, const char *exec_id,
@@ -572,7 +580,7 @@ int container_exec(const struct call *call, const char *id, const char *exec_id,
 		goto out;
 	}
 	if (ret == 1)
-		child_exec(proc, sv[1], nsfd, &cs);
+		child_exec(proc, c->seccomp, sv[1], nsfd, &cs);
 	stdio_close_child(&cs);
 	p->state = PROC_STARTING;
 	p->sync_call = *call;

@@ -236,7 +236,7 @@ static void exec_path(const char *file, const char *path, char **argv, char **en
 	errno = eacces ? EACCES : ENOENT;
 }
 
-void exec_process(const pb_process *p, int sync_fd)
+void exec_process(const pb_process *p, void *seccomp, int sync_fd)
 {
 	const Katasbx__Agent__V1__User *u = p->user;
 	const Katasbx__Agent__V1__Capabilities *caps = p->capabilities;
@@ -255,6 +255,16 @@ void exec_process(const pb_process *p, int sync_fd)
 	}
 	if (caps && drop_bounding(caps->bounding) < 0) {
 		sync_report(sync_fd, errno, "drop capabilities from the bounding set");
+		_exit(127);
+	}
+	/*
+	 * As runc: without no_new_privs the filter needs CAP_SYS_ADMIN to load,
+	 * so it goes in before the capabilities are dropped (the profile then
+	 * has to allow setgroups, setuid, capset, chdir and exec); with it, as
+	 * late as can be.
+	 */
+	if (!p->no_new_privileges && seccomp_apply(seccomp) < 0) {
+		sync_report(sync_fd, errno, "load the seccomp filter");
 		_exit(127);
 	}
 	if (setgroups(u ? u->n_additional_gids : 0, u ? (gid_t *)u->additional_gids : NULL) < 0) {
@@ -294,6 +304,10 @@ void exec_process(const pb_process *p, int sync_fd)
 	envp = calloc(p->n_env + 1, sizeof(*envp));
 	if (!argv || !envp) {
 		sync_report(sync_fd, ENOMEM, "exec \"%s\"", p->args[0]);
+		_exit(127);
+	}
+	if (p->no_new_privileges && seccomp_apply(seccomp) < 0) {
+		sync_report(sync_fd, errno, "load the seccomp filter");
 		_exit(127);
 	}
 	memcpy(argv, p->args, p->n_args * sizeof(*argv));

@@ -273,6 +273,37 @@ add_mounts "$b" '{"destination":"/vol","type":"bind","source":"/nonexistent/kata
 expect_fail "a bind mount of a missing host path names the field" "mounts\[[0-9]*\]\.source" e10 \
 	rt run --bundle "$b" e10
 
+# --- seccomp -------------------------------------------------------------------------
+# linux.seccomp, built by the agent with libseccomp and loaded by each process before exec.
+PROFILE='{"defaultAction":"SCMP_ACT_ALLOW","architectures":["SCMP_ARCH_X86_64","SCMP_ARCH_X86","SCMP_ARCH_AARCH64"],"syscalls":[{"names":["mkdir","mkdirat"],"action":"SCMP_ACT_ERRNO"},{"names":["chmod","fchmodat","fchmodat2","no_such_syscall"],"action":"SCMP_ACT_ERRNO","errnoRet":38}]}'
+set_seccomp() { jq ".linux.seccomp = $2" "$1/config.json" >"$1/c.new" && mv "$1/c.new" "$1/config.json"; }
+b=$(bundle sc '"sh", "-c", "mkdir /tmp/d 2>&1; chmod 600 /etc/passwd 2>&1; grep Seccomp: /proc/self/status; echo still-running"')
+set_seccomp "$b" "$PROFILE"
+out=$(rt run --bundle "$b" sc 2>"$WORK/err" </dev/null)
+rc=$?
+if [ $rc -eq 0 ] && echo "$out" | grep -q "mkdir.*Operation not permitted" &&
+   echo "$out" | grep -q "chmod.*Function not implemented" && echo "$out" | grep -q "Seccomp:.*2" &&
+   echo "$out" | grep -qx still-running; then
+	ok "linux.seccomp: ERRNO rules (EPERM, errnoRet 38) refuse their calls, the rest runs"
+else
+	not_ok "linux.seccomp" "rc=$rc" "$out" "$(cat "$WORK/err")"
+fi
+rt delete sc
+b=$(bundle scx '"sleep", "1000"')
+set_seccomp "$b" "$PROFILE"
+rt run -d --bundle "$b" scx </dev/null >/dev/null 2>"$WORK/err"
+out=$(rt exec scx sh -c 'mkdir /tmp/e 2>&1; echo exec-ran' 2>&1 </dev/null)
+if echo "$out" | grep -q "mkdir.*Operation not permitted" && echo "$out" | grep -qx exec-ran; then
+	ok "an exec'd process runs under the container's seccomp filter too"
+else
+	not_ok "seccomp in exec" "$out" "$(cat "$WORK/err")"
+fi
+rt delete --force scx
+b=$(bundle scbad '"true"')
+set_seccomp "$b" '{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir"],"action":"SCMP_ACT_NOPE"}]}'
+expect_fail "an unknown seccomp action names the field" "linux.seccomp.syscalls\[0\].action" e11 \
+	rt run --bundle "$b" e11
+
 # --- errors ------------------------------------------------------------------
 expect_fail "missing bundle" "no-such-bundle" e1 rt run --bundle "$WORK/no-such-bundle" e1
 mkdir -p "$WORK/badjson" && echo '{ "ociVersion": ' > "$WORK/badjson/config.json"

@@ -126,6 +126,19 @@ else
 		"host: $(cat "$WORK/vol/out" 2>&1)"
 fi
 
+# containerd's default seccomp profile (ctr run --seccomp): an allowlist with argument
+# conditions, loaded in the guest; the container works, and what it leaves out is refused.
+SCCMD='echo works; grep Seccomp: /proc/self/status; unshare -r true 2>&1 && echo unshare-ok || echo unshare-refused'
+plain=$(run --rm seccomp0 sh -c "$SCCMD" 2>&1)
+out=$(run --rm --seccomp seccomp1 sh -c "$SCCMD" 2>"$WORK/err")
+if echo "$out" | grep -qx works && echo "$out" | grep -q "Seccomp:.*2" &&
+   echo "$out" | grep -qx unshare-refused && echo "$plain" | grep -qx unshare-ok &&
+   echo "$plain" | grep -q "Seccomp:.*0"; then
+	ok "ctr run --seccomp: containerd's default profile is in force in the guest ($(echo "$out" | grep Seccomp: | tr -s '\t ' ' '))"
+else
+	not_ok "ctr run --seccomp" "out=$out" "without: $plain" "$(tail -n 3 "$WORK/err")"
+fi
+
 # Terminals: ctr -t needs a tty of its own: script(1) gives it one, 33 rows by 77
 # columns; ctr sends that size (ResizePty) once the process is started.
 # ttyrun SECS CMD: CMD, bounded to SECS, in a fresh pty of that size; its output, with CRs dropped

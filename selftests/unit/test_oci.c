@@ -446,6 +446,49 @@ static void test_optional_fields(void **state)
 	kx_spec_free(&s);
 }
 
+static void test_seccomp(void **state)
+{
+	static const char cfg[] = CFG(
+		"\"linux\":{\"seccomp\":{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"defaultErrnoRet\":1,"
+		"\"architectures\":[\"SCMP_ARCH_X86_64\",\"SCMP_ARCH_AARCH64\"],"
+		"\"flags\":[\"SECCOMP_FILTER_FLAG_LOG\"],"
+		"\"syscalls\":[{\"names\":[\"read\",\"write\"],\"action\":\"SCMP_ACT_ALLOW\"},"
+		"{\"names\":[\"personality\"],\"action\":\"SCMP_ACT_ALLOW\",\"args\":["
+		"{\"index\":0,\"value\":8,\"op\":\"SCMP_CMP_EQ\"},"
+		"{\"index\":1,\"value\":18446744073709551615,\"valueTwo\":4,\"op\":\"SCMP_CMP_MASKED_EQ\"}]},"
+		"{\"names\":[\"mkdir\"],\"action\":\"SCMP_ACT_ERRNO\",\"errnoRet\":38}]}},",
+		PROC);
+	struct kx_err err = { 0 };
+	struct kx_spec s;
+	Katasbx__Agent__V1__Seccomp *sc;
+
+	(void)state;
+	assert_int_equal(kx_spec_parse(cfg, bundle, &s, &err), 0);
+	sc = s.seccomp;
+	assert_non_null(sc);
+	assert_string_equal(sc->default_action, "SCMP_ACT_ERRNO");
+	assert_true(sc->has_default_errno_ret);
+	assert_int_equal(sc->default_errno_ret, 1);
+	assert_int_equal(sc->n_architectures, 2);
+	assert_int_equal(sc->n_syscalls, 3);
+	assert_int_equal(sc->syscalls[0]->n_names, 2);
+	assert_string_equal(sc->syscalls[0]->names[1], "write");
+	assert_false(sc->syscalls[0]->has_errno_ret);
+	assert_int_equal(sc->syscalls[1]->n_args, 2);
+	assert_int_equal(sc->syscalls[1]->args[0]->value, 8);
+	assert_true(sc->syscalls[1]->args[1]->value == UINT64_MAX);
+	assert_int_equal(sc->syscalls[1]->args[1]->value_two, 4);
+	assert_string_equal(sc->syscalls[1]->args[1]->op, "SCMP_CMP_MASKED_EQ");
+	assert_true(sc->syscalls[2]->has_errno_ret);
+	assert_int_equal(sc->syscalls[2]->errno_ret, 38);
+	kx_spec_free(&s);
+
+	/* none: no filter */
+	assert_int_equal(kx_spec_parse(CFG("", PROC), bundle, &s, &err), 0);
+	assert_null(s.seccomp);
+	kx_spec_free(&s);
+}
+
 static void test_names(void **state)
 {
 	assert_int_equal(kx_cap_from_name("CAP_CHOWN"), 0);
@@ -546,6 +589,34 @@ static const struct bad bad_cases[] = {
 	{ "caps_elem", CFG("", PROC ",\"capabilities\":{\"permitted\":[true]}"),
 	  "process.capabilities.permitted[0]: must be a string" },
 	{ "mounts_type", CFG("\"mounts\":{},", PROC), "mounts: must be an array" },
+#define SC(x) CFG("\"linux\":{\"seccomp\":" x "},", PROC)
+	{ "seccomp_type", SC("[]"), "linux.seccomp: must be an object" },
+	{ "seccomp_default_missing", SC("{}"), "linux.seccomp.defaultAction: is required" },
+	{ "seccomp_default_unknown", SC("{\"defaultAction\":\"SCMP_ACT_MAYBE\"}"),
+	  "linux.seccomp.defaultAction: SCMP_ACT_MAYBE: unknown action" },
+	{ "seccomp_notify", SC("{\"defaultAction\":\"SCMP_ACT_NOTIFY\"}"),
+	  "linux.seccomp.defaultAction: SCMP_ACT_NOTIFY: not supported" },
+	{ "seccomp_listener", SC("{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"listenerPath\":\"/x\"}"),
+	  "linux.seccomp.listenerPath: not supported" },
+	{ "seccomp_errno_ret", SC("{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"defaultErrnoRet\":-1}"),
+	  "linux.seccomp.defaultErrnoRet: must not be negative" },
+	{ "seccomp_arch", SC("{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"architectures\":[\"SCMP_ARCH_Z80\"]}"),
+	  "linux.seccomp.architectures[0]: SCMP_ARCH_Z80: unknown architecture" },
+	{ "seccomp_names_missing",
+	  SC("{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"action\":\"SCMP_ACT_ERRNO\"}]}"),
+	  "linux.seccomp.syscalls[0].names: is required" },
+	{ "seccomp_action_unknown",
+	  SC("{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[\"read\"],\"action\":\"x\"}]}"),
+	  "linux.seccomp.syscalls[0].action: x: unknown action" },
+	{ "seccomp_arg_index",
+	  SC("{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[\"read\"],\"action\":\"SCMP_ACT_ERRNO\","
+	     "\"args\":[{\"index\":6,\"value\":1,\"op\":\"SCMP_CMP_EQ\"}]}]}"),
+	  "linux.seccomp.syscalls[0].args[0].index: must be 0 to 5" },
+	{ "seccomp_arg_op",
+	  SC("{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[\"read\"],\"action\":\"SCMP_ACT_ERRNO\","
+	     "\"args\":[{\"index\":0,\"value\":1,\"op\":\"SCMP_CMP_ABOUT\"}]}]}"),
+	  "linux.seccomp.syscalls[0].args[0].op: SCMP_CMP_ABOUT: unknown operator" },
+#undef SC
 	{ "bind_source_missing", CFG("\"mounts\":[{\"destination\":\"/d\",\"type\":\"bind\"}],", PROC),
 	  "mounts[0].source: is required for a bind mount" },
 	{ "bind_source_absent",
@@ -609,6 +680,7 @@ int main(void)
 		cmocka_unit_test(test_runc_spec_load),
 		cmocka_unit_test(test_load_errors),
 		cmocka_unit_test(test_optional_fields),
+		cmocka_unit_test(test_seccomp),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_process_parse),
 	};

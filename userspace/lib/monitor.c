@@ -102,6 +102,7 @@ static int boot(struct mon *m, struct kx_err *err)
 	cr.masked_paths = m->a->spec->masked_paths;
 	cr.n_readonly_paths = m->a->spec->n_readonly_paths;
 	cr.readonly_paths = m->a->spec->readonly_paths;
+	cr.seccomp = m->a->spec->seccomp;
 	if (ttrpc_call(&m->b.agent, KX_AGENT_SERVICE, "CreateContainer", &cr.base,
 		       &katasbx__agent__v1__empty__descriptor, NULL, cfg->boot_timeout_ms, err))
 		return kx_error_wrap(err, "create container %s in the guest", m->a->id);

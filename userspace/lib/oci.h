@@ -32,6 +32,7 @@ struct kx_spec {
 	char **masked_paths;
 	size_t n_readonly_paths;
 	char **readonly_paths;
+	Katasbx__Agent__V1__Seccomp *seccomp;	/* linux.seccomp, NULL when none */
 	char *annotations_json;		/* the "annotations" object as JSON text, "{}" if none */
 };
 

@@ -143,6 +143,7 @@ int pod_create(struct task *t, const struct kx_spec *spec, struct ttrpc_reply *r
 	cr.masked_paths = spec->masked_paths;
 	cr.n_readonly_paths = spec->n_readonly_paths;
 	cr.readonly_paths = spec->readonly_paths;
+	cr.seccomp = spec->seccomp;
 	x.container = &cr;
 	x.stdin = t->io[0];
 	x.stdout = t->io[1];
