@@ -387,6 +387,37 @@ else
 		"$(cat "$WORK/out" "$WORK/err")"
 fi
 
+# A warm pool on the shim's root (its namespace's state directory): a task with a VM of
+# its own takes a ready VM instead of cloning one.
+"$here/build/bin/katasbx-runtime" --root "$WORK/shim/default" pool --size 1 \
+	>"$WORK/pool.out" 2>"$WORK/pool.err" </dev/null &
+kpid=$!
+for _ in $(seq 1800); do
+	grep -q '^ready:' "$WORK/pool.out" && break
+	kill -0 "$kpid" 2>/dev/null || break
+	sleep 0.1
+done
+run -d warm1 sleep 300 >"$WORK/out" 2>&1
+boot=$(sed -n 's/.*"boot":"\([^"]*\)".*/\1/p' "$WORK/shim/default/warm1/state.json" 2>/dev/null)
+c task kill -s SIGKILL warm1
+for _ in $(seq 100); do
+	[ "$(c task ls 2>/dev/null | awk '$1 == "warm1" { print $3 }')" = STOPPED ] && break
+	sleep 0.1
+done
+c task delete warm1 >/dev/null 2>&1
+c container delete warm1 >/dev/null 2>&1
+kill -TERM "$kpid"
+wait "$kpid"
+krc=$?
+vms=$(ls "$WORK/shim/default/.pool" 2>/dev/null | grep '^vm-')
+if [ "${boot%%:*}" = warm ] && [ $krc -eq 0 ] && [ -z "$vms" ]; then
+	ok "with katasbx-runtime pool on the shim's root, ctr run takes a warm VM ($boot)"
+	rm -rf "$WORK/shim/default/.pool"
+else
+	not_ok "a warm VM for the shim" "boot=$boot keeper rc=$krc left: $vms" \
+		"$(cat "$WORK/pool.out" "$WORK/out")" "$(tail -n 3 "$WORK/pool.err")"
+fi
+
 # Exit code of a foreground ctr run whose task is killed.
 run --rm killed sleep 300 >/dev/null 2>&1 &
 rpid=$!
