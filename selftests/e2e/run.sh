@@ -210,7 +210,30 @@ rt exec execd sh -c 'kill -9 $$' </dev/null >/dev/null 2>&1; rc=$?
 echo '{"args": [' >"$WORK/bad.json"
 expect_fail "exec --process with bad JSON fails" "invalid JSON" "" rt exec --process "$WORK/bad.json" execd
 expect_fail "exec without a command fails" "no command" "" rt exec execd
-expect_fail "exec --tty fails" "not supported" "" rt exec -t execd true
+expect_fail "exec --tty without a terminal on stdin fails" "needs a terminal" "" rt exec -t execd true
+expect_fail "exec --tty --detach fails" "needs a terminal" "" rt exec -t -d execd true
+# exec --tty from a terminal: script(1) gives us one, 33 rows by 77 columns (run with /bin/sh
+# and timeout in the pty's foreground group: see selftests/shim/run.sh)
+TTYCMD='n=0; while [ "$(stty size)" = "0 0" ] && [ $n -lt 100 ]; do sleep 0.1; n=$((n+1)); done; tty; stty size; exit 6'
+out=$(SHELL=/bin/sh script -qec "stty rows 33 cols 77; timeout --foreground 120 $RT --root $ROOT exec -t execd sh -c '$TTYCMD'" \
+	/dev/null </dev/null | tr -d '\r'; exit "${PIPESTATUS[0]}")
+rc=$?
+if [ $rc -eq 6 ] && echo "$out" | grep -q '/dev/pts/[0-9]*$' && echo "$out" | grep -qx '33 77'; then
+	ok "exec --tty: a pty in the guest ($(echo "$out" | grep -o '/dev/pts/[0-9]*')), our terminal's size 33x77, exit 6"
+else
+	not_ok "exec --tty" "rc=$rc" "$out"
+fi
+# signals to a foreground exec go to its process
+"$RT" --root "$ROOT" exec execd sh -c 'trap "kill \$!; echo got-term; exit 3" TERM; echo ready; sleep 100 & wait' \
+	>"$WORK/sig.out" 2>&1 </dev/null &
+xp=$!
+for _ in $(seq 100); do grep -q ready "$WORK/sig.out" && break; sleep 0.1; done
+kill -TERM $xp
+wait $xp
+rc=$?
+[ $rc -eq 3 ] && grep -qx got-term "$WORK/sig.out" \
+	&& ok "SIGTERM to a foreground exec reaches its process (exit 3 from its trap)" \
+	|| not_ok "exec signal forwarding" "rc=$rc" "$(cat "$WORK/sig.out")"
 expect_fail "exec into an unknown id fails" "does not exist" "" rt exec nosuch true
 rt pause execd
 expect_fail "exec into a paused container fails" "paused" "" rt exec execd true

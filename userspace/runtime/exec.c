@@ -3,19 +3,27 @@
  * exec: a further process in a running container, run by its monitor (Exec)
  * with the caller's own stdin, stdout and stderr (the monitor opens them as
  * /proc/PID/fd/N); in the foreground the exit status is the process's
- * (WaitExec).
+ * (WaitExec), signals to us go to it (Kill), and with --tty our terminal is
+ * its, raw here, its size followed (ResizePty).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "agent.pb-c.h"
+#include "log.h"
 #include "monitor.h"
 #include "monitor.pb-c.h"
 #include "oci.h"
@@ -98,6 +106,124 @@ static int stdio_path(int fd, char *buf, size_t len)
 	return 0;
 }
 
+/* WaitExec runs in a thread; the main one forwards signals meanwhile. */
+struct waiting {
+	const struct kx_config *cfg;
+	const char *id;
+	const char *exec_id;
+	int status;		/* the exec's, or -1 with msg */
+	char msg[1024];
+	int done[2];		/* a pipe written when WaitExec returned */
+};
+
+static void *wait_exec(void *arg)
+{
+	struct waiting *w = arg;
+	Katasbx__Monitor__V1__WaitExecRequest req = KATASBX__MONITOR__V1__WAIT_EXEC_REQUEST__INIT;
+	Katasbx__Monitor__V1__WaitExecResponse *resp = NULL;
+	struct kx_err err;
+
+	req.exec_id = (char *)w->exec_id;
+	if (kx_monitor_call_resp(w->cfg->root, w->id, "WaitExec", &req.base,
+				 &katasbx__monitor__v1__wait_exec_response__descriptor,
+				 (ProtobufCMessage **)&resp, -1, &err)) {
+		w->status = -1;
+		snprintf(w->msg, sizeof(w->msg), "%s", err.msg);
+	} else {
+		w->status = resp->status;
+		katasbx__monitor__v1__wait_exec_response__free_unpacked(resp, NULL);
+	}
+	while (write(w->done[1], "x", 1) < 0 && errno == EINTR)
+		;
+	return NULL;
+}
+
+/* Our terminal's size to the exec's pty in the guest. */
+static void resize(const struct kx_config *cfg, const char *id, const char *exec_id)
+{
+	Katasbx__Monitor__V1__ResizePtyRequest r = KATASBX__MONITOR__V1__RESIZE_PTY_REQUEST__INIT;
+	struct winsize ws;
+	struct kx_err err;
+
+	if (ioctl(0, TIOCGWINSZ, &ws) || (!ws.ws_row && !ws.ws_col))
+		return;
+	r.exec_id = (char *)exec_id;
+	r.width = ws.ws_col;
+	r.height = ws.ws_row;
+	if (kx_monitor_call(cfg->root, id, "ResizePty", &r.base, &err))
+		kx_debug("exec: resize: %s", err.msg);
+}
+
+/*
+ * The signals a foreground exec forwards (and SIGWINCH), blocked from before
+ * the Exec call, so that none is lost between it and the forwarding.
+ */
+static void block_forwarded(sigset_t *mask, sigset_t *old)
+{
+	static const int fwd[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH };
+
+	sigemptyset(mask);
+	for (size_t i = 0; i < sizeof(fwd) / sizeof(fwd[0]); i++)
+		sigaddset(mask, fwd[i]);
+	sigprocmask(SIG_BLOCK, mask, old);
+}
+
+/*
+ * Until the exec has exited: signals to us go to it, a resize of our terminal
+ * too. mask is blocked (block_forwarded); old is restored at the end.
+ */
+static int wait_forwarding(const struct kx_config *cfg, const char *id, const char *exec_id,
+			   bool tty, const sigset_t *mask, const sigset_t *old)
+{
+	struct waiting w = { .cfg = cfg, .id = id, .exec_id = exec_id };
+	pthread_t th;
+	int sfd;
+
+	if (pipe2(w.done, O_CLOEXEC)) {
+		sigprocmask(SIG_SETMASK, old, NULL);
+		return fail("exec: pipe: %s", strerror(errno));
+	}
+	sfd = signalfd(-1, mask, SFD_CLOEXEC);	/* the thread inherits the mask */
+	if (sfd < 0 || pthread_create(&th, NULL, wait_exec, &w)) {
+		sigprocmask(SIG_SETMASK, old, NULL);
+		return fail("exec: wait: %s", strerror(errno));
+	}
+	if (tty)
+		resize(cfg, id, exec_id);
+	for (;;) {
+		struct pollfd p[2] = { { .fd = sfd, .events = POLLIN },
+				       { .fd = w.done[0], .events = POLLIN } };
+		struct signalfd_siginfo si;
+
+		if (poll(p, 2, -1) < 0 && errno != EINTR)
+			break;
+		if (p[1].revents)
+			break;
+		if (!p[0].revents || read(sfd, &si, sizeof(si)) != sizeof(si))
+			continue;
+		if (si.ssi_signo == SIGWINCH) {
+			if (tty)
+				resize(cfg, id, exec_id);
+		} else {
+			Katasbx__Monitor__V1__KillRequest k = KATASBX__MONITOR__V1__KILL_REQUEST__INIT;
+			struct kx_err err;
+
+			k.signal = si.ssi_signo;
+			k.exec_id = (char *)exec_id;
+			if (kx_monitor_call(cfg->root, id, "Kill", &k.base, &err))
+				kx_debug("exec: forward signal %u: %s", si.ssi_signo, err.msg);
+		}
+	}
+	pthread_join(th, NULL);
+	close(sfd);
+	close(w.done[0]);
+	close(w.done[1]);
+	sigprocmask(SIG_SETMASK, old, NULL);
+	if (w.status < 0)
+		return fail("wait for exec in %s: %s", id, w.msg);
+	return w.status;
+}
+
 int cmd_exec(struct kx_config *cfg, int argc, char **argv)
 {
 	enum { O_PIDFILE = 256, O_CONSOLE };
@@ -113,15 +239,15 @@ int cmd_exec(struct kx_config *cfg, int argc, char **argv)
 		{ 0 }
 	};
 	Katasbx__Monitor__V1__ExecRequest x = KATASBX__MONITOR__V1__EXEC_REQUEST__INIT;
-	Katasbx__Monitor__V1__WaitExecRequest w = KATASBX__MONITOR__V1__WAIT_EXEC_REQUEST__INIT;
-	Katasbx__Monitor__V1__WaitExecResponse *resp = NULL;
 	Katasbx__Agent__V1__Process flags_proc = KATASBX__AGENT__V1__PROCESS__INIT;
 	Katasbx__Agent__V1__User user = KATASBX__AGENT__V1__USER__INIT;
 	Katasbx__Agent__V1__Process *proc = NULL, *parsed = NULL;
 	const char *process_file = NULL, *cwd = NULL, *user_arg = NULL, *pid_file = NULL, *id;
 	char *env[MAX_ENV + 1], exec_id[64], io[3][64];
 	size_t nenv = 0, i;
-	bool detach = false, have_path = false;
+	bool detach = false, have_path = false, tty = false, raw_set = false;
+	sigset_t fwd_mask, old_mask;
+	struct termios saved;
 	struct kx_state st;
 	struct kx_err err;
 	struct timespec ts;
@@ -143,17 +269,21 @@ int cmd_exec(struct kx_config *cfg, int argc, char **argv)
 		case 'w': cwd = optarg; break;
 		case 'u': user_arg = optarg; break;
 		case 'd': detach = true; break;
-		case 't': return fail("exec: --tty is not supported (no --console-socket for exec)");
+		case 't': tty = true; break;
 		case O_PIDFILE: pid_file = optarg; break;
-		case O_CONSOLE: return fail("exec: --console-socket is not supported");
+		case O_CONSOLE:
+			return fail("exec: --console-socket is not supported: use --tty in the "
+				    "foreground, on a terminal");
 		default:
 			return fail("usage: exec [--process FILE] [--env K=V]... [--cwd DIR] "
-				    "[--user UID[:GID]] [--detach] [--pid-file F] ID [COMMAND [ARG...]]");
+				    "[--user UID[:GID]] [--tty] [--detach] [--pid-file F] ID "
+				    "[COMMAND [ARG...]]");
 		}
 	}
 	if (optind >= argc)
 		return fail("usage: exec [--process FILE] [--env K=V]... [--cwd DIR] "
-			    "[--user UID[:GID]] [--detach] [--pid-file F] ID [COMMAND [ARG...]]");
+			    "[--user UID[:GID]] [--tty] [--detach] [--pid-file F] ID "
+			    "[COMMAND [ARG...]]");
 	id = argv[optind++];
 	if (kx_state_read(cfg->root, id, &st, &err))
 		return fail("%s", err.msg);
@@ -192,12 +322,7 @@ int cmd_exec(struct kx_config *cfg, int argc, char **argv)
 			kx_state_clear(&st);
 			return fail("exec: --process %s: no process.args", process_file);
 		}
-		if (parsed->terminal) {
-			katasbx__agent__v1__process__free_unpacked(parsed, NULL);
-			kx_state_clear(&st);
-			return fail("exec: --process %s: terminal is not supported "
-				    "(no --console-socket for exec)", process_file);
-		}
+		tty = tty || parsed->terminal;
 		proc = parsed;
 	} else {
 		if (optind >= argc) {
@@ -221,6 +346,14 @@ int cmd_exec(struct kx_config *cfg, int argc, char **argv)
 		flags_proc.user = &user;
 		proc = &flags_proc;
 	}
+	/* A terminal in the guest: ours relays it, so we stay and have one. */
+	if (tty && (detach || !isatty(0))) {
+		if (parsed)
+			katasbx__agent__v1__process__free_unpacked(parsed, NULL);
+		kx_state_clear(&st);
+		return fail("exec: --tty needs a terminal on stdin and the foreground (no --detach)");
+	}
+	proc->terminal = tty;
 
 	for (i = 0; i < 3; i++) {
 		if (stdio_path(i, io[i], sizeof(io[i]))) {
@@ -238,10 +371,14 @@ int cmd_exec(struct kx_config *cfg, int argc, char **argv)
 	x.stdin = io[0];
 	x.stdout = io[1];
 	x.stderr = io[2];
+	if (!detach)
+		block_forwarded(&fwd_mask, &old_mask);
 	ret = kx_monitor_call(cfg->root, id, "Exec", &x.base, &err);
 	if (parsed)
 		katasbx__agent__v1__process__free_unpacked(parsed, NULL);
 	if (ret) {
+		if (!detach)
+			sigprocmask(SIG_SETMASK, &old_mask, NULL);
 		kx_state_clear(&st);
 		return fail("exec in %s: %s", id, err.msg);
 	}
@@ -250,6 +387,8 @@ int cmd_exec(struct kx_config *cfg, int argc, char **argv)
 		FILE *f = fopen(pid_file, "we");
 
 		if (!f || fprintf(f, "%d", (int)st.pid) < 0 || fclose(f)) {
+			if (!detach)
+				sigprocmask(SIG_SETMASK, &old_mask, NULL);
 			kx_state_clear(&st);
 			return fail("exec: --pid-file %s: %s", pid_file, strerror(errno));
 		}
@@ -258,13 +397,16 @@ int cmd_exec(struct kx_config *cfg, int argc, char **argv)
 	if (detach)
 		return 0;
 
-	w.exec_id = exec_id;
-	if (kx_monitor_call_resp(cfg->root, id, "WaitExec", &w.base,
-				 &katasbx__monitor__v1__wait_exec_response__descriptor,
-				 (ProtobufCMessage **)&resp, -1, &err))
-		return fail("wait for exec in %s: %s", id, err.msg);
-	ret = resp->status;
-	katasbx__monitor__v1__wait_exec_response__free_unpacked(resp, NULL);
+	/* the guest's pty does the line discipline: ours passes bytes through */
+	if (tty && !tcgetattr(0, &saved)) {
+		struct termios raw = saved;
+
+		cfmakeraw(&raw);
+		raw_set = !tcsetattr(0, TCSANOW, &raw);
+	}
+	ret = wait_forwarding(cfg, id, exec_id, tty, &fwd_mask, &old_mask);
+	if (raw_set)
+		tcsetattr(0, TCSANOW, &saved);
 	/*
 	 * The monitor appended to a file on its own file description: move
 	 * ours (shared with the shell that redirected us) past what it wrote.
