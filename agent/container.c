@@ -288,18 +288,30 @@ static bool child_wait_byte(int fd)
 
 static void __attribute__((noreturn)) child_init(const pb_create_req *r, const char *rootfs,
 						  const char *share_root, void *c_seccomp,
-						  int sync_fd, const struct child_stdio *cs)
+						  const int join[2], int sync_fd,
+						  const struct child_stdio *cs)
 {
 	struct sync_msg ready = { .kind = SYNC_READY };
 	struct kx_err err = { 0 };
+	int keep[3] = { sync_fd, join[0], join[1] };
+	int flags = CLONE_NEWNS | CLONE_NEWCGROUP;
 
 	child_reset_signals();
 	child_set_stdio(cs, r->process->terminal);
-	child_close_fds(&sync_fd, 1);
+	child_close_fds(keep, 3);
 	if (!child_wait_byte(sync_fd))
 		_exit(1);
+	/* a pod's container: the sandbox's ipc and uts namespaces, else its own */
+	if (join[0] >= 0 ? setns(join[0], CLONE_NEWIPC) : (flags |= CLONE_NEWIPC, 0)) {
+		sync_report(sync_fd, errno, "join the ipc namespace of %s", r->ns_container);
+		_exit(1);
+	}
+	if (join[1] >= 0 ? setns(join[1], CLONE_NEWUTS) : (flags |= CLONE_NEWUTS, 0)) {
+		sync_report(sync_fd, errno, "join the uts namespace of %s", r->ns_container);
+		_exit(1);
+	}
 	/* After the agent moved us into our cgroup: the cgroup ns is rooted there. */
-	if (unshare(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP) < 0) {
+	if (unshare(flags) < 0) {
 		sync_report(sync_fd, errno, "unshare");
 		_exit(1);
 	}
@@ -352,6 +364,40 @@ static int spawn(struct process *p, int pidns_fd, int sv[2], struct kx_err *err)
 	return 0;
 }
 
+/*
+ * A pod's container joins namespaces of its sandbox's init: fds of them,
+ * ipc, uts, pid (-1: its own). -1 with msg when the sandbox is not there.
+ */
+static int join_namespaces(const pb_create_req *r, int fd[3], char *msg, size_t len)
+{
+	static const char *const ns[3] = { "ipc", "uts", "pid" };
+	const bool want[3] = { r->join_ipc, r->join_uts, r->join_pid };
+	struct container *s;
+	char path[64];
+
+	if (!r->ns_container[0] || !(want[0] || want[1] || want[2]))
+		return 0;
+	s = valid_id(r->ns_container) ? container_find(r->ns_container) : NULL;
+	if (!s || !s->init || s->init->pid <= 0 || s->init->state == PROC_EXITED)
+		return snprintf(msg, len, "container %.140s, whose namespaces to join, is not running",
+				r->ns_container), -1;
+	for (int i = 0; i < 3; i++) {
+		if (!want[i])
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)s->init->pid, ns[i]);
+		fd[i] = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd[i] < 0) {
+			snprintf(msg, len, "%s namespace of %.140s: %s", ns[i], r->ns_container,
+				 strerror(errno));
+			while (i--)
+				if (fd[i] >= 0)
+					close(fd[i]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 int container_create(const struct call *call, const pb_create_req *r)
 {
 	struct child_stdio cs = { { -1, -1, -1 } };
@@ -359,7 +405,7 @@ int container_create(const struct call *call, const pb_create_req *r)
 	struct container *c;
 	struct process *p;
 	char msg[600], src[4300];
-	int sv[2] = { -1, -1 }, ret;
+	int sv[2] = { -1, -1 }, nsfd[3] = { -1, -1, -1 }, ret;
 	void *filter = NULL;
 
 	if (!valid_id(r->container_id))
@@ -372,11 +418,20 @@ int container_create(const struct call *call, const pb_create_req *r)
 		return reply_err(call, TTRPC_INVALID_ARGUMENT, "%s", msg);
 	if (ncontainers >= MAX_CONTAINERS)
 		return reply_err(call, TTRPC_RESOURCE_EXHAUSTED, "too many containers");
-	if (r->seccomp && !(filter = seccomp_build(r->seccomp, msg, sizeof(msg))))
+	if (join_namespaces(r, nsfd, msg, sizeof(msg)))
+		return reply_err(call, TTRPC_FAILED_PRECONDITION, "%s", msg);
+	if (r->seccomp && !(filter = seccomp_build(r->seccomp, msg, sizeof(msg)))) {
+		for (int i = 0; i < 3; i++)
+			if (nsfd[i] >= 0)
+				close(nsfd[i]);
 		return reply_err(call, TTRPC_INVALID_ARGUMENT, "%s", msg);
+	}
 	c = calloc(1, sizeof(*c));
 	if (!c) {
 		seccomp_free(filter);
+		for (int i = 0; i < 3; i++)
+			if (nsfd[i] >= 0)
+				close(nsfd[i]);
 		return reply_err(call, TTRPC_RESOURCE_EXHAUSTED, "out of memory");
 	}
 	c->seccomp = filter;
@@ -426,9 +481,14 @@ int container_create(const struct call *call, const pb_create_req *r)
 		kx_error(&err, errno, "socketpair");
 		goto fail;
 	}
-	ret = spawn(p, -1, sv, &err);
+	ret = spawn(p, nsfd[2], sv, &err);
 	if (ret == 1)
-		child_init(r, c->rootfs, share_path(c->share), c->seccomp, sv[1], &cs);
+		child_init(r, c->rootfs, share_path(c->share), c->seccomp, nsfd, sv[1], &cs);
+	for (int i = 0; i < 3; i++) {
+		if (nsfd[i] >= 0)
+			close(nsfd[i]);
+		nsfd[i] = -1;
+	}
 	if (ret < 0)
 		goto fail;
 	stdio_close_child(&cs);
@@ -438,6 +498,9 @@ int container_create(const struct call *call, const pb_create_req *r)
 	log_dbg("container %s: init is pid %d", c->id, (int)p->pid);
 	return 0;
 fail:
+	for (int i = 0; i < 3; i++)
+		if (nsfd[i] >= 0)
+			close(nsfd[i]);
 	/* spawn() failed before taking the socket over. */
 	stdio_close_child(&cs);
 	if (sv[0] >= 0) {

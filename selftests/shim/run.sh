@@ -333,6 +333,19 @@ else
 	not_ok "a detached pod container" "status=$st boot=$pc2_boot init=$pc2_init" \
 		"binds=$binds shims=$shims" "$(cat "$WORK/out")"
 fi
+# Namespaces named by path (as CRI names the sandbox's): a pod's container joins the
+# sandbox's ipc, uts and pid namespaces in the guest; pc2, naming none, has its own.
+NSCMD='readlink /proc/self/ns/ipc; readlink /proc/self/ns/uts; tr "\0" " " </proc/1/cmdline; echo'
+sb_ns=$(c task exec --fifo-dir "$WORK/fifo" --exec-id n1 pod1 sh -c "$NSCMD" </dev/null 2>&1)
+pc2_ns=$(c task exec --fifo-dir "$WORK/fifo" --exec-id n2 pc2 sh -c "$NSCMD" </dev/null 2>&1)
+pc4_ns=$(run --rm --annotation=$T=container --annotation=$S=pod1 --with-ns=ipc:/proc/1/ns/ipc \
+	--with-ns=uts:/proc/1/ns/uts --with-ns=pid:/proc/1/ns/pid pc4 sh -c "$NSCMD" 2>&1)
+if [ -n "$sb_ns" ] && [ "$pc4_ns" = "$sb_ns" ] && [ "$(echo "$sb_ns" | tail -n 1)" = "sleep 300 " ] &&
+   [ "$(echo "$pc2_ns" | head -n 1)" != "$(echo "$sb_ns" | head -n 1)" ]; then
+	ok "a pod's container naming the sandbox's namespaces joins its ipc, uts and pid namespaces"
+else
+	not_ok "pod namespaces" "sandbox: $(echo $sb_ns)" "pc4: $(echo $pc4_ns)" "pc2: $(echo $pc2_ns)"
+fi
 c task kill -s SIGKILL pc2
 for _ in $(seq 100); do
 	st=$(c task ls 2>/dev/null | awk '$1 == "pc2" { print $3 }')

@@ -489,6 +489,22 @@ static void test_seccomp(void **state)
 	kx_spec_free(&s);
 }
 
+/* linux.namespaces: which name an existing namespace by path (a pod's sandbox's) */
+static void test_namespace_paths(void **state)
+{
+	static const char cfg[] = CFG(
+		"\"linux\":{\"namespaces\":[{\"type\":\"pid\"},{\"type\":\"network\",\"path\":\"/proc/9/ns/net\"},"
+		"{\"type\":\"ipc\",\"path\":\"/proc/9/ns/ipc\"},{\"type\":\"uts\",\"path\":\"/proc/9/ns/uts\"},"
+		"{\"type\":\"mount\"},{\"type\":\"cgroup\",\"path\":\"\"}]},", PROC);
+	struct kx_err err = { 0 };
+	struct kx_spec s;
+
+	(void)state;
+	assert_int_equal(kx_spec_parse(cfg, bundle, &s, &err), 0);
+	assert_int_equal(s.ns_paths, KX_NS_IPC | KX_NS_UTS);
+	kx_spec_free(&s);
+}
+
 static void test_names(void **state)
 {
 	assert_int_equal(kx_cap_from_name("CAP_CHOWN"), 0);
@@ -617,6 +633,12 @@ static const struct bad bad_cases[] = {
 	     "\"args\":[{\"index\":0,\"value\":1,\"op\":\"SCMP_CMP_ABOUT\"}]}]}"),
 	  "linux.seccomp.syscalls[0].args[0].op: SCMP_CMP_ABOUT: unknown operator" },
 #undef SC
+	{ "namespaces_type", CFG("\"linux\":{\"namespaces\":{}},", PROC),
+	  "linux.namespaces: must be an array" },
+	{ "namespace_type_unknown", CFG("\"linux\":{\"namespaces\":[{\"type\":\"pids\"}]},", PROC),
+	  "linux.namespaces[0].type: unknown namespace type \"pids\"" },
+	{ "namespace_type_missing", CFG("\"linux\":{\"namespaces\":[{\"path\":\"/x\"}]},", PROC),
+	  "linux.namespaces[0].type: is required" },
 	{ "bind_source_missing", CFG("\"mounts\":[{\"destination\":\"/d\",\"type\":\"bind\"}],", PROC),
 	  "mounts[0].source: is required for a bind mount" },
 	{ "bind_source_absent",
@@ -681,6 +703,7 @@ int main(void)
 		cmocka_unit_test(test_load_errors),
 		cmocka_unit_test(test_optional_fields),
 		cmocka_unit_test(test_seccomp),
+		cmocka_unit_test(test_namespace_paths),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_process_parse),
 	};

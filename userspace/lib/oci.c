@@ -818,6 +818,43 @@ static int parse_seccomp(json_object *v, struct kx_spec *spec, struct kx_err *er
 	return 0;
 }
 
+/*
+ * linux.namespaces: the guest makes the container's own; which of them name
+ * an existing one by path (a pod's container names its sandbox's) is kept.
+ */
+static int parse_namespaces(json_object *v, struct kx_spec *spec, struct kx_err *err)
+{
+	static const struct { const char *type; unsigned int bit; } known[] = {
+		{ "pid", KX_NS_PID }, { "ipc", KX_NS_IPC }, { "uts", KX_NS_UTS },
+		{ "network", 0 }, { "mount", 0 }, { "user", 0 }, { "cgroup", 0 }, { "time", 0 },
+	};
+	size_t n;
+
+	if (want(v, json_type_array, "linux.namespaces", err))
+		return -1;
+	n = json_object_array_length(v);
+	for (size_t i = 0; i < n; i++) {
+		json_object *e = json_object_array_get_idx(v, i);
+		cleanup_free char *type = NULL, *path = NULL;
+		char elem[PATH_BUF], fp[PATH_BUF];
+		size_t k;
+
+		indexed(elem, "linux.namespaces", i);
+		if (want(e, json_type_object, elem, err) || req_string(e, elem, "type", &type, err) ||
+		    opt_string(e, elem, "path", &path, err))
+			return -1;
+		for (k = 0; k < sizeof(known) / sizeof(known[0]); k++)
+			if (!strcmp(type, known[k].type))
+				break;
+		if (k == sizeof(known) / sizeof(known[0]))
+			return field_error(err, join(fp, elem, "type"), "unknown namespace type \"%s\"",
+					   type);
+		if (path && *path)
+			spec->ns_paths |= known[k].bit;
+	}
+	return 0;
+}
+
 static int parse_linux(json_object *v, struct kx_spec *spec, struct kx_err *err)
 {
 	json_object *f;
@@ -833,6 +870,8 @@ static int parse_linux(json_object *v, struct kx_spec *spec, struct kx_err *err)
 			 &spec->n_readonly_paths, check_absolute, err))
 		return -1;
 	if ((f = member(v, "seccomp")) && parse_seccomp(f, spec, err))
+		return -1;
+	if ((f = member(v, "namespaces")) && parse_namespaces(f, spec, err))
 		return -1;
 	return 0;
 }

@@ -13,6 +13,10 @@
 #include "agent.pb-c.h"
 #include "kx_error.h"
 
+#define KX_NS_PID 1u
+#define KX_NS_IPC 2u
+#define KX_NS_UTS 4u
+
 struct kx_spec {
 	char *oci_version;
 	char *bundle;			/* absolute, canonical bundle directory */
@@ -33,6 +37,12 @@ struct kx_spec {
 	size_t n_readonly_paths;
 	char **readonly_paths;
 	Katasbx__Agent__V1__Seccomp *seccomp;	/* linux.seccomp, NULL when none */
+	/*
+	 * KX_NS_* of the linux.namespaces that name an existing namespace by
+	 * path: a pod's container joins its sandbox's (elsewhere: host paths,
+	 * which mean nothing in the guest, so ignored).
+	 */
+	unsigned int ns_paths;
 	char *annotations_json;		/* the "annotations" object as JSON text, "{}" if none */
 };
 

@@ -144,6 +144,11 @@ int pod_create(struct task *t, const struct kx_spec *spec, struct ttrpc_reply *r
 	cr.n_readonly_paths = spec->n_readonly_paths;
 	cr.readonly_paths = spec->readonly_paths;
 	cr.seccomp = spec->seccomp;
+	/* CRI names the sandbox's ipc and uts (and pid, when shared) namespaces by path */
+	cr.ns_container = t->sandbox;
+	cr.join_ipc = (spec->ns_paths & KX_NS_IPC) != 0;
+	cr.join_uts = (spec->ns_paths & KX_NS_UTS) != 0;
+	cr.join_pid = (spec->ns_paths & KX_NS_PID) != 0;
 	x.container = &cr;
 	x.stdin = t->io[0];
 	x.stdout = t->io[1];
