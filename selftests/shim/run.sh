@@ -333,6 +333,20 @@ else
 	not_ok "a detached pod container" "status=$st boot=$pc2_boot init=$pc2_init" \
 		"binds=$binds shims=$shims" "$(cat "$WORK/out")"
 fi
+# A pod's container with a bind mount of a host directory (CRI's volumes, /etc/hosts ...):
+# bound on the pod's share under .mounts-ID, read-only here, gone with the task.
+out=$(run --rm --annotation=$T=container --annotation=$S=pod1 \
+	--mount="type=bind,src=$WORK/vol,dst=/data,options=rbind:ro" pc5 \
+	sh -c 'cat /data/in; echo x > /data/w 2>/dev/null || echo ro-refused' 2>"$WORK/err")
+if [ "$out" = "$(printf 'host side\nro-refused')" ] && [ ! -e "$WORK/vol/w" ] &&
+   ! grep -q "$WORK/shim/default/.pods/pod1/.mounts-pc5" /proc/self/mountinfo &&
+   [ ! -e "$WORK/shim/default/.pods/pod1/.mounts-pc5" ]; then
+	ok "a pod's container binds a host directory (read-only) through the pod's share; unbound after"
+else
+	not_ok "a pod's container's bind mount" "out=$out" "$(tail -n 3 "$WORK/err")" \
+		"$(ls -a "$WORK/shim/default/.pods/pod1" 2>&1)"
+fi
+
 # Namespaces named by path (as CRI names the sandbox's): a pod's container joins the
 # sandbox's ipc, uts and pid namespaces in the guest; pc2, naming none, has its own.
 NSCMD='readlink /proc/self/ns/ipc; readlink /proc/self/ns/uts; tr "\0" " " </proc/1/cmdline; echo'

@@ -429,11 +429,6 @@ static void test_optional_fields(void **state)
 		assert_string_equal(s.mounts[3]->source, abs);
 		free(real);
 	}
-	/* where they cannot be served (a pod), they go */
-	assert_int_equal(kx_spec_drop_binds(&s), 3);
-	assert_int_equal(s.n_mounts, 1);
-	assert_int_equal(s.n_binds, 0);
-	assert_string_equal(s.mounts[0]->destination, "/run");
 	assert_int_equal(s.n_masked_paths, 0);
 	assert_string_equal(s.annotations_json, "{\"io.katasbx.x\":\"1\",\"b\":\"two\"}");
 	kx_spec_free(&s);

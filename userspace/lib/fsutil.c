@@ -96,27 +96,35 @@ static bool unbind(const char *path)
 	return false;
 }
 
+bool kx_unbind_dir(const char *dir)
+{
+	struct dirent *de;
+	bool clean = true;
+	DIR *d = opendir(dir);
+
+	if (!d)
+		return errno == ENOENT;
+	while ((de = readdir(d))) {
+		char mp[4700];
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		snprintf(mp, sizeof(mp), "%s/%s", dir, de->d_name);
+		clean = unbind(mp) && clean;
+	}
+	closedir(d);
+	return clean && unbind(dir);
+}
+
 void kx_vm_dir_remove(const char *dir)
 {
 	char path[4400];
 	struct dirent *de;
-	bool clean = true;
+	bool clean;
 	DIR *d;
 
 	snprintf(path, sizeof(path), "%s/share/%s", dir, KX_SHARE_MOUNTS);
-	d = opendir(path);
-	if (d) {
-		while ((de = readdir(d))) {
-			char mp[4700];
-
-			if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-				continue;
-			snprintf(mp, sizeof(mp), "%s/%s", path, de->d_name);
-			clean = unbind(mp) && clean;
-		}
-		closedir(d);
-		clean = clean && unbind(path);
-	}
+	clean = kx_unbind_dir(path);
 	snprintf(path, sizeof(path), "%s/share/%s", dir, KX_SHARE_ROOTFS);
 	if (!unbind(path) || !clean)
 		return;

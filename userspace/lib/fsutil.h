@@ -22,5 +22,10 @@ void kx_strv_free(char **v);
  * empty) is left in place, not emptied.
  */
 void kx_vm_dir_remove(const char *dir);
+/*
+ * Unmount and remove each mount point in dir (share.h's bind mounts), then
+ * dir: true when all is gone (or was), false if something is still there.
+ */
+bool kx_unbind_dir(const char *dir);
 
 #endif

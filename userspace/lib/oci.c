@@ -578,23 +578,6 @@ static int parse_mounts(json_object *v, struct kx_spec *spec, struct kx_err *err
 	return 0;
 }
 
-size_t kx_spec_drop_binds(struct kx_spec *spec)
-{
-	size_t i, j, n = 0;
-
-	for (i = j = 0; i < spec->n_mounts; i++) {
-		if (kx_mount_is_bind(spec->mounts[i])) {
-			katasbx__agent__v1__mount__free_unpacked(spec->mounts[i], NULL);
-			n++;
-		} else {
-			spec->mounts[j++] = spec->mounts[i];
-		}
-	}
-	spec->n_mounts = j;
-	spec->n_binds = 0;
-	return n;
-}
-
 static int parse_root(json_object *v, const char *bundle, struct kx_spec *spec,
 		      struct kx_err *err)
 {

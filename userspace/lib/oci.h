@@ -54,8 +54,6 @@ int kx_spec_parse(const char *json_text, const char *bundle, struct kx_spec *spe
 void kx_spec_free(struct kx_spec *spec);
 /* A bind mount (type "bind", or option bind or rbind): of a host path. */
 bool kx_mount_is_bind(const Katasbx__Agent__V1__Mount *m);
-/* Leave out the bind mounts (where they cannot be served: a pod's); how many. */
-size_t kx_spec_drop_binds(struct kx_spec *spec);
 /*
  * An OCI Process object alone (an exec's, as containerd sends it), checked as
  * config.json's "process" is; errors name the field ("process.args").

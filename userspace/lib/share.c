@@ -62,18 +62,14 @@ static int mount_point(const char *src, const char *path, struct kx_err *err)
 	return 0;
 }
 
-int kx_share_setup(const char *vmdir, const struct kx_spec *spec, struct kx_err *err)
+int kx_share_bind_mounts(const char *share, const char *subdir, const struct kx_spec *spec,
+			 struct kx_err *err)
 {
-	char path[4400], rel[32];
+	char path[4400], rel[300];
 
-	snprintf(path, sizeof(path), "%s/share/%s", vmdir, KX_SHARE_ROOTFS);
-	if (kx_mkdir_p(path, 0755))
-		return kx_error(err, errno, "mkdir %s", path);
-	if (bind_at(spec->root_path, path, spec->root_readonly, err))
-		return -1;
 	if (!spec->n_binds)
 		return 0;
-	snprintf(path, sizeof(path), "%s/share/%s", vmdir, KX_SHARE_MOUNTS);
+	snprintf(path, sizeof(path), "%s/%s", share, subdir);
 	if (mkdir(path, 0755) && errno != EEXIST)
 		return kx_error(err, errno, "mkdir %s", path);
 	for (size_t i = 0; i < spec->n_mounts; i++) {
@@ -81,8 +77,8 @@ int kx_share_setup(const char *vmdir, const struct kx_spec *spec, struct kx_err 
 
 		if (!kx_mount_is_bind(m))
 			continue;
-		snprintf(rel, sizeof(rel), "%s/%zu", KX_SHARE_MOUNTS, i);
-		snprintf(path, sizeof(path), "%s/share/%s", vmdir, rel);
+		snprintf(rel, sizeof(rel), "%s/%zu", subdir, i);
+		snprintf(path, sizeof(path), "%s/%s", share, rel);
 		if (mount_point(m->source, path, err) ||
 		    bind_at(m->source, path, has_ro(m), err))
 			return kx_error_wrap(err, "mount %s", m->destination);
@@ -93,4 +89,17 @@ int kx_share_setup(const char *vmdir, const struct kx_spec *spec, struct kx_err 
 			return kx_error(err, ENOMEM, "mount %s", m->destination);
 	}
 	return 0;
+}
+
+int kx_share_setup(const char *vmdir, const struct kx_spec *spec, struct kx_err *err)
+{
+	char path[4400];
+
+	snprintf(path, sizeof(path), "%s/share/%s", vmdir, KX_SHARE_ROOTFS);
+	if (kx_mkdir_p(path, 0755))
+		return kx_error(err, errno, "mkdir %s", path);
+	if (bind_at(spec->root_path, path, spec->root_readonly, err))
+		return -1;
+	snprintf(path, sizeof(path), "%s/share", vmdir);
+	return kx_share_bind_mounts(path, KX_SHARE_MOUNTS, spec, err);
 }

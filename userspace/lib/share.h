@@ -21,5 +21,12 @@
  * caller's kx_vm_dir_remove(VMDIR).
  */
 int kx_share_setup(const char *vmdir, const struct kx_spec *spec, struct kx_err *err);
+/*
+ * Only the bind mounts of host paths, at SHARE/SUBDIR/N (a pod's container's,
+ * on its sandbox's share); share_source "SUBDIR/N". Undone by
+ * kx_unbind_dir(SHARE/SUBDIR) (fsutil.h); on failure what was bound stays for it.
+ */
+int kx_share_bind_mounts(const char *share, const char *subdir, const struct kx_spec *spec,
+			 struct kx_err *err);
 
 #endif

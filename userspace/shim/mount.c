@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fsutil.h"
 #include "containerd/types/mount.pb-c.h"
 #include "shim.h"
 #include "state.h"
@@ -127,6 +128,20 @@ void shim_unbind(const char *dst)
 {
 	shim_unmount_rootfs(dst);
 	rmdir(dst);
+}
+
+int shim_pod_mounts(char *buf, size_t len, const char *share, const char *id)
+{
+	return snprintf(buf, len, "%s%s.mounts-%s", share ? share : "", share ? "/" : "", id) >=
+	       (int)len ? -1 : 0;
+}
+
+void shim_pod_unbind_mounts(const char *share, const char *id)
+{
+	char dir[PATH_MAX];
+
+	if (!shim_pod_mounts(dir, sizeof(dir), share, id))
+		kx_unbind_dir(dir);
 }
 
 int shim_pod_share(char *buf, size_t len, const char *root, const char *sandbox_id)

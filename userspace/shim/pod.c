@@ -14,6 +14,7 @@
 #include "monitor.h"
 #include "monitor.pb-c.h"
 #include "service.h"
+#include "share.h"
 #include "shim.h"
 
 /* A pod's container: its init's exit through the sandbox's monitor. */
@@ -50,6 +51,10 @@ void pod_undo(struct task *t)
 	if (*t->share_bind)
 		shim_unbind(t->share_bind);
 	t->share_bind[0] = '\0';
+	if (t->is_sandbox)
+		shim_pod_unbind_mounts(t->share_dir, t->id);
+	else if (*t->sandbox && !shim_pod_share(share, sizeof(share), cfg.root, t->sandbox))
+		shim_pod_unbind_mounts(share, t->id);
 	if (t->is_sandbox) {
 		rmdir(t->share_dir);	/* fails while a pod's container is bound there */
 	} else if (*t->sandbox && !shim_pod_share(share, sizeof(share), cfg.root, t->sandbox)) {
@@ -59,6 +64,21 @@ void pod_undo(struct task *t)
 		snprintf(share, sizeof(share), "%s/.pods", cfg.root);
 		rmdir(share);		/* once no pod is left */
 	}
+}
+
+/* Its bind mounts of host paths on the pod's share (a reply and -1 on failure). */
+static int bind_mounts(struct task *t, const char *share, const struct kx_spec *spec,
+		       struct ttrpc_reply *rp)
+{
+	char sub[KX_ID_MAX + 16];
+	struct kx_err err;
+
+	if (shim_pod_mounts(sub, sizeof(sub), NULL, t->id) ||
+	    kx_share_bind_mounts(share, sub, spec, &err)) {
+		ttrpc_reply_error(rp, TTRPC_INVALID_ARGUMENT, "task %s: %s", t->id, err.msg);
+		return -1;
+	}
+	return 0;
 }
 
 /*
@@ -104,6 +124,8 @@ int pod_setup(struct task *t, const struct kx_spec *spec, pid_t *sb_pid,
 			t->share_bind[0] = '\0';
 			ttrpc_reply_error(rp, TTRPC_INTERNAL, "task %s: %s", t->id, err.msg);
 			ret = -1;
+		} else if (bind_mounts(t, t->share_dir, spec, rp)) {
+			ret = -1;
 		}
 	}
 out:
@@ -132,6 +154,8 @@ int pod_create(struct task *t, const struct kx_spec *spec, struct ttrpc_reply *r
 		ttrpc_reply_error(rp, TTRPC_INTERNAL, "task %s: %s", t->id, err.msg);
 		return -1;
 	}
+	if (bind_mounts(t, share, spec, rp))
+		return -1;
 	cr.container_id = t->id;
 	cr.process = spec->process;
 	cr.hostname = spec->hostname ? spec->hostname : "";

@@ -59,6 +59,13 @@ void shim_unmount_rootfs(const char *dir);
 /* A recursive bind of src on dst (made); undone by shim_unbind (dst removed). */
 int shim_bind(const char *src, const char *dst, struct kx_err *err);
 void shim_unbind(const char *dst);
+/*
+ * A pod's task's bind mounts of host paths on the pod's share: SHARE/.mounts-ID
+ * into path (share.h; a task id never starts with a dot, so it meets no rootfs).
+ * shim_pod_unbind_mounts undoes them. -1 if it does not fit.
+ */
+int shim_pod_mounts(char *buf, size_t len, const char *share, const char *id);
+void shim_pod_unbind_mounts(const char *share, const char *id);
 
 /*
  * Pods: a sandbox's VM shares ROOT/.pods/SANDBOX-ID, where the sandbox's and

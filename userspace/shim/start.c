@@ -215,6 +215,7 @@ static void pod_cleanup(const struct kx_config *cfg, const char *id)
 	if (sid && kx_id_valid(id) && !shim_pod_share(share, sizeof(share), cfg->root, sid)) {
 		snprintf(bind, sizeof(bind), "%s/%s", share, id);
 		shim_unbind(bind);
+		shim_pod_unbind_mounts(share, id);
 		rmdir(share);
 		snprintf(share, sizeof(share), "%s/.pods", cfg->root);
 		rmdir(share);

@@ -210,10 +210,6 @@ void m_create(void *ctx, const struct ttrpc_request_info *rq, struct ttrpc_reply
 		spec.process->terminal = true;
 	if (pod_setup(t, &spec, &sb_pid, rp))
 		goto fail;
-	/* a pod's VM has one share for all its containers, made before them */
-	if ((t->is_sandbox || *t->sandbox) && spec.n_binds)
-		kx_warn("task %s: %zu bind mount(s) of host paths skipped: not supported in a pod yet",
-			r->id, kx_spec_drop_binds(&spec));
 	if (*t->sandbox) {
 		if (pod_create(t, &spec, rp))
 			goto fail;
