@@ -210,8 +210,59 @@ rt exec execd sh -c 'kill -9 $$' </dev/null >/dev/null 2>&1; rc=$?
 echo '{"args": [' >"$WORK/bad.json"
 expect_fail "exec --process with bad JSON fails" "invalid JSON" "" rt exec --process "$WORK/bad.json" execd
 expect_fail "exec without a command fails" "no command" "" rt exec execd
-expect_fail "exec --tty without a terminal on stdin fails" "needs a terminal" "" rt exec -t execd true
-expect_fail "exec --tty --detach fails" "needs a terminal" "" rt exec -t -d execd true
+expect_fail "exec --tty without a terminal on stdin fails" "needs --console-socket, or a terminal" "" \
+	rt exec -t execd true
+expect_fail "exec --tty --detach without --console-socket fails" "needs --console-socket" "" \
+	rt exec -t -d execd true
+expect_fail "exec --console-socket without --tty fails" "console-socket needs --tty" "" \
+	rt exec --console-socket "$WORK/none.sock" execd true
+# wait_for_gone PID: it exited within 10 s (a zombie counts: nobody here reaps it)
+wait_for_gone() {
+	for _ in $(seq 100); do
+		if ! kill -0 "$1" 2>/dev/null || [ "$(ps -o stat= -p "$1" 2>/dev/null | cut -c1)" = Z ]; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	return 1
+}
+# exec -t -d --console-socket, as a runc-style shim runs it: the master goes to the socket,
+# --pid-file names a host process that lives as long as the exec
+cat >"$WORK/etty.sh" <<'SH'
+n=0
+while [ "$(stty size)" = "0 0" ] && [ $n -lt 100 ]; do sleep 0.1; n=$((n + 1)); done
+tty; stty size; read -r line; echo "got $line"; exit 4
+SH
+rm -f "$WORK/xc.sock"
+python3 "$here/selftests/e2e/console_socket.py" "$WORK/xc.sock" "$WORK/xc.out" 40 100 \
+	"$(printf 'typed\r')" &
+cspid=$!
+for i in $(seq 1 50); do [ -S "$WORK/xc.sock" ] && break; sleep 0.1; done
+rt exec -t -d --console-socket "$WORK/xc.sock" --pid-file "$WORK/xc.pid" execd \
+	sh -c "$(cat "$WORK/etty.sh")" >"$WORK/o" 2>"$WORK/err" </dev/null
+rc=$?
+for i in $(seq 1 600); do kill -0 $cspid 2>/dev/null || break; sleep 0.1; done
+kill $cspid 2>/dev/null
+wait $cspid
+xpid=$(cat "$WORK/xc.pid" 2>/dev/null)
+out=$(tr -d '\r' <"$WORK/xc.out" 2>/dev/null)
+if [ $rc -eq 0 ] && echo "$out" | grep -qx '/dev/pts/[0-9]*' && echo "$out" | grep -qx '40 100' &&
+   echo "$out" | grep -qx 'got typed' && [ -n "$xpid" ] && wait_for_gone "$xpid"; then
+	ok "exec -t -d --console-socket: a pty in the guest, 40x100, input relayed; its --pid-file process ends with it"
+else
+	not_ok "exec --console-socket" "rc=$rc pid=$xpid $(cat "$WORK/err")" "$out"
+fi
+# a detached exec's --pid-file process forwards the signals it gets
+rt exec -d --pid-file "$WORK/xd.pid" execd \
+	sh -c 'trap "kill \$!; echo got-term; exit 3" TERM; echo ready; sleep 100 & wait' \
+	>"$WORK/xd.out" 2>&1 </dev/null
+for _ in $(seq 100); do grep -q ready "$WORK/xd.out" && break; sleep 0.1; done
+xpid=$(cat "$WORK/xd.pid" 2>/dev/null)
+[ -n "$xpid" ] && kill -TERM "$xpid"
+for _ in $(seq 100); do grep -q got-term "$WORK/xd.out" && break; sleep 0.1; done
+grep -qx got-term "$WORK/xd.out" && wait_for_gone "$xpid" \
+	&& ok "SIGTERM to a detached exec's --pid-file process reaches the exec, which then ends it" \
+	|| not_ok "detached exec signals" "pid=$xpid" "$(cat "$WORK/xd.out")"
 # exec --tty from a terminal: script(1) gives us one, 33 rows by 77 columns (run with /bin/sh
 # and timeout in the pty's foreground group: see selftests/shim/run.sh)
 TTYCMD='n=0; while [ "$(stty size)" = "0 0" ] && [ $n -lt 100 ]; do sleep 0.1; n=$((n+1)); done; tty; stty size; exit 6'

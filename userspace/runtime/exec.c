@@ -138,14 +138,14 @@ static void *wait_exec(void *arg)
 	return NULL;
 }
 
-/* Our terminal's size to the exec's pty in the guest. */
-static void resize(const struct kx_config *cfg, const char *id, const char *exec_id)
+/* The size of the terminal tty_fd to the exec's pty in the guest. */
+static void resize(const struct kx_config *cfg, const char *id, const char *exec_id, int tty_fd)
 {
 	Katasbx__Monitor__V1__ResizePtyRequest r = KATASBX__MONITOR__V1__RESIZE_PTY_REQUEST__INIT;
 	struct winsize ws;
 	struct kx_err err;
 
-	if (ioctl(0, TIOCGWINSZ, &ws) || (!ws.ws_row && !ws.ws_col))
+	if (ioctl(tty_fd, TIOCGWINSZ, &ws) || (!ws.ws_row && !ws.ws_col))
 		return;
 	r.exec_id = (char *)exec_id;
 	r.width = ws.ws_col;
@@ -169,11 +169,12 @@ static void block_forwarded(sigset_t *mask, sigset_t *old)
 }
 
 /*
- * Until the exec has exited: signals to us go to it, a resize of our terminal
- * too. mask is blocked (block_forwarded); old is restored at the end.
+ * Until the exec has exited: signals to us go to it, a resize of the terminal
+ * tty_fd (-1: none) too. mask is blocked (block_forwarded); old is restored
+ * at the end.
  */
 static int wait_forwarding(const struct kx_config *cfg, const char *id, const char *exec_id,
-			   bool tty, const sigset_t *mask, const sigset_t *old)
+			   int tty_fd, const sigset_t *mask, const sigset_t *old)
 {
 	struct waiting w = { .cfg = cfg, .id = id, .exec_id = exec_id };
 	pthread_t th;
@@ -188,8 +189,8 @@ static int wait_forwarding(const struct kx_config *cfg, const char *id, const ch
 		sigprocmask(SIG_SETMASK, old, NULL);
 		return fail("exec: wait: %s", strerror(errno));
 	}
-	if (tty)
-		resize(cfg, id, exec_id);
+	if (tty_fd >= 0)
+		resize(cfg, id, exec_id, tty_fd);
 	for (;;) {
 		struct pollfd p[2] = { { .fd = sfd, .events = POLLIN },
 				       { .fd = w.done[0], .events = POLLIN } };
@@ -202,8 +203,8 @@ static int wait_forwarding(const struct kx_config *cfg, const char *id, const ch
 		if (!p[0].revents || read(sfd, &si, sizeof(si)) != sizeof(si))
 			continue;
 		if (si.ssi_signo == SIGWINCH) {
-			if (tty)
-				resize(cfg, id, exec_id);
+			if (tty_fd >= 0)
+				resize(cfg, id, exec_id, tty_fd);
 		} else {
 			Katasbx__Monitor__V1__KillRequest k = KATASBX__MONITOR__V1__KILL_REQUEST__INIT;
 			struct kx_err err;
@@ -222,6 +223,41 @@ static int wait_forwarding(const struct kx_config *cfg, const char *id, const ch
 	if (w.status < 0)
 		return fail("wait for exec in %s: %s", id, w.msg);
 	return w.status;
+}
+
+/* The host side of a pty passes bytes through: the guest's does the line discipline. */
+static int make_raw(int fd, struct termios *saved)
+{
+	struct termios raw;
+
+	if (tcgetattr(fd, saved))
+		return -1;
+	raw = *saved;
+	cfmakeraw(&raw);
+	return tcsetattr(fd, TCSANOW, &raw);
+}
+
+/*
+ * A detached exec's host process, as runc's is the exec'd process itself:
+ * --pid-file names it, it lives as long as the exec, forwards the signals it
+ * gets and exits with the exec's status. A session leader, its terminal the
+ * console's pty when there is one, so that a resize of it comes as SIGWINCH.
+ */
+static pid_t spawn_waiter(const struct kx_config *cfg, const char *id, const char *exec_id,
+			  const char *console, const sigset_t *mask, const sigset_t *old)
+{
+	pid_t pid = fork();
+	int fd, tty_fd = -1;
+
+	if (pid)
+		return pid;
+	setsid();
+	fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	for (int i = 0; i < 3 && fd >= 0; i++)
+		dup2(fd, i);
+	if (console)
+		tty_fd = open(console, O_RDWR | O_CLOEXEC);	/* our controlling terminal */
+	_exit(wait_forwarding(cfg, id, exec_id, tty_fd, mask, old) & 0xff);
 }
 
 int cmd_exec(struct kx_config *cfg, int argc, char **argv)
@@ -243,11 +279,14 @@ int cmd_exec(struct kx_config *cfg, int argc, char **argv)
 	Katasbx__Agent__V1__User user = KATASBX__AGENT__V1__USER__INIT;
 	Katasbx__Agent__V1__Process *proc = NULL, *parsed = NULL;
 	const char *process_file = NULL, *cwd = NULL, *user_arg = NULL, *pid_file = NULL, *id;
-	char *env[MAX_ENV + 1], exec_id[64], io[3][64];
+	const char *console = NULL;
+	char *env[MAX_ENV + 1], exec_id[64], io[3][64], slave[64] = "";
 	size_t nenv = 0, i;
 	bool detach = false, have_path = false, tty = false, raw_set = false;
 	sigset_t fwd_mask, old_mask;
 	struct termios saved;
+	int tty_fd = -1;
+	pid_t waiter;
 	struct kx_state st;
 	struct kx_err err;
 	struct timespec ts;
@@ -271,19 +310,17 @@ int cmd_exec(struct kx_config *cfg, int argc, char **argv)
 		case 'd': detach = true; break;
 		case 't': tty = true; break;
 		case O_PIDFILE: pid_file = optarg; break;
-		case O_CONSOLE:
-			return fail("exec: --console-socket is not supported: use --tty in the "
-				    "foreground, on a terminal");
+		case O_CONSOLE: console = optarg; break;
 		default:
 			return fail("usage: exec [--process FILE] [--env K=V]... [--cwd DIR] "
-				    "[--user UID[:GID]] [--tty] [--detach] [--pid-file F] ID "
-				    "[COMMAND [ARG...]]");
+				    "[--user UID[:GID]] [--tty] [--console-socket S] [--detach] "
+				    "[--pid-file F] ID [COMMAND [ARG...]]");
 		}
 	}
 	if (optind >= argc)
 		return fail("usage: exec [--process FILE] [--env K=V]... [--cwd DIR] "
-			    "[--user UID[:GID]] [--tty] [--detach] [--pid-file F] ID "
-			    "[COMMAND [ARG...]]");
+			    "[--user UID[:GID]] [--tty] [--console-socket S] [--detach] "
+			    "[--pid-file F] ID [COMMAND [ARG...]]");
 	id = argv[optind++];
 	if (kx_state_read(cfg->root, id, &st, &err))
 		return fail("%s", err.msg);
@@ -346,16 +383,40 @@ int cmd_exec(struct kx_config *cfg, int argc, char **argv)
 		flags_proc.user = &user;
 		proc = &flags_proc;
 	}
-	/* A terminal in the guest: ours relays it, so we stay and have one. */
-	if (tty && (detach || !isatty(0))) {
+	/*
+	 * A terminal in the guest, relayed by the monitor from a host pty: the
+	 * console socket's (as runc), else our own terminal, in the foreground.
+	 */
+	if ((console && !tty) || (tty && !console && (detach || !isatty(0)))) {
 		if (parsed)
 			katasbx__agent__v1__process__free_unpacked(parsed, NULL);
 		kx_state_clear(&st);
-		return fail("exec: --tty needs a terminal on stdin and the foreground (no --detach)");
+		return fail(console ? "exec: --console-socket needs --tty (or process.terminal)" :
+			    "exec: --tty needs --console-socket, or a terminal on stdin and the "
+			    "foreground");
 	}
 	proc->terminal = tty;
 
-	for (i = 0; i < 3; i++) {
+	if (console) {
+		struct termios t;
+
+		if (console_send(console, slave, sizeof(slave))) {
+			if (parsed)
+				katasbx__agent__v1__process__free_unpacked(parsed, NULL);
+			kx_state_clear(&st);
+			return 1;
+		}
+		/*
+		 * Held open until the monitor has its own: with no slave open, the
+		 * receiver's reads of the master end (EIO).
+		 */
+		tty_fd = open(slave, O_RDWR | O_NOCTTY | O_CLOEXEC);
+		if (tty_fd >= 0)
+			make_raw(tty_fd, &t);
+		for (i = 0; i < 3; i++)
+			snprintf(io[i], sizeof(io[i]), "%s", slave);
+	}
+	for (i = 0; i < 3 && !console; i++) {
 		if (stdio_path(i, io[i], sizeof(io[i]))) {
 			if (parsed)
 				katasbx__agent__v1__process__free_unpacked(parsed, NULL);
@@ -371,40 +432,47 @@ int cmd_exec(struct kx_config *cfg, int argc, char **argv)
 	x.stdin = io[0];
 	x.stdout = io[1];
 	x.stderr = io[2];
-	if (!detach)
-		block_forwarded(&fwd_mask, &old_mask);
+	block_forwarded(&fwd_mask, &old_mask);
 	ret = kx_monitor_call(cfg->root, id, "Exec", &x.base, &err);
 	if (parsed)
 		katasbx__agent__v1__process__free_unpacked(parsed, NULL);
+	kx_state_clear(&st);
 	if (ret) {
-		if (!detach)
-			sigprocmask(SIG_SETMASK, &old_mask, NULL);
-		kx_state_clear(&st);
+		sigprocmask(SIG_SETMASK, &old_mask, NULL);
+		if (tty_fd >= 0)
+			close(tty_fd);
 		return fail("exec in %s: %s", id, err.msg);
 	}
+	/* the exec's host-side process: the waiter when detached, else us */
+	waiter = detach ? spawn_waiter(cfg, id, exec_id, console ? slave : NULL, &fwd_mask,
+				       &old_mask) : getpid();
+	if (waiter < 0)
+		kx_warn("exec: fork: %s; nothing waits for the exec on the host", strerror(errno));
+	if (detach && tty_fd >= 0) {
+		close(tty_fd);
+		tty_fd = -1;
+	}
 	if (pid_file) {
-		/* the exec runs in the guest: its host-side process is the monitor */
 		FILE *f = fopen(pid_file, "we");
 
-		if (!f || fprintf(f, "%d", (int)st.pid) < 0 || fclose(f)) {
-			if (!detach)
-				sigprocmask(SIG_SETMASK, &old_mask, NULL);
-			kx_state_clear(&st);
+		if (waiter < 0 || !f || fprintf(f, "%d", (int)waiter) < 0 || fclose(f)) {
+			sigprocmask(SIG_SETMASK, &old_mask, NULL);
+			if (tty_fd >= 0)
+				close(tty_fd);
 			return fail("exec: --pid-file %s: %s", pid_file, strerror(errno));
 		}
 	}
-	kx_state_clear(&st);
-	if (detach)
+	if (detach) {
+		sigprocmask(SIG_SETMASK, &old_mask, NULL);
 		return 0;
-
-	/* the guest's pty does the line discipline: ours passes bytes through */
-	if (tty && !tcgetattr(0, &saved)) {
-		struct termios raw = saved;
-
-		cfmakeraw(&raw);
-		raw_set = !tcsetattr(0, TCSANOW, &raw);
 	}
-	ret = wait_forwarding(cfg, id, exec_id, tty, &fwd_mask, &old_mask);
+
+	if (tty && !console)
+		raw_set = !make_raw(0, &saved);
+	ret = wait_forwarding(cfg, id, exec_id, console ? tty_fd : tty ? 0 : -1, &fwd_mask,
+			      &old_mask);
+	if (tty_fd >= 0)
+		close(tty_fd);
 	if (raw_set)
 		tcsetattr(0, TCSANOW, &saved);
 	/*

@@ -6,8 +6,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
@@ -96,50 +94,9 @@ static int prepare(struct kx_config *cfg, const struct create_opts *o, struct kx
 	return 0;
 }
 
-/*
- * runc's console socket: a new pty whose master goes to the socket (SCM_RIGHTS,
- * the message is the slave's name); the monitor relays between the slave and
- * the container's terminal in the guest.
- */
 static int send_console(struct create_opts *o)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
-	struct iovec iov;
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
-			     .msg_controllen = sizeof(cbuf) };
-	struct cmsghdr *cm;
-	int master, sock, ret;
-
-	if (strlen(o->console_socket) >= sizeof(sa.sun_path))
-		return fail("--console-socket %s: path too long", o->console_socket);
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", o->console_socket);
-	master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
-	if (master < 0 || grantpt(master) || unlockpt(master) ||
-	    ptsname_r(master, o->pty_slave, sizeof(o->pty_slave))) {
-		if (master >= 0)
-			close(master);
-		return fail("a pty for the console: %m");
-	}
-	sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (sock < 0 || connect(sock, (struct sockaddr *)&sa, sizeof(sa))) {
-		ret = fail("--console-socket %s: %m", o->console_socket);
-		goto out;
-	}
-	iov.iov_base = o->pty_slave;
-	iov.iov_len = strlen(o->pty_slave);
-	cm = CMSG_FIRSTHDR(&mh);
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &master, sizeof(int));
-	ret = sendmsg(sock, &mh, MSG_NOSIGNAL) < 0 ? fail("--console-socket %s: send: %m",
-							  o->console_socket) : 0;
-out:
-	if (sock >= 0)
-		close(sock);
-	close(master);
-	return ret;
+	return console_send(o->console_socket, o->pty_slave, sizeof(o->pty_slave));
 }
 
 /*

@@ -19,6 +19,13 @@ int cmd_template(struct kx_config *cfg, int argc, char **argv);
 int cmd_pool(struct kx_config *cfg, int argc, char **argv);
 int cmd_exec(struct kx_config *cfg, int argc, char **argv);
 
+/*
+ * runc's console socket: a new pty whose master goes to socket_path
+ * (SCM_RIGHTS, the message is the slave's name, also put in slave). 0, or 1
+ * after saying why.
+ */
+int console_send(const char *socket_path, char *slave, size_t len);
+
 /* Print "katasbx-runtime: MSG" on stderr (and to the log); returns 1. */
 int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
