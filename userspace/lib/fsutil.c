@@ -3,9 +3,11 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -79,6 +81,22 @@ void kx_strv_free(char **v)
 	for (i = 0; v && v[i]; i++)
 		free(v[i]);
 	free(v);
+}
+
+int kx_lock_file(const char *path, bool wait, struct kx_err *err)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+
+	if (fd < 0)
+		return kx_error(err, errno, "open %s", path);
+	while (flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB))) {
+		if (errno != EINTR || !wait) {
+			kx_error(err, errno, "lock %s", path);
+			close(fd);
+			return -1;
+		}
+	}
+	return fd;
 }
 
 /* Unmount and remove a mount point of the share; false if it is still there. */

@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "kx_error.h"
+
 /* mkdir -p: missing parents 0755, the last one mode; an existing one is fine. */
 int kx_mkdir_p(const char *path, mode_t mode);
 /*
@@ -15,6 +17,12 @@ int kx_mkdir_p(const char *path, mode_t mode);
  */
 char **kx_dir_names(const char *dir, bool (*keep)(const char *name), size_t *n);
 void kx_strv_free(char **v);
+/*
+ * A lock file: open (made 0600 if missing) and flock it exclusively, waiting
+ * or not. The fd, or -1 and err (errnum EWOULDBLOCK: held elsewhere, when
+ * not waiting; ENOENT: its directory is missing).
+ */
+int kx_lock_file(const char *path, bool wait, struct kx_err *err);
 /*
  * Remove a sandbox VM's directory (share.h, pool.h) once its QEMU is gone:
  * unmount share/rootfs and share/mounts/N, remove the directories and files it

@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
@@ -393,9 +392,9 @@ static void __attribute__((noreturn)) holder_run(struct holder *h, pid_t keeper)
 		holder_exit(h, 1);
 	}
 	snprintf(path, sizeof(path), "%s/%s", h->dir, HOLDER_LOCK);
-	lock = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (lock < 0 || flock(lock, LOCK_EX)) {
-		kx_log(KX_LOG_ERROR, "pool: lock %s: %s", path, strerror(errno));
+	lock = kx_lock_file(path, true, &err);
+	if (lock < 0) {
+		kx_log(KX_LOG_ERROR, "pool: %s", err.msg);
 		holder_exit(h, 1);
 	}
 	if (kx_vm_config_from(h->cfg, &vc, &err) || kx_template_key(&vc, h->key, &err) ||
@@ -538,15 +537,14 @@ static void sweep_stale(struct keeper *k)
 	char **names = kx_dir_names(k->dir, is_vm, &n);
 
 	for (i = 0; i < n; i++) {
+		struct kx_err err;
 		int fd;
 
 		snprintf(vmdir, sizeof(vmdir), "%s/%s", k->dir, names[i]);
 		snprintf(path, sizeof(path), "%s/%s", vmdir, HOLDER_LOCK);
-		fd = open(path, O_RDWR | O_CLOEXEC);
-		if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB)) {
-			close(fd);	/* its holder lives */
-			continue;
-		}
+		fd = kx_lock_file(path, false, &err);
+		if (fd < 0 && err.errnum == EWOULDBLOCK)
+			continue;	/* its holder lives */
 		if (fd >= 0)
 			close(fd);
 		kx_debug("pool: removing stale %s", vmdir);
@@ -647,14 +645,12 @@ int kx_pool_keep(const struct kx_config *cfg, unsigned int size, struct kx_err *
 	if (kx_mkdir_p(k.dir, 0700))
 		return kx_error(err, errno, "make %s", k.dir);
 	snprintf(path, sizeof(path), "%s/keeper.lock", k.dir);
-	k.lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (k.lock_fd < 0)
-		return kx_error(err, errno, "open %s", path);
-	if (flock(k.lock_fd, LOCK_EX | LOCK_NB)) {
-		close(k.lock_fd);
+	k.lock_fd = kx_lock_file(path, false, err);
+	if (k.lock_fd < 0 && err->errnum == EWOULDBLOCK)
 		return kx_error(err, 0, "a pool keeper already runs for %s (%s is locked)",
 				cfg->root, path);
-	}
+	if (k.lock_fd < 0)
+		return -1;
 	sweep_stale(&k);
 	k.sig_fd = pool_signals(&mask);
 	kx_info("pool: keeping %u warm VMs in %s", size, k.dir);

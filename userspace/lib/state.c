@@ -7,7 +7,6 @@
 #include <json-c/json.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -85,18 +84,9 @@ int kx_state_lock(const char *root, const char *id, struct kx_err *err)
 
 	if (kx_state_path(path, sizeof(path), root, id, "lock"))
 		return kx_error(err, ENAMETOOLONG, "lock for %s", id);
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		if (errno == ENOENT)
-			return kx_error(err, 0, "container %s does not exist", id);
-		return kx_error(err, errno, "open %s", path);
-	}
-	while (flock(fd, LOCK_EX)) {
-		if (errno != EINTR) {
-			close(fd);
-			return kx_error(err, errno, "lock %s", path);
-		}
-	}
+	fd = kx_lock_file(path, true, err);
+	if (fd < 0 && err->errnum == ENOENT)
+		return kx_error(err, 0, "container %s does not exist", id);
 	return fd;
 }
 

@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -95,21 +94,11 @@ static void rm_rf(const char *path)
 static int lock_key(const char *dir, const char *key, struct kx_err *err)
 {
 	char path[4200];
-	int fd;
 
 	if (kx_mkdir_p(dir, 0700))
 		return kx_error(err, errno, "template directory %s", dir);
 	snprintf(path, sizeof(path), "%s/%s.lock", dir, key);
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return kx_error(err, errno, "open %s", path);
-	while (flock(fd, LOCK_EX)) {
-		if (errno != EINTR) {
-			close(fd);
-			return kx_error(err, errno, "lock %s", path);
-		}
-	}
-	return fd;
+	return kx_lock_file(path, true, err);
 }
 
 static void fill(struct kx_template *t, const char *dir, const char *key, unsigned int mem)
