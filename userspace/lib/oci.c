@@ -460,6 +460,11 @@ static bool guest_fs_type(const char *type)
 	return false;
 }
 
+bool kx_mount_has_option(const Katasbx__Agent__V1__Mount *m, const char *opt)
+{
+	return has_option(m->options, m->n_options, opt, opt);
+}
+
 bool kx_mount_is_bind(const Katasbx__Agent__V1__Mount *m)
 {
 	return !strcmp(m->type, "bind") || has_option(m->options, m->n_options, "bind", "rbind");

@@ -52,6 +52,8 @@ int kx_spec_load(const char *bundle, struct kx_spec *spec, struct kx_err *err);
 int kx_spec_parse(const char *json_text, const char *bundle, struct kx_spec *spec,
 		  struct kx_err *err);
 void kx_spec_free(struct kx_spec *spec);
+/* The mount has the option opt ("ro", ...). */
+bool kx_mount_has_option(const Katasbx__Agent__V1__Mount *m, const char *opt);
 /* A bind mount (type "bind", or option bind or rbind): of a host path. */
 bool kx_mount_is_bind(const Katasbx__Agent__V1__Mount *m);
 /*

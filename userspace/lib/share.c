@@ -34,14 +34,6 @@ static int bind_at(const char *src, const char *target, bool readonly, struct kx
 	return readonly ? bind_readonly(target, err) : 0;
 }
 
-static bool has_ro(const Katasbx__Agent__V1__Mount *m)
-{
-	for (size_t i = 0; i < m->n_options; i++)
-		if (!strcmp(m->options[i], "ro"))
-			return true;
-	return false;
-}
-
 /* An empty directory or file to bind src on, like src. */
 static int mount_point(const char *src, const char *path, struct kx_err *err)
 {
@@ -80,7 +72,7 @@ int kx_share_bind_mounts(const char *share, const char *subdir, const struct kx_
 		snprintf(rel, sizeof(rel), "%s/%zu", subdir, i);
 		snprintf(path, sizeof(path), "%s/%s", share, rel);
 		if (mount_point(m->source, path, err) ||
-		    bind_at(m->source, path, has_ro(m), err))
+		    bind_at(m->source, path, kx_mount_has_option(m, "ro"), err))
 			return kx_error_wrap(err, "mount %s", m->destination);
 		if (*m->share_source)
 			free(m->share_source);
