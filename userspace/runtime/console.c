@@ -4,10 +4,22 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "runtime.h"
 #include "sockets.h"
+
+int console_raw(int fd, struct termios *saved)
+{
+	struct termios raw;
+
+	if (tcgetattr(fd, saved))
+		return -1;
+	raw = *saved;
+	cfmakeraw(&raw);
+	return tcsetattr(fd, TCSANOW, &raw);
+}
 
 int console_send(const char *socket_path, char *slave, size_t len)
 {

@@ -225,18 +225,6 @@ static int wait_forwarding(const struct kx_config *cfg, const char *id, const ch
 	return w.status;
 }
 
-/* The host side of a pty passes bytes through: the guest's does the line discipline. */
-static int make_raw(int fd, struct termios *saved)
-{
-	struct termios raw;
-
-	if (tcgetattr(fd, saved))
-		return -1;
-	raw = *saved;
-	cfmakeraw(&raw);
-	return tcsetattr(fd, TCSANOW, &raw);
-}
-
 /*
  * A detached exec's host process, as runc's is the exec'd process itself:
  * --pid-file names it, it lives as long as the exec, forwards the signals it
@@ -412,7 +400,7 @@ int cmd_exec(struct kx_config *cfg, int argc, char **argv)
 		 */
 		tty_fd = open(slave, O_RDWR | O_NOCTTY | O_CLOEXEC);
 		if (tty_fd >= 0)
-			make_raw(tty_fd, &t);
+			console_raw(tty_fd, &t);
 		for (i = 0; i < 3; i++)
 			snprintf(io[i], sizeof(io[i]), "%s", slave);
 	}
@@ -468,7 +456,7 @@ int cmd_exec(struct kx_config *cfg, int argc, char **argv)
 	}
 
 	if (tty && !console)
-		raw_set = !make_raw(0, &saved);
+		raw_set = !console_raw(0, &saved);
 	ret = wait_forwarding(cfg, id, exec_id, console ? tty_fd : tty ? 0 : -1, &fwd_mask,
 			      &old_mask);
 	if (tty_fd >= 0)

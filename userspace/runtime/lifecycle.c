@@ -113,10 +113,7 @@ static int attach_console(const struct create_opts *o)
 		return -1;
 	if (getsid(0) == getpid())
 		ioctl(fd, TIOCSCTTY, 0);
-	if (!tcgetattr(fd, &t)) {
-		cfmakeraw(&t);
-		tcsetattr(fd, TCSANOW, &t);
-	}
+	console_raw(fd, &t);
 	for (int i = 0; i < 3; i++)
 		if (dup2(fd, i) < 0)
 			return -1;

@@ -25,6 +25,12 @@ int cmd_exec(struct kx_config *cfg, int argc, char **argv);
  * after saying why.
  */
 int console_send(const char *socket_path, char *slave, size_t len);
+/*
+ * The host side of a pty passes bytes through (the guest's does the line
+ * discipline): fd made raw, its settings before in *saved. 0, or -1.
+ */
+struct termios;
+int console_raw(int fd, struct termios *saved);
 
 /* Print "katasbx-runtime: MSG" on stderr (and to the log); returns 1. */
 int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
