@@ -364,6 +364,16 @@ static int spawn(struct process *p, int pidns_fd, int sv[2], struct kx_err *err)
 	return 0;
 }
 
+/* Close those of fd[0..n) that are open and mark them closed (-1). */
+static void close_all(int *fd, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (fd[i] >= 0)
+			close(fd[i]);
+		fd[i] = -1;
+	}
+}
+
 /*
  * A pod's container joins namespaces of its sandbox's init: fds of them,
  * ipc, uts, pid (-1: its own). -1 with msg when the sandbox is not there.
@@ -389,9 +399,7 @@ static int join_namespaces(const pb_create_req *r, int fd[3], char *msg, size_t 
 		if (fd[i] < 0) {
 			snprintf(msg, len, "%s namespace of %.140s: %s", ns[i], r->ns_container,
 				 strerror(errno));
-			while (i--)
-				if (fd[i] >= 0)
-					close(fd[i]);
+			close_all(fd, 3);
 			return -1;
 		}
 	}
@@ -421,17 +429,13 @@ int container_create(const struct call *call, const pb_create_req *r)
 	if (join_namespaces(r, nsfd, msg, sizeof(msg)))
 		return reply_err(call, TTRPC_FAILED_PRECONDITION, "%s", msg);
 	if (r->seccomp && !(filter = seccomp_build(r->seccomp, msg, sizeof(msg)))) {
-		for (int i = 0; i < 3; i++)
-			if (nsfd[i] >= 0)
-				close(nsfd[i]);
+		close_all(nsfd, 3);
 		return reply_err(call, TTRPC_INVALID_ARGUMENT, "%s", msg);
 	}
 	c = calloc(1, sizeof(*c));
 	if (!c) {
 		seccomp_free(filter);
-		for (int i = 0; i < 3; i++)
-			if (nsfd[i] >= 0)
-				close(nsfd[i]);
+		close_all(nsfd, 3);
 		return reply_err(call, TTRPC_RESOURCE_EXHAUSTED, "out of memory");
 	}
 	c->seccomp = filter;
@@ -484,11 +488,7 @@ int container_create(const struct call *call, const pb_create_req *r)
 	ret = spawn(p, nsfd[2], sv, &err);
 	if (ret == 1)
 		child_init(r, c->rootfs, share_path(c->share), c->seccomp, nsfd, sv[1], &cs);
-	for (int i = 0; i < 3; i++) {
-		if (nsfd[i] >= 0)
-			close(nsfd[i]);
-		nsfd[i] = -1;
-	}
+	close_all(nsfd, 3);
 	if (ret < 0)
 		goto fail;
 	stdio_close_child(&cs);
@@ -498,9 +498,7 @@ int container_create(const struct call *call, const pb_create_req *r)
 	log_dbg("container %s: init is pid %d", c->id, (int)p->pid);
 	return 0;
 fail:
-	for (int i = 0; i < 3; i++)
-		if (nsfd[i] >= 0)
-			close(nsfd[i]);
+	close_all(nsfd, 3);
 	/* spawn() failed before taking the socket over. */
 	stdio_close_child(&cs);
 	if (sv[0] >= 0) {
@@ -650,9 +648,7 @@ int container_exec(const struct call *call, const char *id, const char *exec_id,
 	p->sync_call_set = true;
 	log_dbg("container %s: exec %s is pid %d", id, exec_id, (int)p->pid);
 out:
-	for (size_t i = 0; i < N_EXEC_NS; i++)
-		if (nsfd[i] >= 0)
-			close(nsfd[i]);
+	close_all(nsfd, N_EXEC_NS);
 	if (pidns >= 0)
 		close(pidns);
 	return 0;
