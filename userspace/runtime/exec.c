@@ -300,15 +300,11 @@ int cmd_exec(struct kx_config *cfg, int argc, char **argv)
 		case O_PIDFILE: pid_file = optarg; break;
 		case O_CONSOLE: console = optarg; break;
 		default:
-			return fail("usage: exec [--process FILE] [--env K=V]... [--cwd DIR] "
-				    "[--user UID[:GID]] [--tty] [--console-socket S] [--detach] "
-				    "[--pid-file F] ID [COMMAND [ARG...]]");
+			return fail("usage: " EXEC_USAGE);
 		}
 	}
 	if (optind >= argc)
-		return fail("usage: exec [--process FILE] [--env K=V]... [--cwd DIR] "
-			    "[--user UID[:GID]] [--tty] [--console-socket S] [--detach] "
-			    "[--pid-file F] ID [COMMAND [ARG...]]");
+		return fail("usage: " EXEC_USAGE);
 	id = argv[optind++];
 	if (kx_state_read(cfg->root, id, &st, &err))
 		return fail("%s", err.msg);

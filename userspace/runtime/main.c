@@ -41,7 +41,7 @@ static const struct {
 	{ "state", cmd_state, "state ID" },
 	{ "kill", cmd_kill, "kill [--all] ID [SIGNAL]" },
 	{ "delete", cmd_delete, "delete [--force] ID" },
-	{ "exec", cmd_exec, "exec [--process FILE] [--env K=V]... [--cwd DIR] [--user UID[:GID]] [--tty] [--console-socket S] [--detach] [--pid-file F] ID [COMMAND [ARG...]]" },
+	{ "exec", cmd_exec, EXEC_USAGE },
 	{ "pause", cmd_pause, "pause ID" }, { "resume", cmd_resume, "resume ID" },
 	{ "list", cmd_list, "list [--quiet] [--format table|json]" },
 	{ "check", cmd_check, "check" },

@@ -4,6 +4,10 @@
 
 #include "config.h"
 
+/* exec's synopsis, for --help and its usage errors */
+#define EXEC_USAGE "exec [--process FILE] [--env K=V]... [--cwd DIR] [--user UID[:GID]] " \
+	"[--tty] [--console-socket S] [--detach] [--pid-file F] ID [COMMAND [ARG...]]"
+
 /* Each command: argument parsing plus calls into libkatasbx. Returns the exit code. */
 int cmd_create(struct kx_config *cfg, int argc, char **argv);
 int cmd_run(struct kx_config *cfg, int argc, char **argv);
