@@ -135,27 +135,25 @@ fail:
 	return false;
 }
 
-static int boot_vm(struct booting *bt, const char *rundir, const char *share,
-		   bool share_readonly, struct kx_err *err)
+/* Clone or boot the VM vc (kx_vm_config_from) describes, rundir and share filled in. */
+static int boot_vm(struct booting *bt, struct kx_vm_config *vc, const char *rundir,
+		   const char *share, bool share_readonly, struct kx_err *err)
 {
 	const struct kx_config *cfg = bt->cfg;
 	struct kx_boot *b = bt->b;
-	struct kx_vm_config vc;
 
 	memset(b, 0, sizeof(*b));
 	b->agent.fd = -1;
 	b->vm.qmp_fd = -1;
-	if (kx_vm_config_from(cfg, &vc, err))
-		return -1;
-	vc.rundir = rundir;
-	vc.share_path = share;
-	vc.share_readonly = share_readonly;
-	snprintf(b->accel, sizeof(b->accel), "%s", kx_accel_name(vc.accel));
-	snprintf(b->channel, sizeof(b->channel), "%s", kx_channel_name(vc.channel));
-	if (cfg->template && clone_boot(bt, &vc))
+	vc->rundir = rundir;
+	vc->share_path = share;
+	vc->share_readonly = share_readonly;
+	snprintf(b->accel, sizeof(b->accel), "%s", kx_accel_name(vc->accel));
+	snprintf(b->channel, sizeof(b->channel), "%s", kx_channel_name(vc->channel));
+	if (cfg->template && clone_boot(bt, vc))
 		return 0;
 	/* a failure that stops the boot too is reported once, as the boot's */
-	if (cold_boot(bt, &vc, err)) {
+	if (cold_boot(bt, vc, err)) {
 		kx_boot_stop(b);
 		return -1;
 	}
@@ -169,16 +167,22 @@ int kx_boot_vm(const struct kx_config *cfg, const char *id, const char *rundir,
 	       kx_boot_started_fn started, void *ctx, struct kx_err *err)
 {
 	struct booting bt = { .cfg = cfg, .id = id, .b = b, .started = started, .ctx = ctx };
+	struct kx_vm_config vc;
 
-	return boot_vm(&bt, rundir, share, share_readonly, err);
+	if (kx_vm_config_from(cfg, &vc, err))
+		return -1;
+	return boot_vm(&bt, &vc, rundir, share, share_readonly, err);
 }
 
 int kx_boot_pool_vm(const struct kx_config *cfg, const char *rundir, const char *share,
 		    struct kx_boot *b, struct kx_err *err)
 {
 	struct booting bt = { .cfg = cfg, .id = "warm", .b = b, .pool = true };
+	struct kx_vm_config vc;
 
-	return boot_vm(&bt, rundir, share, false, err);
+	if (kx_vm_config_from(cfg, &vc, err))
+		return -1;
+	return boot_vm(&bt, &vc, rundir, share, false, err);
 }
 
 /* The pool VM v is claimed: make it this sandbox's. False: b is stopped. */
@@ -223,22 +227,21 @@ fail:
 }
 
 /* A VM from the pool: true, or false with nothing changed (then b is zeroed). */
-static bool boot_warm(struct booting *bt, const char *rundir, const struct kx_spec *spec)
+static bool boot_warm(struct booting *bt, const struct kx_vm_config *vc, const char *rundir,
+		      const struct kx_spec *spec)
 {
 	struct kx_boot *b = bt->b;
-	struct kx_vm_config vc;
 	struct kx_pool_vm v;
 	char key[KX_TEMPLATE_KEY_LEN + 1];
 	struct kx_err err;
 
-	if (kx_vm_config_from(bt->cfg, &vc, &err) || kx_template_key(&vc, key, &err) ||
-	    kx_pool_claim(bt->cfg->root, key, &v, &err)) {
+	if (kx_template_key(vc, key, &err) || kx_pool_claim(bt->cfg->root, key, &v, &err)) {
 		kx_debug("no warm VM: %s", err.msg);
 		return false;
 	}
 	kx_debug("phase claimed %.1f ms, warm VM %s (pid %d)", kx_log_elapsed_ms(), v.dir,
 		 (int)v.pid);
-	snprintf(b->accel, sizeof(b->accel), "%s", kx_accel_name(vc.accel));
+	snprintf(b->accel, sizeof(b->accel), "%s", kx_accel_name(vc->accel));
 	snprintf(b->channel, sizeof(b->channel), "%s", kx_channel_name(v.channel));
 	if (!adopt_warm(bt, &v, rundir, spec)) {
 		kx_warn("%s; starting the sandbox otherwise", bt->warning);
@@ -256,17 +259,21 @@ int kx_boot_sandbox(const struct kx_config *cfg, const char *id, const char *run
 {
 	struct booting bt = { .cfg = cfg, .id = id, .b = b, .started = started, .ctx = ctx };
 	char vmdir[4200], share[4300];
+	struct kx_vm_config vc;
 
 	memset(b, 0, sizeof(*b));
 	b->agent.fd = -1;
 	b->vm.qmp_fd = -1;
-	if (cfg->warm && boot_warm(&bt, rundir, spec))
+	/* the host probed once, for a warm VM's key and for a clone or boot alike */
+	if (kx_vm_config_from(cfg, &vc, err))
+		return -1;
+	if (cfg->warm && boot_warm(&bt, &vc, rundir, spec))
 		return 0;
 	if (snprintf(vmdir, sizeof(vmdir), "%s/vm", rundir) >= (int)sizeof(vmdir))
 		return kx_error(err, ENAMETOOLONG, "VM directory in %s", rundir);
 	snprintf(share, sizeof(share), "%s/share", vmdir);
 	if (kx_share_setup(vmdir, spec, err) ||
-	    boot_vm(&bt, rundir, share, false, err)) {
+	    boot_vm(&bt, &vc, rundir, share, false, err)) {
 		kx_vm_dir_remove(vmdir);
 		return -1;
 	}
