@@ -34,7 +34,7 @@ SHIM_PROTOS   := $(shell find proto/google proto/containerd -name '*.proto' 2>/d
 SHIM_GEN_SRCS := $(patsubst proto/%.proto,$(GEN)/%.pb-c.c,$(SHIM_PROTOS))
 SHIM_GEN_HDRS := $(SHIM_GEN_SRCS:.c=.h)
 
-LIB_SRCS := $(wildcard userspace/lib/*.c userspace/lib/vmm/*.c)
+LIB_SRCS := $(wildcard userspace/lib/*.c userspace/lib/vmm/*.c userspace/lib/net/*.c)
 RT_SRCS  := $(wildcard userspace/runtime/*.c)
 SHIM_SRCS := $(wildcard userspace/shim/*.c)
 BENCH_SRCS := $(wildcard userspace/bench/*.c)
@@ -42,7 +42,7 @@ AGENT_SRCS := $(wildcard agent/*.c)
 # The agent shares the wire code with the host, nothing else.
 AGENT_SHARED := userspace/lib/ttrpc.c userspace/lib/kx_error.c
 
-HOST_LIBS  := -ljson-c -lprotobuf-c
+HOST_LIBS  := -ljson-c -lprotobuf-c -lmnl
 AGENT_LIBS := -lseccomp -lprotobuf-c
 
 obj = $(patsubst %.c,$(BUILD)/obj/$(1)/%.o,$(2))

@@ -32,7 +32,9 @@ $(eval $(call unit_test,state,userspace/lib/state.c userspace/lib/fsutil.c users
 $(eval $(call unit_test,vmm,userspace/lib/vmm/qemu.c userspace/lib/vmm/qmp.c userspace/lib/vmm/hostcaps.c userspace/lib/sockets.c userspace/lib/kx_error.c))
 $(eval $(call unit_test,kxdev,userspace/lib/kxdev.c userspace/lib/kx_error.c))
 $(eval $(call unit_test,ttrpc_server,userspace/lib/ttrpc_server.c userspace/lib/ttrpc.c userspace/lib/sockets.c userspace/lib/kx_error.c))
+$(eval $(call unit_test,netlink,userspace/lib/net/netlink.c userspace/lib/net/nlparse.c userspace/lib/net/tc.c userspace/lib/net/tap.c userspace/lib/net/netcheck.c userspace/lib/kx_error.c))
 $(eval $(call unit_test,pool,$(LIB_SRCS)))
+$(eval $(call unit_test,netcheck,userspace/lib/net/netcheck.c))
 
 $(BUILD)/obj/san/%.o: %.c $(GEN_HDRS)
 	@mkdir -p $(dir $@)
