@@ -496,8 +496,44 @@ static void test_namespace_paths(void **state)
 
 	(void)state;
 	assert_int_equal(kx_spec_parse(cfg, bundle, &s, &err), 0);
-	assert_int_equal(s.ns_paths, KX_NS_IPC | KX_NS_UTS);
+	assert_int_equal(s.ns_paths, KX_NS_NET | KX_NS_IPC | KX_NS_UTS);
+	assert_int_equal(s.net_ns_index, 1);
+	assert_string_equal(s.net_ns_path, "/proc/9/ns/net");
 	kx_spec_free(&s);
+}
+
+/* linux.namespaces' network entry: none (the host's), a new one, or one named by path */
+static void test_network_namespace(void **state)
+{
+	static const char none[] = CFG("\"linux\":{\"namespaces\":[{\"type\":\"pid\"}]},", PROC);
+	static const char fresh[] = CFG(
+		"\"linux\":{\"namespaces\":[{\"type\":\"pid\"},{\"type\":\"network\"}]},", PROC);
+	static const char twice[] = CFG(
+		"\"linux\":{\"namespaces\":[{\"type\":\"network\"},{\"type\":\"network\"}]},",
+		PROC);
+	static const char relative[] = CFG(
+		"\"linux\":{\"namespaces\":[{\"type\":\"network\",\"path\":\"run/netns/x\"}]},",
+		PROC);
+	struct kx_err err = { 0 };
+	struct kx_spec s;
+
+	(void)state;
+	assert_int_equal(kx_spec_parse(none, bundle, &s, &err), 0);
+	assert_int_equal(s.net_ns_index, -1);
+	assert_null(s.net_ns_path);
+	kx_spec_free(&s);
+	assert_int_equal(kx_spec_parse(CFG("", PROC), bundle, &s, &err), 0);
+	assert_int_equal(s.net_ns_index, -1);
+	kx_spec_free(&s);
+	assert_int_equal(kx_spec_parse(fresh, bundle, &s, &err), 0);
+	assert_int_equal(s.net_ns_index, 1);
+	assert_null(s.net_ns_path);
+	assert_int_equal(s.ns_paths & KX_NS_NET, 0);
+	kx_spec_free(&s);
+	assert_int_equal(kx_spec_parse(twice, bundle, &s, &err), -1);
+	assert_non_null(strstr(err.msg, "linux.namespaces[1].type: a second \"network\""));
+	assert_int_equal(kx_spec_parse(relative, bundle, &s, &err), -1);
+	assert_non_null(strstr(err.msg, "linux.namespaces[0].path: \"run/netns/x\" is not an absolute"));
 }
 
 static void test_names(void **state)
@@ -699,6 +735,7 @@ int main(void)
 		cmocka_unit_test(test_optional_fields),
 		cmocka_unit_test(test_seccomp),
 		cmocka_unit_test(test_namespace_paths),
+		cmocka_unit_test(test_network_namespace),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_process_parse),
 	};

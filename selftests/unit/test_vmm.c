@@ -203,6 +203,41 @@ static void expect_bad(struct kx_vm_config *cfg, const char *needle)
 		fail_msg("error '%s' lacks '%s'", err.msg, needle);
 }
 
+static void test_argv_nics(void **state)
+{
+	struct fixture *f = *state;
+	struct kx_err err = { 0 };
+	int taps[2] = { 10, 11 };
+	char **argv;
+	int rng, net0, net1;
+
+	f->cfg.n_nics = 2;
+	f->cfg.tap_fds = taps;
+	assert_int_equal(kx_vm_build_argv(&f->cfg, &argv, &err), 0);
+	/* the child moves the fds to 3 and 4 whatever they are here */
+	assert_pair(argv, "-netdev", "tap,id=net0,fd=3");
+	assert_pair(argv, "-netdev", "tap,id=net1,fd=4");
+	assert_pair(argv, "-device", "virtio-net-device,netdev=net0,mac=02:6b:78:00:00:00");
+	assert_pair(argv, "-device", "virtio-net-device,netdev=net1,mac=02:6b:78:00:00:01");
+	/* after every other device: a template's other devices keep their slots */
+	rng = argv_index(argv, "virtio-rng-device,rng=rng0");
+	net0 = argv_index(argv, "tap,id=net0,fd=3");
+	net1 = argv_index(argv, "tap,id=net1,fd=4");
+	assert_true(rng > 0 && net0 > rng && net1 > net0);
+	kx_argv_free(argv);
+
+	f->cfg.vhost_net = true;
+	assert_int_equal(kx_vm_build_argv(&f->cfg, &argv, &err), 0);
+	assert_pair(argv, "-netdev", "tap,id=net0,fd=3,vhost=on");
+	assert_pair(argv, "-netdev", "tap,id=net1,fd=4,vhost=on");
+	kx_argv_free(argv);
+
+	f->cfg.n_nics = 0;
+	assert_int_equal(kx_vm_build_argv(&f->cfg, &argv, &err), 0);
+	assert_int_equal(argv_index(argv, "-netdev"), -1);
+	kx_argv_free(argv);
+}
+
 static void test_argv_bad_inputs(void **state)
 {
 	struct fixture *f = *state;
@@ -229,6 +264,20 @@ static void test_argv_bad_inputs(void **state)
 	c = f->cfg;
 	c.vcpus = 65;
 	expect_bad(&c, "1..64");
+
+	{
+		int taps[5] = { 10, 11, 12, 13, 14 }, none[1] = { -1 };
+
+		c = f->cfg;
+		c.n_nics = 5;
+		c.tap_fds = taps;
+		expect_bad(&c, "5 network interfaces: a VM takes at most 4");
+		c.n_nics = 1;
+		c.tap_fds = none;
+		expect_bad(&c, "network interface 0: no tap device");
+		c.tap_fds = NULL;
+		expect_bad(&c, "network interface 0: no tap device");
+	}
 
 	c = f->cfg;
 	c.accel = KX_ACCEL_AUTO;
@@ -559,6 +608,49 @@ static void test_start_qemu_exits(void **state)
 	assert_int_equal(errno, ECHILD);
 }
 
+/*
+ * Taps reach QEMU as fds 3, 4, ... whatever their numbers here, even when one
+ * of them already is 3 or 4 (the child moves them out of the way first), and
+ * nothing else leaks: the fake QEMU writes its fd 3 and 4 and lists fd 5.
+ */
+static void test_start_passes_taps(void **state)
+{
+	struct fixture *f = *state;
+	struct kx_err err = { 0 };
+	int a[2], b[2], ar, br, taps[2];
+	char qemu[256], buf[16] = "";
+	struct kx_vm vm;
+
+	snprintf(qemu, sizeof(qemu), "%s/qemu-system-x86_64", f->dir);
+	write_script(qemu, "printf A >&3; printf B >&4; [ -e /proc/$$/fd/5 ] && printf L >&3\n"
+			   "echo 'qemu-system-x86_64: done' >&2; exit 1\n");
+	/* the worst order: the tap for fd 3 is fd 4 here, and the one for fd 4 is fd 3 */
+	assert_int_equal(pipe2(a, O_CLOEXEC), 0);
+	assert_int_equal(pipe2(b, O_CLOEXEC), 0);
+	ar = fcntl(a[0], F_DUPFD_CLOEXEC, 30);
+	br = fcntl(b[0], F_DUPFD_CLOEXEC, 30);
+	assert_int_equal(dup3(b[1], 40, O_CLOEXEC), 40);
+	assert_int_equal(dup3(a[1], 3, O_CLOEXEC), 3);
+	assert_int_equal(dup3(40, 4, O_CLOEXEC), 4);
+	for (int fd = 5; fd < 30; fd++)
+		close(fd);
+	close(40);
+	taps[0] = 4;		/* b: becomes QEMU's fd 3 */
+	taps[1] = 3;		/* a: becomes QEMU's fd 4 */
+	f->cfg.qemu = qemu;
+	f->cfg.n_nics = 2;
+	f->cfg.tap_fds = taps;
+	assert_int_equal(kx_vm_start(&f->cfg, &vm, &err), -1);
+	close(3);
+	close(4);
+	assert_int_equal(read(br, buf, sizeof(buf) - 1), 1);
+	assert_int_equal(buf[0], 'A');
+	assert_int_equal(read(ar, buf, sizeof(buf) - 1), 1);
+	assert_int_equal(buf[0], 'B');
+	close(ar);
+	close(br);
+}
+
 static void test_start_qemu_missing(void **state)
 {
 	struct fixture *f = *state;
@@ -588,6 +680,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_argv_kvm_vsock, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_argv_readonly_share, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_argv_defaults, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_argv_nics, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_argv_bad_inputs, setup, teardown),
 		cmocka_unit_test(test_accel_choose),
 		cmocka_unit_test(test_channel_choose),
@@ -598,6 +691,7 @@ int main(void)
 		cmocka_unit_test(test_qmp_exchange),
 		cmocka_unit_test(test_qmp_bad_greeting),
 		cmocka_unit_test_setup_teardown(test_start_qemu_exits, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_start_passes_taps, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_start_qemu_missing, setup, teardown),
 		cmocka_unit_test(test_stop_zeroed),
 	};

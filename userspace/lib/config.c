@@ -223,6 +223,7 @@ int kx_vm_config_from(const struct kx_config *c, struct kx_vm_config *vc, struct
 	vc->accel = kx_accel_choose(&caps, c->accel, &why);
 	vc->tb_size_mib = c->tb_size_mib;
 	vc->channel = kx_channel_choose(&caps, c->channel);
+	vc->vhost_net = caps.vhost_net;	/* used when the VM gets network interfaces */
 	if (vc->channel == KX_CHANNEL_VSOCK) {
 		/* Without the module's CID pool, derive one from the pid: unique while we live. */
 		vc->vsock_cid = 1000 + (uint32_t)getpid();

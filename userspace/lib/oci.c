@@ -814,7 +814,7 @@ static int parse_namespaces(json_object *v, struct kx_spec *spec, struct kx_err 
 {
 	static const struct { const char *type; unsigned int bit; } known[] = {
 		{ "pid", KX_NS_PID }, { "ipc", KX_NS_IPC }, { "uts", KX_NS_UTS },
-		{ "network", 0 }, { "mount", 0 }, { "user", 0 }, { "cgroup", 0 }, { "time", 0 },
+		{ "network", KX_NS_NET }, { "mount", 0 }, { "user", 0 }, { "cgroup", 0 }, { "time", 0 },
 	};
 	size_t n;
 
@@ -837,6 +837,21 @@ static int parse_namespaces(json_object *v, struct kx_spec *spec, struct kx_err 
 		if (k == sizeof(known) / sizeof(known[0]))
 			return field_error(err, join(fp, elem, "type"), "unknown namespace type \"%s\"",
 					   type);
+		if (known[k].bit == KX_NS_NET) {
+			if (spec->net_ns_index >= 0)
+				return field_error(err, join(fp, elem, "type"),
+						   "a second \"network\" namespace (the first is "
+						   "linux.namespaces[%d])", spec->net_ns_index);
+			spec->net_ns_index = (int)i;
+			if (path && *path) {
+				if (*path != '/')
+					return field_error(err, join(fp, elem, "path"),
+							   "\"%s\" is not an absolute path", path);
+				spec->net_ns_path = strdup(path);
+				if (!spec->net_ns_path)
+					return kx_error(err, ENOMEM, "config.json: %s", elem);
+			}
+		}
 		if (path && *path)
 			spec->ns_paths |= known[k].bit;
 	}
@@ -935,6 +950,7 @@ int kx_spec_parse(const char *json_text, const char *bundle, struct kx_spec *spe
 	int ret = -1;
 
 	memset(spec, 0, sizeof(*spec));
+	spec->net_ns_index = -1;
 	if (strlen(json_text) > CONFIG_MAX)
 		return kx_error(err, EFBIG, "config.json: larger than %u bytes", CONFIG_MAX);
 	root = parse_json(json_text, err);
@@ -1071,7 +1087,9 @@ void kx_spec_free(struct kx_spec *spec)
 	if (spec->seccomp)
 		katasbx__agent__v1__seccomp__free_unpacked(spec->seccomp, NULL);
 	free(spec->annotations_json);
+	free(spec->net_ns_path);
 	memset(spec, 0, sizeof(*spec));
+	spec->net_ns_index = -1;
 }
 
 int kx_process_parse(const char *json_text, Katasbx__Agent__V1__Process **out,

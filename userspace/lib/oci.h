@@ -16,6 +16,7 @@
 #define KX_NS_PID 1u
 #define KX_NS_IPC 2u
 #define KX_NS_UTS 4u
+#define KX_NS_NET 8u
 
 struct kx_spec {
 	char *oci_version;
@@ -43,6 +44,13 @@ struct kx_spec {
 	 * which mean nothing in the guest, so ignored).
 	 */
 	unsigned int ns_paths;
+	/*
+	 * linux.namespaces' "network" entry: net_ns_index is its index there,
+	 * -1 when the spec has none (the host's network, which a VM cannot
+	 * share); net_ns_path its path, NULL for a new, empty one.
+	 */
+	int net_ns_index;
+	char *net_ns_path;
 	char *annotations_json;		/* the "annotations" object as JSON text, "{}" if none */
 };
 

@@ -33,6 +33,8 @@ int cmd_check(struct kx_config *cfg, int argc, char **argv)
 	printf("/dev/kvm:      %s\n", caps.kvm_dev ? "opens" : "not usable");
 	printf("vmx/svm:       %s\n", yes(caps.kvm_cpu));
 	printf("vhost-vsock:   %s\n", yes(caps.vhost_vsock));
+	printf("vhost-net:     %s\n", caps.vhost_net ? "yes" :
+	       "no (QEMU moves network frames itself)");
 	printf("/dev/katasbx:  %s\n", caps.katasbx_dev ? "present" : "absent (template memory falls back to memfd/tmpfs)");
 	printf("cgroup v2:     %s%s%s\n", caps.cgroup2 ? caps.cgroup2_path : "no",
 	       caps.cgroup2 && !caps.cgroup2_pure ? " (hybrid)" : "",

@@ -109,6 +109,7 @@ void kx_hostcaps_probe(struct kx_hostcaps *caps)
 	caps->kvm_dev = dev_opens_rw("/dev/kvm");
 	caps->kvm_cpu = cpu_has_virt();
 	caps->vhost_vsock = dev_opens_rw("/dev/vhost-vsock");
+	caps->vhost_net = dev_opens_rw("/dev/vhost-net");
 	caps->katasbx_dev = access("/dev/katasbx", F_OK) == 0;
 	if (is_cgroup2("/sys/fs/cgroup")) {
 		caps->cgroup2 = caps->cgroup2_pure = true;

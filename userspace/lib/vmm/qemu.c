@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "kx_time.h"
+#include "net/netcheck.h"
 #include "sockets.h"
 
 /*
@@ -176,6 +177,12 @@ static int validate(const struct kx_vm_config *cfg, struct kx_err *err)
 				cfg->rundir, sizeof(sun.sun_path) - 1, AGENT_SOCK);
 	if (cfg->mem_path && no_comma("memory file", cfg->mem_path, err) < 0)
 		return -1;
+	if (cfg->n_nics > KX_NET_MAX_IFACES)
+		return kx_error(err, EINVAL, "%u network interfaces: a VM takes at most %d",
+				cfg->n_nics, KX_NET_MAX_IFACES);
+	for (unsigned int i = 0; i < cfg->n_nics; i++)
+		if (!cfg->tap_fds || cfg->tap_fds[i] < 0)
+			return kx_error(err, EBADF, "network interface %u: no tap device", i);
 	if (cfg->share_path) {
 		if (no_comma("shared directory", cfg->share_path, err) < 0)
 			return -1;
@@ -278,6 +285,17 @@ int kx_vm_build_argv(const struct kx_vm_config *cfg, char ***argv, struct kx_err
 	push(&a, "rng-random,id=rng0,filename=/dev/urandom");
 	push(&a, "-device");
 	push(&a, "virtio-rng-device,rng=rng0");
+	for (unsigned int i = 0; i < cfg->n_nics; i++) {
+		uint8_t mac[6];
+
+		kx_net_device_mac(i, mac);
+		push(&a, "-netdev");
+		push(&a, "tap,id=net%u,fd=%u%s", i, KX_TAP_FD_BASE + i,
+		     cfg->vhost_net ? ",vhost=on" : "");
+		push(&a, "-device");
+		push(&a, "virtio-net-device,netdev=net%u,mac=%02x:%02x:%02x:%02x:%02x:%02x", i,
+		     mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
+	}
 
 	if (a.oom) {
 		kx_argv_free(a.v);
@@ -419,10 +437,16 @@ static int set_paths(struct kx_vm *vm, const char *rundir, struct kx_err *err)
 	return 0;
 }
 
-/* In the child, between fork and exec: async-signal-safe calls only. */
-static void __attribute__((noreturn)) child_exec(char **argv, pid_t parent, int nullfd, int logfd)
+/*
+ * In the child, between fork and exec: async-signal-safe calls only. The
+ * taps become fds KX_TAP_FD_BASE.. (moved above that range first, so that
+ * none is overwritten before it is moved), every other fd above 2 closes.
+ */
+static void __attribute__((noreturn)) child_exec(char **argv, pid_t parent, int nullfd, int logfd,
+						 const int *taps, unsigned int ntaps)
 {
 	static const char msg[] = "katasbx: exec of QEMU failed\n";
+	int moved[KX_NET_MAX_IFACES];
 	sigset_t all;
 
 	/* Dies with the thread that forked it; getppid closes the race with its exit. */
@@ -433,7 +457,13 @@ static void __attribute__((noreturn)) child_exec(char **argv, pid_t parent, int 
 	signal(SIGPIPE, SIG_DFL);
 	if (dup2(nullfd, 0) < 0 || dup2(nullfd, 1) < 0 || dup2(logfd, 2) < 0)
 		_exit(127);
-	close_range(3, ~0U, 0);
+	for (unsigned int i = 0; i < ntaps; i++)
+		if ((moved[i] = fcntl(taps[i], F_DUPFD, KX_TAP_FD_BASE + ntaps)) < 0)
+			_exit(127);
+	for (unsigned int i = 0; i < ntaps; i++)
+		if (dup2(moved[i], KX_TAP_FD_BASE + i) < 0)
+			_exit(127);
+	close_range(KX_TAP_FD_BASE + ntaps, ~0U, 0);
 	execv(argv[0], argv);
 	if (write(2, msg, sizeof(msg) - 1) < 0)
 		_exit(127);
@@ -492,7 +522,7 @@ int kx_vm_start(const struct kx_vm_config *given, struct kx_vm *vm, struct kx_er
 		goto fail;
 	}
 	if (vm->pid == 0)
-		child_exec(argv, parent, nullfd, logfd);
+		child_exec(argv, parent, nullfd, logfd, cfg->tap_fds, cfg->n_nics);
 	vm->live = true;
 	vm->pidfd = syscall(SYS_pidfd_open, vm->pid, 0);	/* -1: stop polls instead */
 	close(nullfd);

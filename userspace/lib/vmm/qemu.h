@@ -24,6 +24,7 @@ struct kx_hostcaps {
 	bool kvm_dev;		/* /dev/kvm opens read-write */
 	bool kvm_cpu;		/* vmx or svm in /proc/cpuinfo */
 	bool vhost_vsock;	/* /dev/vhost-vsock opens */
+	bool vhost_net;		/* /dev/vhost-net opens: the kernel moves a tap's frames */
 	bool katasbx_dev;	/* /dev/katasbx exists */
 	bool cgroup2;		/* a cgroup2 hierarchy is mounted */
 	char cgroup2_path[256];	/* where, "" if none */
@@ -69,7 +70,18 @@ struct kx_vm_config {
 	const char *mem_path;		/* NULL: anonymous RAM */
 	bool mem_share;
 	bool incoming;			/* start paused, waiting for kx_vm_restore */
+	/*
+	 * virtio-net devices, each backed by a tap whose fd (tap_fds[i]) QEMU
+	 * inherits as fd KX_TAP_FD_BASE + i; device i has the MAC
+	 * kx_net_device_mac(i). vhost_net: the kernel moves the frames
+	 * (/dev/vhost-net opens), else QEMU does.
+	 */
+	unsigned int n_nics;
+	const int *tap_fds;
+	bool vhost_net;
 };
+
+#define KX_TAP_FD_BASE 3
 
 struct kx_vm {
 	pid_t pid;
