@@ -10,6 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/nsfs.h>
+#include <sched.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -176,7 +179,7 @@ static void *holder_main(void *arg)
 {
 	struct fake_holder *h = arg;
 	struct pollfd p = { .fd = h->listen_fd, .events = POLLIN };
-	int c, fds[3], pidfd = -1, pp[2] = { -1, -1 };
+	int c, fds[4], pidfd = -1, pp[2] = { -1, -1 };
 	ssize_t n = 0, r;
 
 	if (poll(&p, 1, 10000) != 1)
@@ -198,6 +201,7 @@ static void *holder_main(void *arg)
 		fds[0] = pidfd;
 		fds[1] = pp[0];
 		fds[2] = pp[1];
+		fds[3] = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);	/* the taps' */
 	}
 	kx_send_fds(c, h->answer, strlen(h->answer), fds, h->nfds);
 	close(c);
@@ -205,6 +209,7 @@ static void *holder_main(void *arg)
 		close(pidfd);
 		close(pp[0]);
 		close(pp[1]);
+		close(fds[3]);
 	}
 	return NULL;
 }
@@ -250,7 +255,7 @@ static void test_claim_skips_a_refusal_and_takes_the_next(void **state)
 
 	(void)state;
 	holder_start(&a, "vm-a", "no: template fedcba9876543210 here, not 0123456789abcdef\n", 0);
-	holder_start(&b, "vm-b", "ok 4242 serial 0\n", 3);
+	holder_start(&b, "vm-b", "ok 4242 serial 0 0\n", 3);
 	assert_int_equal(kx_pool_claim(root, "0123456789abcdef", &v, &err), 0);
 	holder_join(&a);
 	holder_join(&b);
@@ -265,9 +270,36 @@ static void test_claim_skips_a_refusal_and_takes_the_next(void **state)
 	assert_true(fcntl(v.pidfd, F_GETFD) >= 0);
 	assert_true(fcntl(v.qmp_fd, F_GETFD) >= 0);
 	assert_true(fcntl(v.agent_fd, F_GETFD) >= 0);
+	assert_int_equal(v.netns_fd, -1);
 	close(v.pidfd);
 	close(v.qmp_fd);
 	close(v.agent_fd);
+}
+
+/* A VM with network devices: the namespace its taps wait in comes as a fourth fd. */
+static void test_claim_with_network_devices(void **state)
+{
+	struct fake_holder a, b;
+	struct kx_pool_vm v;
+	struct kx_err err;
+	char want[256];
+
+	(void)state;
+	/* "1" device but only three fds: not a VM a sandbox can wire */
+	holder_start(&a, "vm-e", "ok 4242 serial 0 1\n", 3);
+	holder_start(&b, "vm-f", "ok 4243 serial 0 1\n", 4);
+	assert_int_equal(kx_pool_claim(root, "0123456789abcdef", &v, &err), 0);
+	holder_join(&a);
+	holder_join(&b);
+	snprintf(want, sizeof(want), "%s/.pool/vm-f", root);
+	assert_string_equal(v.dir, want);
+	assert_int_equal(v.pid, 4243);
+	assert_true(v.netns_fd >= 0);
+	assert_int_equal(ioctl(v.netns_fd, NS_GET_NSTYPE), CLONE_NEWNET);
+	close(v.pidfd);
+	close(v.qmp_fd);
+	close(v.agent_fd);
+	close(v.netns_fd);
 }
 
 static void test_claim_refused_says_why(void **state)
@@ -279,12 +311,12 @@ static void test_claim_refused_says_why(void **state)
 	(void)state;
 	holder_start(&a, "vm-c", "no: template fedcba9876543210 here, not 0123456789abcdef\n", 0);
 	/* "ok" without the three descriptors is not a VM */
-	holder_start(&b, "vm-d", "ok 4242 serial 0\n", 0);
+	holder_start(&b, "vm-d", "ok 4242 serial 0 0\n", 0);
 	assert_int_equal(kx_pool_claim(root, "0123456789abcdef", &v, &err), -1);
 	holder_join(&a);
 	holder_join(&b);
 	assert_non_null(strstr(err.msg, "no ready VM"));
-	assert_non_null(strstr(err.msg, "vm-d: ok 4242 serial 0"));
+	assert_non_null(strstr(err.msg, "vm-d: ok 4242 serial 0 0"));
 }
 
 int main(void)
@@ -297,6 +329,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_vm_dir_remove_keeps_a_populated_rootfs, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_claim_without_a_pool, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_claim_with_network_devices, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_claim_skips_a_refusal_and_takes_the_next, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_claim_refused_says_why, setup, teardown),

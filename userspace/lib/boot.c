@@ -11,6 +11,7 @@
 #include "agent.pb-c.h"
 #include "fsutil.h"
 #include "log.h"
+#include "net/sandbox.h"
 #include "pool.h"
 #include "share.h"
 #include "template.h"
@@ -23,6 +24,7 @@ struct booting {
 	struct kx_boot *b;
 	kx_boot_started_fn started;
 	void *ctx;
+	struct kx_net *net;	/* the sandbox's network, NULL or n 0: none */
 	bool pool;		/* a warm pool's VM: its identity comes when claimed */
 	char warning[1200];	/* why a clone was not possible, said if booting works */
 };
@@ -135,9 +137,13 @@ fail:
 	return false;
 }
 
-/* Clone or boot the VM vc (kx_vm_config_from) describes, rundir and share filled in. */
+/*
+ * Clone or boot the VM vc (kx_vm_config_from) describes, rundir and share
+ * filled in, its network devices backed by taps[0..ntaps).
+ */
 static int boot_vm(struct booting *bt, struct kx_vm_config *vc, const char *rundir,
-		   const char *share, bool share_readonly, struct kx_err *err)
+		   const char *share, bool share_readonly, const int *taps, unsigned int ntaps,
+		   struct kx_err *err)
 {
 	const struct kx_config *cfg = bt->cfg;
 	struct kx_boot *b = bt->b;
@@ -148,6 +154,8 @@ static int boot_vm(struct booting *bt, struct kx_vm_config *vc, const char *rund
 	vc->rundir = rundir;
 	vc->share_path = share;
 	vc->share_readonly = share_readonly;
+	vc->n_nics = ntaps;
+	vc->tap_fds = taps;
 	snprintf(b->accel, sizeof(b->accel), "%s", kx_accel_name(vc->accel));
 	snprintf(b->channel, sizeof(b->channel), "%s", kx_channel_name(vc->channel));
 	if (cfg->template && clone_boot(bt, vc))
@@ -162,27 +170,63 @@ static int boot_vm(struct booting *bt, struct kx_vm_config *vc, const char *rund
 	return 0;
 }
 
+/* boot_vm with taps made in the sandbox's network namespace, wired once it runs. */
+static int boot_net_vm(struct booting *bt, struct kx_vm_config *vc, const char *rundir,
+		       const char *share, bool share_readonly, struct kx_err *err)
+{
+	unsigned int ntaps = bt->net ? bt->net->n : 0;
+	int taps[KX_NET_MAX_IFACES] = { -1, -1, -1, -1 }, ret;
+
+	if (ntaps && kx_net_make_taps(bt->net, taps, err))
+		return -1;
+	ret = boot_vm(bt, vc, rundir, share, share_readonly, taps, ntaps, err);
+	/* QEMU holds the taps now (or is gone, and they go with these) */
+	for (unsigned int i = 0; i < ntaps; i++)
+		close(taps[i]);
+	if (!ret && ntaps && kx_net_wire(bt->net, err)) {
+		kx_boot_stop(bt->b);
+		ret = -1;
+	}
+	return ret;
+}
+
 int kx_boot_vm(const struct kx_config *cfg, const char *id, const char *rundir,
-	       const char *share, bool share_readonly, struct kx_boot *b,
+	       const char *share, bool share_readonly, struct kx_net *net, struct kx_boot *b,
 	       kx_boot_started_fn started, void *ctx, struct kx_err *err)
 {
-	struct booting bt = { .cfg = cfg, .id = id, .b = b, .started = started, .ctx = ctx };
+	struct booting bt = { .cfg = cfg, .id = id, .b = b, .started = started, .ctx = ctx,
+			      .net = net };
 	struct kx_vm_config vc;
 
 	if (kx_vm_config_from(cfg, &vc, err))
 		return -1;
-	return boot_vm(&bt, &vc, rundir, share, share_readonly, err);
+	return boot_net_vm(&bt, &vc, rundir, share, share_readonly, err);
 }
 
 int kx_boot_pool_vm(const struct kx_config *cfg, const char *rundir, const char *share,
-		    struct kx_boot *b, struct kx_err *err)
+		    unsigned int n_nics, struct kx_boot *b, int *netns_fd, struct kx_err *err)
 {
 	struct booting bt = { .cfg = cfg, .id = "warm", .b = b, .pool = true };
 	struct kx_vm_config vc;
+	int taps[KX_NET_MAX_IFACES], ret;
 
+	*netns_fd = -1;
 	if (kx_vm_config_from(cfg, &vc, err))
 		return -1;
-	return boot_vm(&bt, &vc, rundir, share, false, err);
+	if (n_nics > KX_NET_MAX_IFACES)
+		return kx_error(err, EINVAL, "%u network interfaces: a VM takes at most %d",
+				n_nics, KX_NET_MAX_IFACES);
+	/* the taps wait in a namespace of their own until a sandbox claims the VM */
+	if (n_nics && kx_net_scratch_taps(n_nics, taps, netns_fd, err))
+		return -1;
+	ret = boot_vm(&bt, &vc, rundir, share, false, taps, n_nics, err);
+	for (unsigned int i = 0; i < n_nics; i++)
+		close(taps[i]);
+	if (ret && *netns_fd >= 0) {
+		close(*netns_fd);
+		*netns_fd = -1;
+	}
+	return ret;
 }
 
 /* The pool VM v is claimed: make it this sandbox's. False: b is stopped. */
@@ -208,6 +252,10 @@ static bool adopt_warm(struct booting *bt, struct kx_pool_vm *v, const char *run
 		goto fail_err;
 	if (bt->started)
 		bt->started(bt->ctx, b);
+	/* its taps, waiting in a namespace of their own, go to the sandbox's */
+	if (bt->net && bt->net->n &&
+	    (kx_net_adopt_taps(bt->net, v->netns_fd, &err) || kx_net_wire(bt->net, &err)))
+		goto fail_err;
 	/*
 	 * The pool VM's share was made before the sandbox was known: its rootfs
 	 * and bind mounts go in now, read-only ones made so on the host.
@@ -223,6 +271,9 @@ fail_err:
 	snprintf(bt->warning, sizeof(bt->warning), "warm VM %s: %s", v->dir, err.msg);
 fail:
 	kx_boot_stop(b);
+	/* QEMU is gone and its taps with it; what was wired goes too, for the clone to come */
+	if (bt->net)
+		kx_net_unwire(bt->net);
 	return false;
 }
 
@@ -234,6 +285,7 @@ static bool boot_warm(struct booting *bt, const struct kx_vm_config *vc, const c
 	struct kx_pool_vm v;
 	char key[KX_TEMPLATE_KEY_LEN + 1];
 	struct kx_err err;
+	bool ok;
 
 	if (kx_template_key(vc, key, &err) || kx_pool_claim(bt->cfg->root, key, &v, &err)) {
 		kx_debug("no warm VM: %s", err.msg);
@@ -243,7 +295,10 @@ static bool boot_warm(struct booting *bt, const struct kx_vm_config *vc, const c
 		 (int)v.pid);
 	snprintf(b->accel, sizeof(b->accel), "%s", kx_accel_name(vc->accel));
 	snprintf(b->channel, sizeof(b->channel), "%s", kx_channel_name(v.channel));
-	if (!adopt_warm(bt, &v, rundir, spec)) {
+	ok = adopt_warm(bt, &v, rundir, spec);
+	if (v.netns_fd >= 0)
+		close(v.netns_fd);
+	if (!ok) {
 		kx_warn("%s; starting the sandbox otherwise", bt->warning);
 		memset(b, 0, sizeof(*b));
 		b->agent.fd = -1;
@@ -254,10 +309,11 @@ static bool boot_warm(struct booting *bt, const struct kx_vm_config *vc, const c
 }
 
 int kx_boot_sandbox(const struct kx_config *cfg, const char *id, const char *rundir,
-		    const struct kx_spec *spec, struct kx_boot *b, kx_boot_started_fn started,
-		    void *ctx, struct kx_err *err)
+		    const struct kx_spec *spec, struct kx_net *net, struct kx_boot *b,
+		    kx_boot_started_fn started, void *ctx, struct kx_err *err)
 {
-	struct booting bt = { .cfg = cfg, .id = id, .b = b, .started = started, .ctx = ctx };
+	struct booting bt = { .cfg = cfg, .id = id, .b = b, .started = started, .ctx = ctx,
+			      .net = net };
 	char vmdir[4200], share[4300];
 	struct kx_vm_config vc;
 
@@ -267,13 +323,15 @@ int kx_boot_sandbox(const struct kx_config *cfg, const char *id, const char *run
 	/* the host probed once, for a warm VM's key and for a clone or boot alike */
 	if (kx_vm_config_from(cfg, &vc, err))
 		return -1;
+	/* the warm VM's key counts its network devices */
+	vc.n_nics = net ? net->n : 0;
 	if (cfg->warm && boot_warm(&bt, &vc, rundir, spec))
 		return 0;
 	if (snprintf(vmdir, sizeof(vmdir), "%s/vm", rundir) >= (int)sizeof(vmdir))
 		return kx_error(err, ENAMETOOLONG, "VM directory in %s", rundir);
 	snprintf(share, sizeof(share), "%s/share", vmdir);
 	if (kx_share_setup(vmdir, spec, err) ||
-	    boot_vm(&bt, &vc, rundir, share, false, err)) {
+	    boot_net_vm(&bt, &vc, rundir, share, false, err)) {
 		kx_vm_dir_remove(vmdir);
 		return -1;
 	}

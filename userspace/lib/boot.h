@@ -12,6 +12,7 @@
 
 #include "config.h"
 #include "kx_error.h"
+#include "net/sandbox.h"
 #include "oci.h"
 #include "ttrpc.h"
 #include "vmm/qemu.h"
@@ -32,12 +33,13 @@ typedef void (*kx_boot_started_fn)(void *ctx, const struct kx_boot *b);
 
 /*
  * Boot the VM for sandbox ID with its sockets in rundir and share (the
- * rootfs) on 9p. A failed clone is said as a warning once the fresh boot
- * worked; if that fails too, only its error is returned. On failure nothing
- * is left running.
+ * rootfs) on 9p, and with net's interfaces (kx_net_open; NULL or none: no
+ * network device) wired to its taps. A failed clone is said as a warning
+ * once the fresh boot worked; if that fails too, only its error is
+ * returned. On failure nothing is left running, nothing wired.
  */
 int kx_boot_vm(const struct kx_config *cfg, const char *id, const char *rundir,
-	       const char *share, bool share_readonly, struct kx_boot *b,
+	       const char *share, bool share_readonly, struct kx_net *net, struct kx_boot *b,
 	       kx_boot_started_fn started, void *ctx, struct kx_err *err);
 /*
  * The VM of a sandbox that is not a pod's: its share is rundir/vm/share,
@@ -48,14 +50,16 @@ int kx_boot_vm(const struct kx_config *cfg, const char *id, const char *rundir,
  * Else cloned or booted as kx_boot_vm does. On failure nothing is left.
  */
 int kx_boot_sandbox(const struct kx_config *cfg, const char *id, const char *rundir,
-		    const struct kx_spec *spec, struct kx_boot *b, kx_boot_started_fn started,
-		    void *ctx, struct kx_err *err);
+		    const struct kx_spec *spec, struct kx_net *net, struct kx_boot *b,
+		    kx_boot_started_fn started, void *ctx, struct kx_err *err);
 /*
  * A VM for the warm pool: cloned (or booted) with its sockets in rundir and
  * share on 9p, its agent answered, no identity yet (kx_boot_warm gives it one).
+ * With n_nics network devices, their taps in a namespace of their own,
+ * *netns_fd (else -1), where a claimer takes them from (kx_net_adopt_taps).
  */
 int kx_boot_pool_vm(const struct kx_config *cfg, const char *rundir, const char *share,
-		    struct kx_boot *b, struct kx_err *err);
+		    unsigned int n_nics, struct kx_boot *b, int *netns_fd, struct kx_err *err);
 /* Close the agent connection and stop QEMU (and unmount and remove a warm VM's
  * directory); safe to call twice. */
 void kx_boot_stop(struct kx_boot *b);

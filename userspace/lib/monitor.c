@@ -75,16 +75,22 @@ static void vm_started(void *ctx, const struct kx_boot *b)
 static int boot(struct mon *m, struct kx_err *err)
 {
 	const struct kx_config *cfg = m->a->cfg;
-	char rundir[4096];
+	char rundir[4096], record[4096];
 	Katasbx__Agent__V1__CreateContainerRequest cr =
 		KATASBX__AGENT__V1__CREATE_CONTAINER_REQUEST__INIT;
 
-	if (kx_state_path(rundir, sizeof(rundir), cfg->root, m->a->id, NULL))
+	if (kx_state_path(rundir, sizeof(rundir), cfg->root, m->a->id, NULL) ||
+	    kx_state_path(record, sizeof(record), cfg->root, m->a->id, KX_NET_RECORD))
 		return kx_error(err, ENAMETOOLONG, "state directory of %s", m->a->id);
+	/* what is to be wired is recorded before it is, for a delete after a crash */
+	if (kx_net_open(&m->net, m->a->spec, err) || kx_net_record(&m->net, record, err))
+		return -1;
 	/* a pod's share holds every container's rootfs: read-only is each one's own */
 	if (m->a->share_dir ?
-	    kx_boot_vm(cfg, m->a->id, rundir, m->a->share_dir, false, &m->b, vm_started, m, err) :
-	    kx_boot_sandbox(cfg, m->a->id, rundir, m->a->spec, &m->b, vm_started, m, err))
+	    kx_boot_vm(cfg, m->a->id, rundir, m->a->share_dir, false, &m->net, &m->b, vm_started,
+		       m, err) :
+	    kx_boot_sandbox(cfg, m->a->id, rundir, m->a->spec, &m->net, &m->b, vm_started, m,
+			    err))
 		return -1;
 	snprintf(m->st.accel, sizeof(m->st.accel), "%s", m->b.accel);
 	snprintf(m->st.channel, sizeof(m->st.channel), "%s", m->b.channel);
@@ -103,6 +109,7 @@ static int boot(struct mon *m, struct kx_err *err)
 	cr.n_readonly_paths = m->a->spec->n_readonly_paths;
 	cr.readonly_paths = m->a->spec->readonly_paths;
 	cr.seccomp = m->a->spec->seccomp;
+	cr.network = m->net.msg;
 	if (ttrpc_call(&m->b.agent, KX_AGENT_SERVICE, "CreateContainer", &cr.base,
 		       &katasbx__agent__v1__empty__descriptor, NULL, cfg->boot_timeout_ms, err))
 		return kx_error_wrap(err, "create container %s in the guest", m->a->id);
@@ -148,6 +155,7 @@ static void teardown(struct mon *m)
 	int i;
 
 	kx_boot_stop(&m->b);
+	kx_net_close(&m->net);	/* after QEMU: its taps are gone with it */
 	for (i = 0; i < MAX_CLIENTS; i++)
 		if (m->clients[i].used)
 			drop_client(m, i);
@@ -257,6 +265,7 @@ int kx_monitor_run(const struct kx_monitor_args *a, struct kx_err *err)
 	int i, stdin_flags;
 
 	m.b.agent.fd = -1;
+	kx_net_init(&m.net);
 	for (i = 0; i < MAX_PENDING; i++)
 		m.pend[i].client = -1;
 	for (i = 0; i < MAX_PROCS * MAX_WAITERS; i++)

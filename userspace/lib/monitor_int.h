@@ -73,6 +73,7 @@ struct mon {
 	const struct kx_monitor_args *a;
 	struct kx_state st;
 	struct kx_boot b;		/* the VM and the agent connection */
+	struct kx_net net;		/* its network namespace's interfaces, wired to its taps */
 	int listen_fd;
 	int sig_fd;
 	struct client clients[MAX_CLIENTS];

@@ -26,6 +26,7 @@
 #include "kx_time.h"
 #include "log.h"
 #include "monitor.h"
+#include "net/netcheck.h"
 #include "sockets.h"
 
 #define CLAIM_SOCK "claim.sock"
@@ -63,8 +64,8 @@ static int claim_one(const char *vmdir, const char *key, struct kx_pool_vm *v, c
 {
 	struct timeval tv = { .tv_sec = CLAIM_TIMEOUT_MS / 1000 };
 	char path[4400], buf[256], chan[16];
-	int fd, fds[3], nfd = 0, pid, i;
-	unsigned int cid;
+	int fd, fds[4], nfd = 0, pid, i;
+	unsigned int cid, nics;
 	struct kx_err err;
 	ssize_t r;
 
@@ -82,18 +83,20 @@ static int claim_one(const char *vmdir, const char *key, struct kx_pool_vm *v, c
 		close(fd);
 		return -1;
 	}
-	r = kx_recv_fds(fd, buf, sizeof(buf) - 1, fds, 3, &nfd);
+	r = kx_recv_fds(fd, buf, sizeof(buf) - 1, fds, 4, &nfd);
 	close(fd);
 	buf[r > 0 ? r : 0] = '\0';
 	buf[strcspn(buf, "\n")] = '\0';
-	if (r > 0 && nfd == 3 && sscanf(buf, "ok %d %15s %u", &pid, chan, &cid) == 3 &&
-	    pid > 0 && !kx_channel_parse(chan, &v->channel)) {
+	/* with network devices, the namespace of their taps comes as a fourth fd */
+	if (r > 0 && sscanf(buf, "ok %d %15s %u %u", &pid, chan, &cid, &nics) == 4 &&
+	    nfd == (nics ? 4 : 3) && pid > 0 && !kx_channel_parse(chan, &v->channel)) {
 		snprintf(v->dir, sizeof(v->dir), "%s", vmdir);
 		snprintf(v->key, sizeof(v->key), "%s", key);
 		v->pid = pid;
 		v->pidfd = fds[0];
 		v->qmp_fd = fds[1];
 		v->agent_fd = fds[2];
+		v->netns_fd = nics ? fds[3] : -1;
 		v->vsock_cid = cid;
 		return 0;
 	}
@@ -130,6 +133,8 @@ struct holder {
 	char key[KX_TEMPLATE_KEY_LEN + 1];
 	struct kx_boot b;
 	int keeper_fd;
+	unsigned int n_nics;
+	int netns_fd;		/* the taps' namespace, -1 without */
 };
 
 /*
@@ -143,7 +148,7 @@ static int serve_claim(struct holder *h, int c, const char *sock_path, int *clai
 	socklen_t clen = sizeof(cred);
 	struct timeval tv = { .tv_sec = 2 };
 	char req[128], msg[128];
-	int fds[3], pidfd, n = 0;
+	int fds[4], pidfd, n = 0;
 	ssize_t r;
 
 	setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
@@ -173,12 +178,13 @@ static int serve_claim(struct holder *h, int c, const char *sock_path, int *clai
 	/* taken while it waits for the answer: the claimer is alive, its pid its own */
 	*claimer = getsockopt(c, SOL_SOCKET, SO_PEERCRED, &cred, &clen) ? -1 :
 		   (int)syscall(SYS_pidfd_open, cred.pid, 0);
-	n = snprintf(msg, sizeof(msg), "ok %d %s %u\n", (int)h->b.vm.pid,
-		     kx_channel_name(h->b.vm.channel), h->b.vm.vsock_cid);
+	n = snprintf(msg, sizeof(msg), "ok %d %s %u %u\n", (int)h->b.vm.pid,
+		     kx_channel_name(h->b.vm.channel), h->b.vm.vsock_cid, h->n_nics);
 	fds[0] = pidfd;
 	fds[1] = h->b.vm.qmp_fd;
 	fds[2] = h->b.agent.fd;
-	r = kx_send_fds(c, msg, n, fds, 3);
+	fds[3] = h->netns_fd;
+	r = kx_send_fds(c, msg, n, fds, h->n_nics ? 4 : 3);
 	close(pidfd);
 	if (r && *claimer >= 0) {
 		close(*claimer);
@@ -375,7 +381,7 @@ static void __attribute__((noreturn)) holder_run(struct holder *h, pid_t keeper)
 	struct kx_vm_config vc;
 	struct kx_err err;
 	sigset_t mask;
-	int lock, lfd, sfd, claimer = -1;
+	int lock, lfd, sfd, claimer = -1, bad;
 
 	/* an unclaimed VM goes with its keeper; a claimed one stays with its sandbox */
 	if (prctl(PR_SET_PDEATHSIG, SIGTERM) || getppid() != keeper)
@@ -397,8 +403,11 @@ static void __attribute__((noreturn)) holder_run(struct holder *h, pid_t keeper)
 		kx_log(KX_LOG_ERROR, "pool: %s", err.msg);
 		holder_exit(h, 1);
 	}
-	if (kx_vm_config_from(h->cfg, &vc, &err) || kx_template_key(&vc, h->key, &err) ||
-	    kx_boot_pool_vm(h->cfg, h->dir, share, &h->b, &err)) {
+	h->netns_fd = -1;
+	bad = kx_vm_config_from(h->cfg, &vc, &err);
+	vc.n_nics = h->n_nics;	/* the key counts the network devices */
+	if (bad || kx_template_key(&vc, h->key, &err) ||
+	    kx_boot_pool_vm(h->cfg, h->dir, share, h->n_nics, &h->b, &h->netns_fd, &err)) {
 		kx_log(KX_LOG_ERROR, "pool: VM in %s: %s", h->dir, err.msg);
 		holder_exit(h, 1);
 	}
@@ -463,6 +472,8 @@ static void __attribute__((noreturn)) holder_run(struct holder *h, pid_t keeper)
 	prctl(PR_SET_PDEATHSIG, 0);
 	close(h->b.vm.qmp_fd);
 	ttrpc_conn_close(&h->b.agent);
+	if (h->netns_fd >= 0)
+		close(h->netns_fd);	/* the taps are the claimer's to move */
 	close(lock);
 	watch_claimed(h, claimer, sfd);
 }
@@ -482,6 +493,7 @@ struct keeper {
 	const struct kx_config *cfg;
 	char dir[4096];
 	unsigned int size;
+	unsigned int n_nics;
 	struct slot slots[KX_POOL_SIZE_MAX];
 	unsigned long seq;
 	int lock_fd, sig_fd;
@@ -503,7 +515,7 @@ static void keeper_close_fds(struct keeper *k)
 
 static int spawn_holder(struct keeper *k, struct slot *s, struct kx_err *err)
 {
-	struct holder h = { .cfg = k->cfg };
+	struct holder h = { .cfg = k->cfg, .n_nics = k->n_nics };
 	pid_t keeper = getpid();
 	int p[2];
 
@@ -631,9 +643,11 @@ static void stop_holders(struct keeper *k)
 	reap();
 }
 
-int kx_pool_keep(const struct kx_config *cfg, unsigned int size, struct kx_err *err)
+int kx_pool_keep(const struct kx_config *cfg, unsigned int size, unsigned int n_nics,
+		 struct kx_err *err)
 {
-	struct keeper k = { .cfg = cfg, .size = size, .lock_fd = -1, .sig_fd = -1 };
+	struct keeper k = { .cfg = cfg, .size = size, .n_nics = n_nics, .lock_fd = -1,
+			    .sig_fd = -1 };
 	long long retry_at = 0;
 	unsigned int i;
 	char path[4200];
@@ -641,6 +655,9 @@ int kx_pool_keep(const struct kx_config *cfg, unsigned int size, struct kx_err *
 
 	if (size < 1 || size > KX_POOL_SIZE_MAX)
 		return kx_error(err, EINVAL, "pool size %u: use 1 to %d", size, KX_POOL_SIZE_MAX);
+	if (n_nics > KX_NET_MAX_IFACES)
+		return kx_error(err, EINVAL, "%u network interfaces per VM: use 0 to %d", n_nics,
+				KX_NET_MAX_IFACES);
 	kx_pool_dir(k.dir, sizeof(k.dir), cfg->root);
 	if (kx_mkdir_p(k.dir, 0700))
 		return kx_error(err, errno, "make %s", k.dir);
@@ -653,7 +670,8 @@ int kx_pool_keep(const struct kx_config *cfg, unsigned int size, struct kx_err *
 		return -1;
 	sweep_stale(&k);
 	k.sig_fd = pool_signals(&mask);
-	kx_info("pool: keeping %u warm VMs in %s", size, k.dir);
+	kx_info("pool: keeping %u warm VMs in %s%s", size, k.dir,
+		n_nics ? " (with network devices)" : "");
 
 	for (;;) {
 		struct pollfd p[1 + KX_POOL_SIZE_MAX];

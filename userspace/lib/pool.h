@@ -32,6 +32,7 @@ struct kx_pool_vm {
 	char key[KX_TEMPLATE_KEY_LEN + 1];
 	pid_t pid;		/* QEMU */
 	int pidfd, qmp_fd, agent_fd;
+	int netns_fd;		/* where its taps wait (kx_net_adopt_taps), -1: it has none */
 	enum kx_channel channel;
 	uint32_t vsock_cid;
 };
@@ -42,10 +43,13 @@ void kx_pool_dir(char *buf, size_t len, const char *root);
 int kx_pool_claim(const char *root, const char *key, struct kx_pool_vm *v, struct kx_err *err);
 /*
  * The keeper, in the foreground until SIGTERM, SIGINT or SIGHUP: keeps size
- * VMs of cfg ready, then stops the unclaimed ones and returns 0. Claimed ones
- * belong to their sandboxes and are left alone. -1 with err if it cannot
- * start (another keeper runs for the root, no guest image, ...).
+ * VMs of cfg ready, each with n_nics network devices (sandboxes whose
+ * network namespace has that many interfaces take them), then stops the
+ * unclaimed ones and returns 0. Claimed ones belong to their sandboxes and
+ * are left alone. -1 with err if it cannot start (another keeper runs for
+ * the root, no guest image, ...).
  */
-int kx_pool_keep(const struct kx_config *cfg, unsigned int size, struct kx_err *err);
+int kx_pool_keep(const struct kx_config *cfg, unsigned int size, unsigned int n_nics,
+		 struct kx_err *err);
 
 #endif

@@ -12,6 +12,8 @@
 #include <unistd.h>
 
 #include "fsutil.h"
+#include "log.h"
+#include "net/sandbox.h"
 
 static const char *const status_names[] = {
 	[KX_STATUS_CREATING] = "creating",
@@ -240,10 +242,18 @@ int kx_state_remove(const char *root, const char *id, struct kx_err *err)
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		if (de->d_type == DT_DIR && !strcmp(de->d_name, "vm"))
+		if (de->d_type == DT_DIR && !strcmp(de->d_name, "vm")) {
 			kx_vm_dir_remove(path);	/* a warm VM's, left by a crash */
-		else
+		} else if (!strcmp(de->d_name, KX_NET_RECORD)) {
+			struct kx_err e;
+
+			/* the monitor died before it could unwire the network */
+			if (kx_net_cleanup_record(path, &e))
+				kx_log(KX_LOG_WARN, "%s", e.msg);
 			unlink(path);
+		} else {
+			unlink(path);
+		}
 	}
 	closedir(d);
 	if (rmdir(dir) && errno != ENOENT)

@@ -17,6 +17,7 @@
 #include "fsutil.h"
 #include "kxdev.h"
 #include "log.h"
+#include "net/sandbox.h"
 #include "state.h"
 #include "ttrpc.h"
 
@@ -66,9 +67,9 @@ int kx_template_key(const struct kx_vm_config *vc, char key[KX_TEMPLATE_KEY_LEN 
 	if (describe_file(part, sizeof(part), "initrd", vc->initrd, err))
 		return -1;
 	h = fnv1a(h, part);
-	snprintf(part, sizeof(part), "|mem=%u|vcpus=%u|accel=%s|channel=%s|extra=%s",
+	snprintf(part, sizeof(part), "|mem=%u|vcpus=%u|accel=%s|channel=%s|extra=%s|nics=%u|vhost=%d",
 		 vc->mem_mib, vc->vcpus, kx_accel_name(vc->accel), kx_channel_name(vc->channel),
-		 vc->cmdline_extra ? vc->cmdline_extra : "");
+		 vc->cmdline_extra ? vc->cmdline_extra : "", vc->n_nics, vc->n_nics && vc->vhost_net);
 	h = fnv1a(h, part);
 	snprintf(key, KX_TEMPLATE_KEY_LEN + 1, "%016llx", (unsigned long long)h);
 	return 0;
@@ -138,6 +139,9 @@ static int write_meta(const char *path, const char *key, const struct kx_vm_conf
 	json_object_object_add(o, "vcpus", json_object_new_int(vc->vcpus));
 	json_object_object_add(o, "accel", json_object_new_string(kx_accel_name(vc->accel)));
 	json_object_object_add(o, "channel", json_object_new_string(kx_channel_name(vc->channel)));
+	json_object_object_add(o, "interfaces", json_object_new_int(vc->n_nics));
+	if (vc->n_nics)
+		json_object_object_add(o, "vhost_net", json_object_new_boolean(vc->vhost_net));
 	if (json_object_to_file_ext(path, o, JSON_C_TO_STRING_PRETTY))
 		ret = kx_error(err, errno, "write %s", path);
 	json_object_put(o);
@@ -184,7 +188,7 @@ static int make(const char *tmp, const struct kx_vm_config *vc, int boot_timeout
 	struct kx_vm_config tc = *vc;
 	struct kx_vm vm = { 0 };
 	struct ttrpc_conn conn;
-	int fd, ret = -1;
+	int fd, ret = -1, taps[KX_NET_MAX_IFACES];
 
 	snprintf(empty_dir, sizeof(empty_dir), "%s/empty", tmp);
 	snprintf(mem, sizeof(mem), "%s/memory", tmp);
@@ -198,8 +202,19 @@ static int make(const char *tmp, const struct kx_vm_config *vc, int boot_timeout
 	tc.mem_path = mem;
 	tc.mem_share = true;
 	tc.incoming = false;
-	if (kx_vm_start(&tc, &vm, err))
+	/*
+	 * Network devices need taps whose features match a clone's (vnet
+	 * headers): the template's wait in a namespace of their own.
+	 */
+	if (tc.n_nics && kx_net_scratch_taps(tc.n_nics, taps, NULL, err))
 		return -1;
+	tc.tap_fds = taps;
+	ret = kx_vm_start(&tc, &vm, err);
+	for (unsigned int i = 0; i < tc.n_nics; i++)
+		close(taps[i]);	/* QEMU holds them */
+	if (ret)
+		return -1;
+	ret = -1;
 	fd = kx_vm_connect_agent(&vm, boot_timeout_ms, err);
 	if (fd < 0)
 		goto out;

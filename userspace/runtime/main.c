@@ -46,7 +46,7 @@ static const struct {
 	{ "list", cmd_list, "list [--quiet] [--format table|json]" },
 	{ "check", cmd_check, "check" },
 	{ "template", cmd_template, "template create | list | destroy KEY... | destroy --all" },
-	{ "pool", cmd_pool, "pool [--size N]" },
+	{ "pool", cmd_pool, "pool [--size N] [--interfaces N]" },
 };
 
 static void usage(FILE *f)

@@ -168,8 +168,12 @@ int pod_create(struct task *t, const struct kx_spec *spec, struct ttrpc_reply *r
 	cr.n_readonly_paths = spec->n_readonly_paths;
 	cr.readonly_paths = spec->readonly_paths;
 	cr.seccomp = spec->seccomp;
-	/* CRI names the sandbox's ipc and uts (and pid, when shared) namespaces by path */
+	/*
+	 * CRI names the sandbox's network, ipc and uts (and pid, when shared)
+	 * namespaces by path; the sandbox's VM has the network's interfaces.
+	 */
 	cr.ns_container = t->sandbox;
+	cr.join_net = (spec->ns_paths & KX_NS_NET) != 0;
 	cr.join_ipc = (spec->ns_paths & KX_NS_IPC) != 0;
 	cr.join_uts = (spec->ns_paths & KX_NS_UTS) != 0;
 	cr.join_pid = (spec->ns_paths & KX_NS_PID) != 0;
