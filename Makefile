@@ -39,11 +39,15 @@ RT_SRCS  := $(wildcard userspace/runtime/*.c)
 SHIM_SRCS := $(wildcard userspace/shim/*.c)
 BENCH_SRCS := $(wildcard userspace/bench/*.c)
 AGENT_SRCS := $(wildcard agent/*.c)
-# The agent shares the wire code with the host, nothing else.
-AGENT_SHARED := userspace/lib/ttrpc.c userspace/lib/kx_error.c
+# The agent shares the wire code and the Network check with the host, nothing else.
+AGENT_SHARED := userspace/lib/ttrpc.c userspace/lib/kx_error.c userspace/lib/net/netcheck.c
 
 HOST_LIBS  := -ljson-c -lprotobuf-c -lmnl
-AGENT_LIBS := -lseccomp -lprotobuf-c
+AGENT_LIBS := -lseccomp -lprotobuf-c -lmnl
+# Dynamic (Debian ships no libmnl.a): mkguest.sh copies the libraries into the
+# initramfs. -z now binds every symbol at startup, before the agent frees the
+# initramfs and before a template snapshot.
+AGENT_LDFLAGS := -Wl,-z,now -Wl,-z,relro
 
 obj = $(patsubst %.c,$(BUILD)/obj/$(1)/%.o,$(2))
 
@@ -98,11 +102,10 @@ $(BUILD)/bin/katasbx-bench: $(BENCH_OBJS)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ -ljson-c -lm
 
-# Static: the initramfs holds the agent and nothing it links against.
 $(BUILD)/bin/katasbx-agent: $(AGENT_OBJS)
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
-	$(Q)$(CC) $(CFLAGS) -static -o $@ $^ $(AGENT_LIBS)
+	$(Q)$(CC) $(CFLAGS) $(AGENT_LDFLAGS) -o $@ $^ $(AGENT_LIBS)
 
 $(GUEST)/initrd.img: $(BUILD)/bin/katasbx-agent guest/mkguest.sh guest/modules.list
 	@echo "  GUEST   $(GUEST)"

@@ -87,6 +87,23 @@ void defer_free(void (*fn)(void *), void *p);
 
 void modules_load(int rootfd);
 
+/* ---- net.c: container networks ---- */
+
+/* How long net_setup waits for an interface's device to appear, in ms (2000). */
+extern int net_link_wait_ms;
+/* At boot: lo up in the guest's network namespace, an fd of which is kept. -1, logged. */
+int net_init(void);
+/*
+ * A new network namespace holding n's interfaces (each device found by its
+ * device_mac, moved in as name, then MAC, MTU, up, addresses) and routes,
+ * lo up; *netns_fd, close-on-exec, is the namespace. Calls kx_net_check
+ * first. The agent is back in its own namespace on return. -1 and msg
+ * naming the interface or route and what failed; nothing is left then.
+ */
+int net_setup(const Katasbx__Agent__V1__Network *n, int *netns_fd, char *msg, size_t len);
+/* The same into the existing network namespace netns_fd (a container's, made with none). */
+int net_add(const Katasbx__Agent__V1__Network *n, int netns_fd, char *msg, size_t len);
+
 /* ---- channel.c: host connections ---- */
 
 /* Where a reply goes: a connection session and a stream id. */
@@ -180,6 +197,7 @@ struct container {
 	struct process *init;
 	struct process *procs;	/* init first, then execs */
 	void *seccomp;		/* its processes' filter (seccomp.c), NULL: none */
+	int netns_fd;		/* its own network namespace (net_setup), or -1 */
 };
 
 extern struct container *containers;

@@ -9,6 +9,7 @@
  * the exec succeeded.
  */
 #include "agent.h"
+#include "net/netcheck.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -27,6 +28,9 @@
 #define MAX_CONTAINERS 1024
 #define MAX_PROCS 1024
 #define TEARDOWN_WAIT_MS 5000
+
+/* The namespaces a pod's container may join: fds of its sandbox's init's. */
+enum { JOIN_IPC, JOIN_UTS, JOIN_PID, JOIN_NET, N_JOIN };
 
 struct container *containers;
 static size_t ncontainers;
@@ -115,6 +119,8 @@ static void container_finish(struct container *c)
 	rmdir(c->dir);
 	cgroup_remove(c->cgroup);
 	seccomp_free(c->seccomp);
+	if (c->netns_fd >= 0)
+		close(c->netns_fd);
 	if (c->remove_call_set)
 		reply(&c->remove_call, c->remove_code,
 		      c->remove_code == TTRPC_OK ? NULL : c->remove_msg, NULL);
@@ -234,8 +240,14 @@ static bool valid_subdir(const char *s)
 
 static int validate_create(const pb_create_req *r, char *msg, size_t len)
 {
+	char m[480];
+
 	if (validate_process(r->process, msg, len))
 		return -1;
+	if (r->network && r->join_net)
+		return snprintf(msg, len, "network and join_net are both set"), -1;
+	if (r->network && kx_net_check(r->network, m, sizeof(m)))
+		return snprintf(msg, len, "network.%s", m), -1;
 	if (!valid_tag(r->rootfs_tag))
 		return snprintf(msg, len, "rootfs_tag \"%s\" invalid", r->rootfs_tag), -1;
 	if (!valid_subdir(r->rootfs_subdir))
@@ -286,27 +298,36 @@ static bool child_wait_byte(int fd)
 	return n == 1;
 }
 
+/* join: ipc, uts (-1: its own); netns: its network namespace (-1: the guest's) */
 static void __attribute__((noreturn)) child_init(const pb_create_req *r, const char *rootfs,
 						  const char *share_root, void *c_seccomp,
-						  const int join[2], int sync_fd,
+						  const int join[N_JOIN], int netns, int sync_fd,
 						  const struct child_stdio *cs)
 {
 	struct sync_msg ready = { .kind = SYNC_READY };
 	struct kx_err err = { 0 };
-	int keep[3] = { sync_fd, join[0], join[1] };
+	int keep[4] = { sync_fd, join[JOIN_IPC], join[JOIN_UTS], netns };
 	int flags = CLONE_NEWNS | CLONE_NEWCGROUP;
 
 	child_reset_signals();
 	child_set_stdio(cs, r->process->terminal);
-	child_close_fds(keep, 3);
+	child_close_fds(keep, 4);
 	if (!child_wait_byte(sync_fd))
 		_exit(1);
+	/* before the mounts: its sysfs shows the devices of this namespace */
+	if (netns >= 0 && setns(netns, CLONE_NEWNET) < 0) {
+		sync_report(sync_fd, errno, "join the network namespace%s%s",
+			    r->join_net ? " of " : "", r->join_net ? r->ns_container : "");
+		_exit(1);
+	}
 	/* a pod's container: the sandbox's ipc and uts namespaces, else its own */
-	if (join[0] >= 0 ? setns(join[0], CLONE_NEWIPC) : (flags |= CLONE_NEWIPC, 0)) {
+	if (join[JOIN_IPC] >= 0 ? setns(join[JOIN_IPC], CLONE_NEWIPC)
+				: (flags |= CLONE_NEWIPC, 0)) {
 		sync_report(sync_fd, errno, "join the ipc namespace of %s", r->ns_container);
 		_exit(1);
 	}
-	if (join[1] >= 0 ? setns(join[1], CLONE_NEWUTS) : (flags |= CLONE_NEWUTS, 0)) {
+	if (join[JOIN_UTS] >= 0 ? setns(join[JOIN_UTS], CLONE_NEWUTS)
+				: (flags |= CLONE_NEWUTS, 0)) {
 		sync_report(sync_fd, errno, "join the uts namespace of %s", r->ns_container);
 		_exit(1);
 	}
@@ -376,22 +397,22 @@ static void close_all(int *fd, size_t n)
 
 /*
  * A pod's container joins namespaces of its sandbox's init: fds of them,
- * ipc, uts, pid (-1: its own). -1 with msg when the sandbox is not there.
+ * ipc, uts, pid, net (-1: not joined). -1 with msg when the sandbox is not there.
  */
-static int join_namespaces(const pb_create_req *r, int fd[3], char *msg, size_t len)
+static int join_namespaces(const pb_create_req *r, int fd[N_JOIN], char *msg, size_t len)
 {
-	static const char *const ns[3] = { "ipc", "uts", "pid" };
-	const bool want[3] = { r->join_ipc, r->join_uts, r->join_pid };
+	static const char *const ns[N_JOIN] = { "ipc", "uts", "pid", "net" };
+	const bool want[N_JOIN] = { r->join_ipc, r->join_uts, r->join_pid, r->join_net };
 	struct container *s;
 	char path[64];
 
-	if (!r->ns_container[0] || !(want[0] || want[1] || want[2]))
+	if (!r->ns_container[0] || !(want[0] || want[1] || want[2] || want[3]))
 		return 0;
 	s = valid_id(r->ns_container) ? container_find(r->ns_container) : NULL;
 	if (!s || !s->init || s->init->pid <= 0 || s->init->state == PROC_EXITED)
 		return snprintf(msg, len, "container %.140s, whose namespaces to join, is not running",
 				r->ns_container), -1;
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < N_JOIN; i++) {
 		if (!want[i])
 			continue;
 		snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)s->init->pid, ns[i]);
@@ -399,7 +420,7 @@ static int join_namespaces(const pb_create_req *r, int fd[3], char *msg, size_t 
 		if (fd[i] < 0) {
 			snprintf(msg, len, "%s namespace of %.140s: %s", ns[i], r->ns_container,
 				 strerror(errno));
-			close_all(fd, 3);
+			close_all(fd, N_JOIN);
 			return -1;
 		}
 	}
@@ -413,7 +434,7 @@ int container_create(const struct call *call, const pb_create_req *r)
 	struct container *c;
 	struct process *p;
 	char msg[600], src[4300];
-	int sv[2] = { -1, -1 }, nsfd[3] = { -1, -1, -1 }, ret;
+	int sv[2] = { -1, -1 }, nsfd[N_JOIN] = { -1, -1, -1, -1 }, netns = -1, ret;
 	void *filter = NULL;
 
 	if (!valid_id(r->container_id))
@@ -429,16 +450,25 @@ int container_create(const struct call *call, const pb_create_req *r)
 	if (join_namespaces(r, nsfd, msg, sizeof(msg)))
 		return reply_err(call, TTRPC_FAILED_PRECONDITION, "%s", msg);
 	if (r->seccomp && !(filter = seccomp_build(r->seccomp, msg, sizeof(msg)))) {
-		close_all(nsfd, 3);
+		close_all(nsfd, N_JOIN);
 		return reply_err(call, TTRPC_INVALID_ARGUMENT, "%s", msg);
+	}
+	if (r->network && net_setup(r->network, &netns, msg, sizeof(msg)) < 0) {
+		seccomp_free(filter);
+		close_all(nsfd, N_JOIN);
+		return reply_err(call, TTRPC_FAILED_PRECONDITION, "create container %s: %s",
+				 r->container_id, msg);
 	}
 	c = calloc(1, sizeof(*c));
 	if (!c) {
 		seccomp_free(filter);
-		close_all(nsfd, 3);
+		close_all(nsfd, N_JOIN);
+		if (netns >= 0)
+			close(netns);
 		return reply_err(call, TTRPC_RESOURCE_EXHAUSTED, "out of memory");
 	}
 	c->seccomp = filter;
+	c->netns_fd = netns;
 	snprintf(c->id, sizeof(c->id), "%s", r->container_id);
 	snprintf(c->dir, sizeof(c->dir), "%s/%s", AGENT_RUN_DIR, c->id);
 	snprintf(c->rootfs, sizeof(c->rootfs), "%s/rootfs", c->dir);
@@ -485,10 +515,11 @@ int container_create(const struct call *call, const pb_create_req *r)
 		kx_error(&err, errno, "socketpair");
 		goto fail;
 	}
-	ret = spawn(p, nsfd[2], sv, &err);
+	ret = spawn(p, nsfd[JOIN_PID], sv, &err);
 	if (ret == 1)
-		child_init(r, c->rootfs, share_path(c->share), c->seccomp, nsfd, sv[1], &cs);
-	close_all(nsfd, 3);
+		child_init(r, c->rootfs, share_path(c->share), c->seccomp, nsfd,
+			   nsfd[JOIN_NET] >= 0 ? nsfd[JOIN_NET] : c->netns_fd, sv[1], &cs);
+	close_all(nsfd, N_JOIN);
 	if (ret < 0)
 		goto fail;
 	stdio_close_child(&cs);
@@ -498,7 +529,7 @@ int container_create(const struct call *call, const pb_create_req *r)
 	log_dbg("container %s: init is pid %d", c->id, (int)p->pid);
 	return 0;
 fail:
-	close_all(nsfd, 3);
+	close_all(nsfd, N_JOIN);
 	/* spawn() failed before taking the socket over. */
 	stdio_close_child(&cs);
 	if (sv[0] >= 0) {
@@ -541,7 +572,7 @@ int container_start(const struct call *call, const char *id)
 	return 0;
 }
 
-static const char *const exec_ns[] = { "ipc", "uts", "cgroup", "mnt" };
+static const char *const exec_ns[] = { "ipc", "uts", "net", "cgroup", "mnt" };
 #define N_EXEC_NS (sizeof(exec_ns) / sizeof(exec_ns[0]))
 
 static void __attribute__((noreturn)) child_exec(const pb_process *proc, void *c_seccomp,

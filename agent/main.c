@@ -321,6 +321,7 @@ int main(int argc, char **argv)
 		free_initramfs(old);
 		close(old);
 	}
+	net_init();
 	cgroup_setup();
 	if (mkdir_p(AGENT_RUN_DIR, 0700) < 0)
 		log_err("mkdir %s: %s", AGENT_RUN_DIR, strerror(errno));

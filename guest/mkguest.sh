@@ -70,6 +70,27 @@ done
 
 cp "$agent" "$stage/init"
 chmod 0755 "$stage/init"
+
+# A dynamic agent: its ELF interpreter and libraries where it finds them, at
+# the same absolute paths (the loader's own directories: no ld.so.cache).
+# The agent maps them before main() and frees the initramfs after: nothing
+# may be loaded later (it uses no NSS and no dlopen).
+if libs=$(ldd "$agent" 2>/dev/null); then
+	if echo "$libs" | grep -q 'not found'; then
+		echo "mkguest: $agent needs libraries that are not installed:" >&2
+		echo "$libs" | grep 'not found' >&2
+		exit 1
+	fi
+	for lib in $(echo "$libs" | awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^\//) print $i }'); do
+		mkdir -p "$stage$(dirname "$lib")"
+		cp -L "$lib" "$stage$lib"
+	done
+fi
+interp=$(readelf -l "$agent" 2>/dev/null | sed -n 's/.*program interpreter: \(.*\)]$/\1/p')
+if [ -n "$interp" ] && [ ! -e "$stage$interp" ]; then
+	echo "mkguest: $agent: its ELF interpreter $interp is not in the initramfs" >&2
+	exit 1
+fi
 echo "$kver" > "$stage/kernel-release"
 
 (cd "$stage" && find . | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0) | gzip -1 -n \
