@@ -36,6 +36,7 @@ suite unit make --no-print-directory WERROR=1 unit
 suite e2e bash selftests/e2e/run.sh
 suite template bash selftests/e2e/template.sh
 suite pool bash selftests/e2e/pool.sh
+suite network bash selftests/e2e/network.sh
 suite bench bash selftests/e2e/bench.sh
 suite shim bash selftests/shim/run.sh
 suite kselftest make --no-print-directory kselftest

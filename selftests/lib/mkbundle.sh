@@ -40,7 +40,7 @@ cat > "$dir/config.json" <<JSON
 		{ "destination": "/sys", "type": "sysfs", "source": "sysfs",
 		  "options": [ "nosuid", "noexec", "nodev", "ro" ] }
 	],
-	"linux": { "namespaces": [ { "type": "pid" }, { "type": "ipc" }, { "type": "uts" },
-				   { "type": "mount" } ] }
+	"linux": { "namespaces": [ { "type": "pid" }, { "type": "network" }, { "type": "ipc" },
+				   { "type": "uts" }, { "type": "mount" } ] }
 }
 JSON
