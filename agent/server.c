@@ -312,6 +312,32 @@ static int h_update(const struct call *call, const ProtobufCMessage *req,
 	return reply(call, TTRPC_OK, NULL, NULL);
 }
 
+static int h_add_network(const struct call *call, const ProtobufCMessage *req,
+			 const ProtobufCBinaryData *raw)
+{
+	const Katasbx__Agent__V1__AddNetworkRequest *r = (const void *)req;
+	struct container *c;
+	char msg[300];
+
+	if (!valid_id(r->container_id))
+		return reply_err(call, TTRPC_INVALID_ARGUMENT, "container id invalid");
+	c = container_find(r->container_id);
+	if (!c)
+		return reply_err(call, TTRPC_NOT_FOUND, "container %s not found", r->container_id);
+	if (!r->network)
+		return reply_err(call, TTRPC_INVALID_ARGUMENT, "no network");
+	if (c->netns_fd < 0)
+		return reply_err(call, TTRPC_FAILED_PRECONDITION, "container %s has no network "
+				 "namespace of its own", r->container_id);
+	if (c->init->state != PROC_CREATED)
+		return reply_err(call, TTRPC_FAILED_PRECONDITION, "container %s is not created "
+				 "and waiting to start", r->container_id);
+	if (net_add(r->network, c->netns_fd, msg, sizeof(msg)) < 0)
+		return reply_err(call, TTRPC_INVALID_ARGUMENT, "container %s: %s",
+				 r->container_id, msg);
+	return reply(call, TTRPC_OK, NULL, NULL);
+}
+
 static int h_remove(const struct call *call, const ProtobufCMessage *req,
 		    const ProtobufCBinaryData *raw)
 {
@@ -346,6 +372,7 @@ static const struct method methods[] = {
 	{ "SetIdentity", &katasbx__agent__v1__set_identity_request__descriptor, h_set_identity },
 	{ "CreateContainer", &katasbx__agent__v1__create_container_request__descriptor, h_create },
 	{ "StartContainer", &katasbx__agent__v1__container_request__descriptor, h_start },
+	{ "AddNetwork", &katasbx__agent__v1__add_network_request__descriptor, h_add_network },
 	{ "ExecProcess", &katasbx__agent__v1__exec_process_request__descriptor, h_exec },
 	{ "WaitProcess", &katasbx__agent__v1__process_request__descriptor, h_wait },
 	{ "SignalProcess", &katasbx__agent__v1__signal_process_request__descriptor, h_signal },

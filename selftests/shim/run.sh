@@ -21,7 +21,7 @@ not_ok() {
 	shift
 	for l in "$@"; do echo "#   $l"; done
 }
-summary() { echo "shim: $pass passed, $fail failed"; }
+summary() { echo "shim: $pass passed, $fail failed${skip:+, $skip skipped}"; }
 
 # processes of this run: shims and QEMUs name $WORK in their command lines
 leftovers() { pgrep -f "(containerd-shim-katasbx-v2|qemu-system).*$WORK" 2>/dev/null; }
@@ -415,8 +415,10 @@ else
 fi
 
 # A warm pool on the shim's root (its namespace's state directory): a task with a VM of
-# its own takes a ready VM instead of cloning one.
-"$here/build/bin/katasbx-runtime" --root "$WORK/shim/default" pool --size 1 \
+# its own takes a ready VM instead of cloning one. ctr's specs have a network namespace
+# without a path: such a task's VM has one network device for what CNI adds after
+# create (--interfaces 1).
+"$here/build/bin/katasbx-runtime" --root "$WORK/shim/default" pool --size 1 --interfaces 1 \
 	>"$WORK/pool.out" 2>"$WORK/pool.err" </dev/null &
 kpid=$!
 for _ in $(seq 1800); do
@@ -444,6 +446,116 @@ else
 	not_ok "a warm VM for the shim" "boot=$boot keeper rc=$krc left: $vms" \
 		"$(cat "$WORK/pool.out" "$WORK/out")" "$(tail -n 3 "$WORK/pool.err")"
 fi
+
+# Networking. Everything network-side lives in namespaces of this run: ctr itself
+# runs in $NETNS-host (so the bridge CNI makes is there, not on the machine), with
+# addresses in 10.214.0.0/24 and 10.215.0.0/24 that exist only in them.
+NETNS=kxs$$
+netns_made=
+HTTPD_PORT=8080
+mkdir -p "$WORK/www" && echo "served on the bridge side" >"$WORK/www/hello.txt"
+net_cleanup() {
+	for ns in $netns_made; do
+		ip netns pids "$ns" 2>/dev/null | xargs -r kill -KILL 2>/dev/null
+		ip netns del "$ns" 2>/dev/null
+	done
+	[ -n "${cni_made_conf:-}" ] && rm -rf /etc/cni/net.d
+	[ -n "${cni_made_etc:-}" ] && rmdir /etc/cni 2>/dev/null
+	[ -n "${cni_made_bin:-}" ] && rm -f /opt/cni/bin
+	[ -n "${cni_made_opt:-}" ] && rmdir /opt/cni 2>/dev/null
+}
+trap 'net_cleanup; cleanup' EXIT
+ip netns add "$NETNS-host" && netns_made="$NETNS-host"
+ip -n "$NETNS-host" link set lo up
+ip netns exec "$NETNS-host" busybox httpd -p "$HTTPD_PORT" -h "$WORK/www"
+inhost() { nsenter --net="/run/netns/$NETNS-host" "$@"; }
+
+# ctr run --cni: gocni reads /etc/cni/net.d and runs plugins from /opt/cni/bin, on
+# /proc/PID/ns/net of the task's pid after create: the VM's monitor. Debian's plugins
+# (bridge, host-local, loopback) through a conflist of ours, made only where the
+# machine has no CNI setup of its own (which this test leaves alone).
+if [ -e /etc/cni/net.d ] || { [ -e /opt/cni/bin ] && [ ! -x /opt/cni/bin/bridge ]; }; then
+	echo "ok $((n + 1)) - ctr run --cni # SKIP this machine has a CNI setup of its own (/etc/cni/net.d or /opt/cni/bin)"
+	n=$((n + 1)); skip=$((${skip:-0} + 1))
+elif [ ! -x /usr/lib/cni/bridge ]; then
+	not_ok "ctr run --cni" "Debian's containernetworking-plugins are missing: sh scripts/install-deps.sh test"
+else
+	[ -e /etc/cni ] || cni_made_etc=1
+	mkdir -p /etc/cni/net.d && cni_made_conf=1
+	if [ ! -e /opt/cni/bin ]; then
+		[ -e /opt/cni ] || cni_made_opt=1
+		mkdir -p /opt/cni && ln -s /usr/lib/cni /opt/cni/bin && cni_made_bin=1
+	fi
+	cat >/etc/cni/net.d/10-katasbx-test.conflist <<JSON
+{ "cniVersion": "1.0.0", "name": "kxtest",
+  "plugins": [ { "type": "bridge", "bridge": "kxbr0", "isGateway": true, "ipMasq": false,
+		 "ipam": { "type": "host-local", "dataDir": "$WORK/ipam",
+			   "ranges": [ [ { "subnet": "10.214.0.0/24" } ] ],
+			   "routes": [ { "dst": "0.0.0.0/0" } ] } } ] }
+JSON
+	out=$(inhost timeout 180 ctr --address "$SOCK" run --cni --rm --fifo-dir "$WORK/fifo" \
+		--runtime "$RUNTIME" --rootfs "$ROOTFS" cni1 sh -c \
+		'ip -4 -o addr show dev eth0; ip route; timeout 20 wget -q -O- http://10.214.0.1:'$HTTPD_PORT'/hello.txt' \
+		2>"$WORK/err")
+	rc=$?
+	left=$(ls "$WORK/ipam/kxtest" 2>/dev/null | grep '^10\.' | tr '\n' ' ')
+	veths=$(ip -n "$NETNS-host" -o link show master kxbr0 2>/dev/null | wc -l)
+	if [ $rc -eq 0 ] && echo "$out" | grep -q 'eth0 *inet 10\.214\.0\.[0-9]*/24' &&
+	   echo "$out" | grep -q '^default via 10\.214\.0\.1 dev eth0' &&
+	   echo "$out" | grep -qx 'served on the bridge side' && [ -z "$left" ] && [ "$veths" = 0 ]; then
+		ok "ctr run --cni: CNI's bridge interface in the VM ($(echo "$out" | grep -o 'inet [0-9./]*')), fetches from the bridge side; after delete no IP held, no veth on the bridge"
+	else
+		not_ok "ctr run --cni" "rc=$rc" "$out" "ips held: $left veths on the bridge: $veths" \
+			"$(tail -n 3 "$WORK/err")"
+	fi
+fi
+
+# A namespace named by path (ctr --with-ns, as CRI names the pod's), its veth made by
+# hand: the task's VM gets it; a pod's sandbox gets it and a container of the pod
+# shares it; the reverse way, a client in $NETNS-host reaches a server in the VM.
+ip netns add "$NETNS-pod" && netns_made="$netns_made $NETNS-pod"
+ip -n "$NETNS-pod" link add eth0 type veth peer name kxpod0 netns "$NETNS-host"
+ip -n "$NETNS-pod" addr add 10.215.0.2/24 dev eth0
+ip -n "$NETNS-host" addr add 10.215.0.1/24 dev kxpod0
+ip -n "$NETNS-pod" link set lo up
+ip -n "$NETNS-pod" link set eth0 up
+ip -n "$NETNS-host" link set kxpod0 up
+ip -n "$NETNS-pod" route add default via 10.215.0.1
+mac=$(ip -n "$NETNS-pod" -o link show eth0 | grep -o 'link/ether [0-9a-f:]*' | cut -d' ' -f2)
+WITHNS=--with-ns=network:/run/netns/$NETNS-pod
+out=$(run --rm "$WITHNS" nsp1 sh -c "cat /sys/class/net/eth0/address; timeout 20 wget -q -O- http://10.215.0.1:$HTTPD_PORT/hello.txt" 2>"$WORK/err")
+rc=$?
+wired=$(ip -n "$NETNS-pod" -o link show | grep -c kxtap; tc -n "$NETNS-pod" qdisc show dev eth0 | grep -c ingress)
+if [ $rc -eq 0 ] && [ "$out" = "$mac
+served on the bridge side" ] && [ "$(echo $wired)" = "0 0" ]; then
+	ok "ctr run --with-ns network:PATH: the namespace's veth in the VM (MAC $mac), fetches from the far side; after delete no tap or qdisc there"
+else
+	not_ok "ctr run --with-ns network:PATH" "rc=$rc" "$out" "wired after: $wired" "$(tail -n 3 "$WORK/err")"
+fi
+run -d "$WITHNS" --annotation=$T=sandbox --annotation=$S=pod2 pod2 \
+	sh -c 'echo served by the pod > /tmp/index.html; httpd -f -p 8081 -h /tmp' >"$WORK/out" 2>&1
+got=
+for _ in $(seq 100); do
+	got=$(inhost timeout 5 busybox wget -q -O- http://10.215.0.2:8081/index.html 2>/dev/null) && break
+	sleep 0.2
+done
+out=$(run --rm "$WITHNS" --annotation=$T=container --annotation=$S=pod2 pc3 \
+	sh -c 'timeout 20 wget -q -O- http://127.0.0.1:8081/index.html; ip -4 -o addr show dev eth0' 2>"$WORK/err")
+rc=$?
+if [ "$got" = "served by the pod" ] && [ $rc -eq 0 ] && echo "$out" | grep -qx "served by the pod" &&
+   echo "$out" | grep -q 'inet 10\.215\.0\.2/24'; then
+	ok "a pod's sandbox on a named namespace serves to a client on the far side; a container of the pod shares its network"
+else
+	not_ok "a pod's network" "from the far side: $got" "pod container: rc=$rc $out" \
+		"$(tail -n 3 "$WORK/err")" "$(cat "$WORK/out")"
+fi
+c task kill -s SIGKILL pod2 >/dev/null 2>&1
+for _ in $(seq 100); do
+	[ "$(c task ls 2>/dev/null | awk '$1 == "pod2" { print $3 }')" = STOPPED ] && break
+	sleep 0.1
+done
+c task delete pod2 >/dev/null 2>&1
+c container delete pod2 >/dev/null 2>&1
 
 # Exit code of a foreground ctr run whose task is killed.
 run --rm killed sleep 300 >/dev/null 2>&1 &

@@ -35,6 +35,7 @@ $(eval $(call unit_test,ttrpc_server,userspace/lib/ttrpc_server.c userspace/lib/
 $(eval $(call unit_test,netlink,userspace/lib/net/netlink.c userspace/lib/net/nlparse.c userspace/lib/net/tc.c userspace/lib/net/tap.c userspace/lib/net/netcheck.c userspace/lib/kx_error.c))
 $(eval $(call unit_test,pool,$(LIB_SRCS)))
 $(eval $(call unit_test,netcheck,userspace/lib/net/netcheck.c))
+$(eval $(call unit_test,net_late,$(wildcard userspace/lib/net/*.c) userspace/lib/log.c userspace/lib/kx_error.c))
 $(eval $(call unit_test,agent_net,agent/net.c userspace/lib/net/netcheck.c))
 
 $(BUILD)/obj/san/%.o: %.c $(GEN_HDRS)

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -82,9 +83,18 @@ static int boot(struct mon *m, struct kx_err *err)
 	if (kx_state_path(rundir, sizeof(rundir), cfg->root, m->a->id, NULL) ||
 	    kx_state_path(record, sizeof(record), cfg->root, m->a->id, KX_NET_RECORD))
 		return kx_error(err, ENAMETOOLONG, "state directory of %s", m->a->id);
-	/* what is to be wired is recorded before it is, for a delete after a crash */
-	if (kx_net_open(&m->net, m->a->spec, err) || kx_net_record(&m->net, record, err))
+	if (m->a->late_net && !m->a->start && !m->a->share_dir &&
+	    m->a->spec->net_ns_index >= 0 && !m->a->spec->net_ns_path) {
+		/* the task's pid is ours: its namespace is where CNI puts what it makes */
+		if (unshare(CLONE_NEWNET))
+			return kx_error(err, errno, "a network namespace for %s", m->a->id);
+		if (kx_net_open_late(&m->net, err))
+			return -1;
+	} else if (kx_net_open(&m->net, m->a->spec, err) ||
+		   kx_net_record(&m->net, record, err)) {
+		/* what is to be wired is recorded before it is, for a delete after a crash */
 		return -1;
+	}
 	/* a pod's share holds every container's rootfs: read-only is each one's own */
 	if (m->a->share_dir ?
 	    kx_boot_vm(cfg, m->a->id, rundir, m->a->share_dir, false, &m->net, &m->b, vm_started,

@@ -26,6 +26,13 @@ struct kx_monitor_args {
 	const char *pid_file;	/* written with the monitor's pid once created */
 	bool start;		/* start the container at once (run) */
 	/*
+	 * A spec whose network namespace has no path gets the monitor's own,
+	 * new one, which CNI may configure between create and start (ctr run
+	 * --cni does, on /proc/PID/ns/net of the task's pid): the VM has a
+	 * spare network device for it (kx_net_open_late).
+	 */
+	bool late_net;
+	/*
 	 * A pod's sandbox: the VM's 9p share is share_dir (not the spec's root),
 	 * the container's rootfs its directory rootfs_subdir; CreateContainer
 	 * adds the pod's further containers on their directories of it.

@@ -37,6 +37,7 @@ enum pending_kind {
 	P_CREATE,	/* a further container */
 	P_REMOVE,
 	P_REPLY,	/* answered to the client as the agent answered */
+	P_ADD_NET,	/* AddNetwork before the init's StartContainer */
 };
 
 struct pending {
@@ -79,6 +80,7 @@ struct mon {
 	struct client clients[MAX_CLIENTS];
 	struct pending pend[MAX_PENDING];
 	bool started, start_pending;
+	bool net_added;			/* a late network's scan at start is done */
 	struct proc procs[MAX_PROCS];	/* [0]: the init, on fds 0, 1, 2 */
 	bool vm_gone;
 	bool paused;		/* the VM's vCPUs are stopped (QMP stop) */

@@ -90,12 +90,46 @@ void request_close_stdin(struct mon *m, int pi)
 	agent_send_proc(m, "CloseStdin", &c.base, P_CLOSE_IN, pi, -1, 0);
 }
 
+/*
+ * Before the init starts: what CNI put in a late network's namespace since
+ * create goes to the container (AddNetwork; its answer starts the init).
+ * True when the start waits for that, or failed and was answered.
+ */
+static bool add_network(struct mon *m, int client, uint32_t client_stream)
+{
+	Katasbx__Agent__V1__AddNetworkRequest r = KATASBX__AGENT__V1__ADD_NETWORK_REQUEST__INIT;
+	struct kx_err err;
+	int found;
+
+	if (!m->net.late || m->net_added)
+		return false;
+	found = kx_net_late_scan(&m->net, &err);
+	if (found < 0) {
+		kx_log(KX_LOG_ERROR, "start container %s: %s", m->a->id, err.msg);
+		reply_client(m, client, client_stream, TTRPC_FAILED_PRECONDITION, err.msg);
+		return true;
+	}
+	m->net_added = true;
+	if (!found)
+		return false;
+	r.container_id = m->procs[0].cid;
+	r.network = m->net.msg;
+	m->start_pending = true;
+	if (agent_send(m, "AddNetwork", &r.base, P_ADD_NET, client, client_stream)) {
+		m->start_pending = false;
+		reply_client(m, client, client_stream, TTRPC_UNAVAILABLE, "cannot ask the agent");
+	}
+	return true;
+}
+
 /* pi: the container's init, 0 for the monitor's own */
 void request_start(struct mon *m, int pi, int client, uint32_t client_stream)
 {
 	Katasbx__Agent__V1__ContainerRequest r = KATASBX__AGENT__V1__CONTAINER_REQUEST__INIT;
 
 	r.container_id = m->procs[pi].cid;
+	if (pi == 0 && add_network(m, client, client_stream))
+		return;
 	if (pi == 0)
 		m->start_pending = true;
 	m->procs[pi].starting = true;
@@ -267,6 +301,15 @@ static void on_agent_response(struct mon *m, struct pending *p, Ttrpc__Response 
 			/* run: nobody else to tell; the exit status follows from Wait */
 			kx_log(KX_LOG_ERROR, "start container %s: %s", m->a->id, emsg);
 		}
+		reply_client(m, p->client, p->client_stream, code, emsg);
+		break;
+	case P_ADD_NET:
+		m->start_pending = false;
+		if (code == TTRPC_OK) {
+			request_start(m, 0, p->client, p->client_stream);
+			break;
+		}
+		kx_log(KX_LOG_ERROR, "start container %s: add its network: %s", m->a->id, emsg);
 		reply_client(m, p->client, p->client_stream, code, emsg);
 		break;
 	case P_KILL:

@@ -121,8 +121,9 @@ static int open_stdio(struct task *t)
 
 static void monitor_child(struct task *t, struct kx_spec *spec, int ready_fd)
 {
+	/* late_net: ctr run --cni configures the task pid's namespace after Create */
 	struct kx_monitor_args a = { .cfg = &cfg, .id = t->id, .spec = spec,
-				     .ready_fd = ready_fd };
+				     .ready_fd = ready_fd, .late_net = true };
 
 	if (t->is_sandbox) {
 		a.share_dir = t->share_dir;

@@ -99,12 +99,6 @@ static void describe_kind(const struct kx_link *l, char *buf, size_t len)
 	snprintf(buf, len, "%s%stype %u", l->kind, l->kind[0] ? ", " : "", l->type);
 }
 
-/*
- * The interfaces to wire: every Ethernet-like one but lo. A link of another
- * kind that is down and has no address (the fallback tunnels a namespace
- * gets from sit or ipip) is left alone; one that is in use is an error, as
- * is a tap of ours (another sandbox is wired to this namespace).
- */
 /* kx_error with errnum for the callers but without its strerror in the message. */
 static int __attribute__((format(printf, 3, 4))) net_error(struct kx_err *err, int errnum,
 							   const char *fmt, ...)
@@ -121,7 +115,15 @@ static int __attribute__((format(printf, 3, 4))) net_error(struct kx_err *err, i
 	return -1;
 }
 
-static int pick_links(struct kx_net *net, const struct scan *s, struct kx_err *err)
+/*
+ * The interfaces to wire: every Ethernet-like one but lo. A link of another
+ * kind that is down and has no address (the fallback tunnels a namespace
+ * gets from sit or ipip) is left alone; one that is in use is an error, as
+ * is a tap of ours (another sandbox is wired to this namespace), but for
+ * own_tap (the late network's spare). At most max of them.
+ */
+static int pick_links(struct kx_net *net, const struct scan *s, int own_tap, size_t max,
+		      struct kx_err *err)
 {
 	char names[256] = "";
 	size_t ether = 0;
@@ -130,7 +132,7 @@ static int pick_links(struct kx_net *net, const struct scan *s, struct kx_err *e
 		const struct kx_link *l = &s->links[i];
 		char kind[48];
 
-		if (l->flags & IFF_LOOPBACK)
+		if (l->flags & IFF_LOOPBACK || (own_tap && l->ifindex == own_tap))
 			continue;
 		if (!strncmp(l->name, KX_NET_TAP_PREFIX, strlen(KX_NET_TAP_PREFIX)))
 			return net_error(err, EBUSY,
@@ -160,7 +162,13 @@ static int pick_links(struct kx_net *net, const struct scan *s, struct kx_err *e
 			snprintf(names + strlen(names), sizeof(names) - strlen(names), ", ...");
 		ether++;
 	}
-	if (ether > KX_NET_MAX_IFACES)
+	if (ether > max && max < KX_NET_MAX_IFACES)
+		return net_error(err, E2BIG,
+				 "network namespace %s: %zu interfaces (%s) added after create: a "
+				 "sandbox whose spec names no namespace path takes %zu (name one in "
+				 "linux.namespaces for up to %d)",
+				 net->netns_path, ether, names, max, KX_NET_MAX_IFACES);
+	if (ether > max)
 		return net_error(err, E2BIG,
 				 "network namespace %s: %zu interfaces (%s): a VM takes at most %d",
 				 net->netns_path, ether, names, KX_NET_MAX_IFACES);
@@ -330,7 +338,7 @@ int kx_net_open(struct kx_net *net, const struct kx_spec *spec, struct kx_err *e
 		kx_net_close(net);
 		return -1;
 	}
-	if (pick_links(net, &s, err) || (net->n && build_msg(net, &s, err))) {
+	if (pick_links(net, &s, 0, KX_NET_MAX_IFACES, err) || (net->n && build_msg(net, &s, err))) {
 		scan_free(&s);
 		net->n = 0;
 		kx_net_close(net);
@@ -345,6 +353,69 @@ int kx_net_open(struct kx_net *net, const struct kx_spec *spec, struct kx_err *e
 	return 0;
 }
 
+/* ---- a late network: interfaces CNI adds between create and start ---- */
+
+static void unwire(struct kx_nl *nl, const struct kx_net_link *links, size_t n, bool all,
+		   bool keep_taps);
+
+int kx_net_open_late(struct kx_net *net, struct kx_err *err)
+{
+	kx_net_init(net);
+	net->netns_fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (net->netns_fd < 0)
+		return kx_error(err, errno, "open /proc/self/ns/net");
+	snprintf(net->netns_path, sizeof(net->netns_path), "/proc/%d/ns/net", (int)getpid());
+	net->msg = malloc(sizeof(*net->msg));
+	if (!net->msg) {
+		kx_net_close(net);
+		return kx_error(err, ENOMEM, "network of %s", net->netns_path);
+	}
+	katasbx__agent__v1__network__init(net->msg);	/* the container's own, empty */
+	net->late = true;
+	net->n = 1;
+	snprintf(net->links[0].tap, sizeof(net->links[0].tap), "%s0", KX_NET_TAP_PREFIX);
+	return 0;
+}
+
+int kx_net_late_scan(struct kx_net *net, struct kx_err *err)
+{
+	const struct kx_net_link spare = net->links[0];
+	Katasbx__Agent__V1__Network *empty = net->msg;
+	struct kx_nl *nl;
+	struct scan s;
+	int ret;
+
+	if (!net->late || spare.ifindex)
+		return 0;	/* not late, or scanned already */
+	if (scan_read(net->netns_fd, &s, err))
+		return kx_error_wrap(err, "network namespace %s", net->netns_path);
+	ret = pick_links(net, &s, spare.tap_ifindex, 1, err);
+	if (ret || !net->n) {
+		scan_free(&s);
+		net->links[0] = spare;
+		net->n = 1;
+		return ret;
+	}
+	net->links[0].tap_ifindex = spare.tap_ifindex;
+	net->msg = NULL;
+	ret = build_msg(net, &s, err);
+	scan_free(&s);
+	if (!ret && !kx_net_wire(net, err)) {
+		katasbx__agent__v1__network__free_unpacked(empty, NULL);
+		kx_debug("network: %s wired to %s after create", net->links[0].name, spare.tap);
+		return 1;
+	}
+	/* back to the spare tap, unwired, for a start that may try again */
+	if (!kx_nl_open(&nl, net->netns_fd, NULL)) {
+		unwire(nl, net->links, 1, false, true);
+		kx_nl_close(nl);
+	}
+	msg_free(net);
+	net->msg = empty;
+	net->links[0] = spare;
+	return -1;
+}
+
 /* ---- the record ---- */
 
 int kx_net_record(struct kx_net *net, const char *path, struct kx_err *err)
@@ -353,7 +424,8 @@ int kx_net_record(struct kx_net *net, const char *path, struct kx_err *err)
 	char tmp[4300];
 	int ret = 0;
 
-	if (!net->n)
+	/* a late network's namespace is the monitor's: it goes with the monitor and QEMU */
+	if (!net->n || net->late)
 		return 0;
 	o = json_object_new_object();
 	arr = json_object_new_array();
@@ -512,9 +584,11 @@ int kx_net_wire(struct kx_net *net, struct kx_err *err)
 		return kx_error_wrap(err, "network namespace %s", net->netns_path);
 	for (size_t i = 0; i < net->n; i++) {
 		struct kx_net_link *w = &net->links[i];
-		struct kx_link_change up = { .netns_fd = -1, .mtu = net->msg->interfaces[i]->mtu,
-					     .up = 1 };
+		struct kx_link_change up = { .netns_fd = -1, .up = 1 };
 
+		if (!w->ifindex || w->wired)
+			continue;	/* a spare tap, or wired already */
+		up.mtu = net->msg->interfaces[i]->mtu;
 		if (kx_nl_link_change(nl, w->tap_ifindex, &up, err) ||
 		    kx_nl_ingress_add(nl, w->ifindex, err)) {
 			ret = -1;
@@ -534,8 +608,12 @@ int kx_net_wire(struct kx_net *net, struct kx_err *err)
 	return ret;
 }
 
-/* Undo links[] in the namespace nl is in: qdiscs (and with them the redirects), taps. */
-static void unwire(struct kx_nl *nl, const struct kx_net_link *links, size_t n, bool all)
+/*
+ * Undo links[] in the namespace nl is in: qdiscs (and with them the
+ * redirects) where wired (or all), and the taps unless keep_taps.
+ */
+static void unwire(struct kx_nl *nl, const struct kx_net_link *links, size_t n, bool all,
+		   bool keep_taps)
 {
 	struct kx_link *now = NULL;
 	size_t nnow = 0;
@@ -550,7 +628,7 @@ static void unwire(struct kx_nl *nl, const struct kx_net_link *links, size_t n, 
 		if ((all || links[i].wired) && v && v->ifindex == links[i].ifindex &&
 		    kx_nl_ingress_del(nl, v->ifindex, &err))
 			kx_warn("network: %s: %s", links[i].name, err.msg);
-		if (t && !strcmp(t->kind, "tun") && kx_nl_link_del(nl, t->ifindex, &err))
+		if (!keep_taps && t && !strcmp(t->kind, "tun") && kx_nl_link_del(nl, t->ifindex, &err))
 			kx_warn("network: %s: %s", links[i].tap, err.msg);
 	}
 	free(now);
@@ -567,7 +645,7 @@ void kx_net_unwire(struct kx_net *net)
 		kx_warn("network namespace %s: %s", net->netns_path, err.msg);
 		return;
 	}
-	unwire(nl, net->links, net->n, false);
+	unwire(nl, net->links, net->n, false, false);
 	kx_nl_close(nl);
 	for (size_t i = 0; i < net->n; i++) {
 		net->links[i].wired = false;
@@ -627,7 +705,7 @@ int kx_net_cleanup_record(const char *path, struct kx_err *err)
 		unlink(path);
 		return 0;
 	}
-	unwire(nl, links, n, true);
+	unwire(nl, links, n, true, false);
 	kx_nl_close(nl);
 	close(fd);
 	unlink(path);

@@ -39,6 +39,12 @@ struct kx_net {
 	size_t n;
 	struct kx_net_link links[KX_NET_MAX_IFACES];
 	Katasbx__Agent__V1__Network *msg;	/* for the agent; NULL when n is 0 */
+	/*
+	 * The namespace is the caller's own, made for a spec without a path:
+	 * links[0] is a spare tap (ifindex 0) until kx_net_late_scan finds
+	 * what CNI put there after create.
+	 */
+	bool late;
 	char record[4200];	/* the record file, "" until written */
 };
 
@@ -51,6 +57,21 @@ void kx_net_init(struct kx_net *net);
  * field (linux.namespaces[N].path) or the interface; nothing is changed.
  */
 int kx_net_open(struct kx_net *net, const struct kx_spec *spec, struct kx_err *err);
+/*
+ * A network for a spec whose namespace has no path, in a create that others
+ * may configure before start (ctr run --cni runs CNI on /proc/PID/ns/net of
+ * the task's pid, the monitor's): the caller has just unshared its network
+ * namespace. The VM gets one network device on a spare tap there; the
+ * container a network namespace of its own, empty (net->msg).
+ */
+int kx_net_open_late(struct kx_net *net, struct kx_err *err);
+/*
+ * At start: what the late namespace holds now. 0: nothing new (lo only), or
+ * not a late network; 1: the interface found is wired to the spare tap and
+ * net->msg is its Network for the agent (AddNetwork); -1: more than one, or
+ * one that cannot be wired (the spare tap is kept, unwired).
+ */
+int kx_net_late_scan(struct kx_net *net, struct kx_err *err);
 /* Write the record (path) of what will be wired, before anything is. */
 int kx_net_record(struct kx_net *net, const char *path, struct kx_err *err);
 /*
