@@ -280,4 +280,20 @@ w=$(wired 1)
 [ -z "$w" ] && ok "after the failures the namespace holds what it held" || not_ok "left in the namespace" "$w"
 for i in 1 2 3 4; do ip -n "$NS-1-near" link del "x$i"; done
 
+# --- Documentation/networking.md's example, as written but for its root, paths and names --
+doc=$WORK/doc-example.sh
+sed -n '/^## Trying it by hand/,/^## containerd/p' "$here/Documentation/networking.md" |
+	sed -n '/^```sh$/,/^```$/p' | sed '1d;$d' |
+	sed -e "s#build/bin/katasbx-runtime#build/bin/katasbx-runtime --root $ROOT#" \
+	    -e "s#/tmp/netdemo#$WORK/netdemo#g" -e "s#demo-near#$NS-demo-near#g" \
+	    -e "s#demo-far#$NS-demo-far#g" >"$doc"
+nets="$nets $NS-demo-near $NS-demo-far"
+out=$(cd "$here" && bash -e "$doc" 2>"$WORK/err" </dev/null); rc=$?
+if [ $rc -eq 0 ] && [ "$out" = hello ] && [ "$(wc -l <"$doc")" -ge 10 ] &&
+   ! ip netns list | grep -q "$NS-demo"; then
+	ok "the example of Documentation/networking.md prints hello and cleans up"
+else
+	not_ok "the example of Documentation/networking.md" "rc=$rc out='$out'" "$(tail -n 3 "$WORK/err")"
+fi
+
 finish network
