@@ -1,8 +1,10 @@
 #!/bin/bash
 # katasbx-bench end to end: a short real run of every available mode (cold,
-# clone where the runtime has --template, runc), then warm against clone (the
-# runtime's warm pool), their JSON checked with jq, nothing left running or
-# mounted. Prints TAP and a last line "bench: N passed, N failed".
+# clone where the runtime has --template, runc), then the same with a network
+# (clone-net, runc-net: a veth in the bench's namespace kb<pid>-near), then
+# warm and warm-net against clone (the runtime's warm pools), their JSON
+# checked with jq, nothing left running, mounted or in `ip netns list`.
+# Prints TAP and a last line "bench: N passed, N failed" (", N skipped" if any).
 set -u
 here=$(cd "$(dirname "$0")/../.." && pwd)
 BENCH=${BENCH:-$here/build/bin/katasbx-bench}
@@ -10,6 +12,7 @@ RT=${RT:-$here/build/bin/katasbx-runtime}
 WORK=$(mktemp -d /tmp/katasbx-bench-test.XXXXXX)
 pass=0
 fail=0
+skip=
 n=0
 trap 'rm -rf "$WORK"' EXIT
 
@@ -21,6 +24,15 @@ not_ok() {
 }
 # bench processes (QEMU, monitors) still running: they name its temp dir
 leftovers() { pgrep -af '/katasbx-bench\.[A-Za-z0-9]{6}/' || true; }
+# the -net modes' namespaces, kb<pid>-near and kb<pid>-far, of any bench
+benchns() { ip netns list 2>/dev/null | awk '{print $1}' | grep -E '^kb[0-9]+-(near|far)$' || true; }
+# nsleft FILE.json: the namespaces its bench made that are still there
+nsleft() {
+	local near
+	near=$(jq -r '.network.netns // empty' "$1" 2>/dev/null)
+	[ -n "$near" ] || return 0
+	ip netns list 2>/dev/null | awk '{print $1}' | grep -Fx -e "$near" -e "${near%-near}-far"
+}
 
 echo "TAP version 13"
 
@@ -79,22 +91,70 @@ else
 		"$(ls -d /tmp/katasbx-bench.?????? 2>&1)"
 fi
 
+# the -net modes: the same echo in a bundle whose network namespace is the
+# bench's kb<pid>-near (a veth to kb<pid>-far); one namespace for all runs, so
+# that two runs of each also check that a delete gives it back as it was
+netmodes=runc-net
+[ "$modes" = cold,clone,runc ] && netmodes=clone-net,runc-net
+if command -v ip >/dev/null 2>&1; then
+	nsbefore=$(benchns)
+	TMPDIR=$WORK "$BENCH" --modes "$netmodes" -n 2 --json "$WORK/net.json" \
+		>"$WORK/nstdout" 2>"$WORK/nstderr"
+	rc=$?
+	if [ $rc -eq 0 ] && jq -e --arg ms "$netmodes" '. as $o | ($ms | split(",")) | all(. as $m |
+		$o.modes[$m] | (.n == 2) and (.failures == 0) and (.median_ms > 0)
+		and (.without_network == ($m | rtrimstr("-net"))))' "$WORK/net.json" >/dev/null 2>&1 &&
+		jq -e '(.unavailable == {}) and (.network.netns | test("^kb[0-9]+-near$"))
+		and (.network.address == "10.216.0.2/24")' "$WORK/net.json" >/dev/null 2>&1; then
+		ok "$netmodes -n 2: every run with a network succeeded; median$(for m in ${netmodes//,/ }; do
+			echo -n " $m $(jq -r --arg m "$m" '.modes[$m].median_ms' "$WORK/net.json") ms"; done)"
+	else
+		not_ok "$netmodes -n 2: every run with a network succeeds (rc=$rc)" \
+			"$(tail -n 8 "$WORK/nstderr")" \
+			"$(jq -c '{modes, unavailable, network}' "$WORK/net.json" 2>&1 | head -c 600)"
+	fi
+	if grep -q '^runc-net ' "$WORK/nstdout" && grep -q '^network of the -net modes' "$WORK/nstdout"; then
+		ok "the table has the -net modes and their network"
+	else
+		not_ok "the table has the -net modes and their network" "$(head -n 30 "$WORK/nstdout")"
+	fi
+	nleft=$(pgrep -af "$WORK/katasbx-bench\\." || true)
+	nsl=$(nsleft "$WORK/net.json")
+	if [ -z "$nleft" ] && [ -z "$nsl" ] && [ "$(benchns)" = "$nsbefore" ] &&
+		! ls -d "$WORK"/katasbx-bench.?????? >/dev/null 2>&1; then
+		ok "after the -net modes: no kb<pid>-* namespace, QEMU or temporary directory left"
+	else
+		not_ok "after the -net modes: no kb<pid>-* namespace, QEMU or temporary directory left" \
+			"$nleft" "namespaces: $nsl $(benchns)" "$(ls -d "$WORK"/katasbx-bench.?????? 2>&1)"
+	fi
+else
+	n=$((n + 1)); skip=$((skip + 1))
+	echo "ok $n - the -net modes # SKIP no ip (iproute2)"
+fi
+
 # warm: the bench runs `katasbx-runtime pool` beside its runs and each warm run
-# claims one of its VMs. TMPDIR puts the bench's temporary directory under
-# $WORK, so that what it might leave is told apart from any other bench's.
+# claims one of its VMs; warm-net's keeper (--interfaces 1) has its own root.
+# TMPDIR puts the bench's temporary directory under $WORK, so that what it
+# might leave is told apart from any other bench's.
 if [ "$modes" = cold,clone,runc ] && "$RT" --warm off --root "$WORK/probe" check >/dev/null 2>&1; then
-	TMPDIR=$WORK "$BENCH" --modes warm,clone -n 2 --json "$WORK/warm.json" \
+	wmodes=warm,clone
+	command -v ip >/dev/null 2>&1 && wmodes=warm,warm-net,clone
+	TMPDIR=$WORK "$BENCH" --modes $wmodes -n 2 --json "$WORK/warm.json" \
 		>"$WORK/wstdout" 2>"$WORK/wstderr"
 	rc=$?
-	if [ $rc -eq 0 ] && jq -e '(.modes.warm | (.n == 2) and (.failures == 0) and (.median_ms > 0)
-		and (.phases_ms.claimed > 0) and (.pool_ready_ms > 0))
-		and (.modes.clone.n == 2) and (.unavailable | has("warm") | not)' \
+	if [ $rc -eq 0 ] && jq -e --arg ms "$wmodes" '. as $o | ($ms | split(",") - ["clone"]) | all(
+		$o.modes[.] | (.n == 2) and (.failures == 0) and (.median_ms > 0)
+		and (.phases_ms.claimed > 0) and (.pool_ready_ms > 0))' "$WORK/warm.json" >/dev/null 2>&1 &&
+		jq -e '(.modes.clone.n == 2) and (.unavailable == {}) and (.modes.warm.pool_interfaces == 0)
+		and ((.modes["warm-net"] // {pool_interfaces: 1}).pool_interfaces == 1)' \
 		"$WORK/warm.json" >/dev/null 2>&1; then
-		ok "warm,clone -n 2: every warm run claimed a pool VM; median warm $(jq -r .modes.warm.median_ms "$WORK/warm.json") ms, clone $(jq -r .modes.clone.median_ms "$WORK/warm.json") ms"
+		ok "$wmodes -n 2: every warm run claimed a pool VM; median$(for m in ${wmodes//,/ }; do
+			echo -n " $m $(jq -r --arg m "$m" '.modes[$m].median_ms' "$WORK/warm.json") ms"; done)"
 	else
-		not_ok "warm,clone -n 2: warm runs claim pool VMs, no failures (rc=$rc)" \
+		not_ok "$wmodes -n 2: warm runs claim pool VMs, no failures (rc=$rc)" \
 			"$(tail -n 8 "$WORK/wstderr")" \
-			"$(jq -c '{warm: .modes.warm, unavailable}' "$WORK/warm.json" 2>&1 | head -c 600)"
+			"$(jq -c '{warm: .modes.warm, "warm-net": .modes["warm-net"], unavailable}' \
+				"$WORK/warm.json" 2>&1 | head -c 800)"
 	fi
 	if grep -q '^warm ' "$WORK/wstdout" && grep -q '^claimed ' "$WORK/wstdout"; then
 		ok "the table has warm and its claimed phase"
@@ -103,12 +163,13 @@ if [ "$modes" = cold,clone,runc ] && "$RT" --warm off --root "$WORK/probe" check
 	fi
 	wleft=$(pgrep -af "$WORK/katasbx-bench\\." || true)
 	wmounts=$(grep -F "$WORK/" /proc/mounts || true)
-	if [ -z "$wleft" ] && [ -z "$wmounts" ] &&
+	nsl=$(nsleft "$WORK/warm.json")
+	if [ -z "$wleft" ] && [ -z "$wmounts" ] && [ -z "$nsl" ] &&
 		! ls -d "$WORK"/katasbx-bench.?????? >/dev/null 2>&1; then
-		ok "after warm: no keeper, holder, QEMU, mount or temporary directory left"
+		ok "after warm: no keeper, holder, QEMU, mount, namespace or temporary directory left"
 	else
-		not_ok "after warm: no keeper, holder, QEMU, mount or temporary directory left" \
-			"$wleft" "$wmounts" "$(ls -d "$WORK"/katasbx-bench.?????? 2>&1)"
+		not_ok "after warm: no keeper, holder, QEMU, mount, namespace or temporary directory left" \
+			"$wleft" "$wmounts" "namespaces: $nsl" "$(ls -d "$WORK"/katasbx-bench.?????? 2>&1)"
 	fi
 else
 	n=$((n + 1)); pass=$((pass + 1))
@@ -144,5 +205,5 @@ else
 fi
 
 echo "1..$n"
-echo "bench: $pass passed, $fail failed"
+echo "bench: $pass passed, $fail failed${skip:+, $skip skipped}"
 [ $fail -eq 0 ]

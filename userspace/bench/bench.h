@@ -13,9 +13,12 @@
 #include <json-c/json.h>
 
 #define KB_MAX_PHASES 16
-#define KB_MAX_MODES 8
-#define KB_POOL_SIZE 2		/* warm VMs the keeper holds for the warm mode */
+#define KB_MAX_MODES 10
+#define KB_POOL_SIZE 2		/* warm VMs a keeper holds for a warm mode */
 #define KB_POOL_READY_S 180	/* the keeper's first readiness, template build included */
+#define KB_NET_ADDR "10.216.0.2/24"	/* the -net modes' eth0, in the near namespace */
+#define KB_NET_PEER "10.216.0.1/24"	/* its veth peer in the far one, the default route */
+#define KB_NET_GW "10.216.0.1"
 
 enum kb_kind { KB_VM, KB_RUNC };
 
@@ -30,6 +33,8 @@ struct kb_mode {
 	enum kb_kind kind;
 	const char *template_arg; /* "on", "off" or NULL: no --template flag */
 	bool warm;		/* runs take a VM from the pool (--warm on) */
+	bool net;		/* the net bundle (eth0 in the near namespace), in the net root */
+	const char *plain;	/* for a -net mode: the mode it is beside ("clone" for clone-net) */
 	bool available;
 	char why[256];		/* why unavailable */
 	double *ms;		/* successful runs */
@@ -48,22 +53,36 @@ struct kb_stats {
 	double min, p25, median, p75, p90, p99, mean, max;
 };
 
+/* a warm mode's `katasbx-runtime --root ROOT pool --size 2 --interfaces NICS` */
+struct kb_pool {
+	const char *root;
+	int nics;
+	pid_t pid;		/* the keeper while it runs, else 0 */
+	int out;		/* its stdout, where it says "ready:" */
+	double ready_ms;	/* from its start to "ready:" */
+	char log[320];		/* its stderr */
+};
+
 struct kb_ctx {
 	char runtime[4096];
 	char tmp[256];		/* everything the bench makes lives here */
 	char root[320];		/* katasbx --root */
+	char net_root[320];	/* katasbx --root of the -net modes: a keeper per root */
 	char runc_root[320];
 	char bundle[320];	/* echo hello */
+	char net_bundle[320];	/* echo hello in the near namespace */
 	char idle_bundle[320];	/* sleep 100000 */
 	char logs[320];
 	bool keep;
 	int timeout_s;		/* per run */
 	bool template_flag;	/* the runtime knows --template */
 	bool warm_flag;		/* the runtime knows --warm (and so its pool command) */
-	pid_t pool_pid;		/* the warm pool's keeper while it runs, else 0 */
-	int pool_out;		/* its stdout, where it says "ready:" */
-	double pool_ready_ms;	/* from its start to "ready:" */
-	char pool_log[320];	/* its stderr */
+	struct kb_pool pool;	/* warm's, in root */
+	struct kb_pool net_pool; /* warm-net's, in net_root, one network device per VM */
+	char ip[64];		/* iproute2's ip, for the -net modes' namespaces */
+	char net_near[32];	/* kb<pid>-near: the sandboxes' network namespace */
+	char net_far[32];	/* kb<pid>-far: its veth peer's */
+	bool near_made, far_made; /* ours to remove */
 	char accel[64];
 	char accel_detail[512];
 	char template_backend[256];
@@ -110,13 +129,27 @@ void kb_kill_leftovers(const char *needle);
 /* the last non-empty line of a file, for a one-line failure reason ("" if none) */
 void kb_last_line(const char *path, char *buf, size_t len);
 
-/* pool.c: the warm mode's `katasbx-runtime pool` */
+/* pool.c: the warm modes' `katasbx-runtime pool` */
 /* Start the keeper and wait for its "ready:" line; -1 with why if it does not come. */
-int kb_pool_start(struct kb_ctx *c, char *why, size_t whylen);
+int kb_pool_start(struct kb_ctx *c, struct kb_pool *p, char *why, size_t whylen);
 /* Wait until want VMs are on offer (or timeout_ms, or the keeper is gone); how many are. */
-int kb_pool_wait(struct kb_ctx *c, int want, int timeout_ms);
+int kb_pool_wait(struct kb_pool *p, int want, int timeout_ms);
 /* SIGTERM, up to 30 s, then SIGKILL of its group; nothing if it does not run. */
-void kb_pool_stop(struct kb_ctx *c);
+void kb_pool_stop(struct kb_pool *p);
+/* the pool a warm mode takes its VMs from */
+struct kb_pool *kb_mode_pool(struct kb_ctx *c, const struct kb_mode *m);
+
+/* net.c: the -net modes' two namespaces and their veth pair */
+/* find ip (iproute2); false, and why, if it is not there */
+bool kb_net_available(struct kb_ctx *c, char *why, size_t whylen);
+/* make kb<pid>-near and kb<pid>-far; -1 with why (what is made is removed by kb_net_remove) */
+int kb_net_setup(struct kb_ctx *c, char *why, size_t whylen);
+/* kb_net_setup and the net bundle if an available -net mode is asked for; else they are not */
+void kb_net_prepare(struct kb_ctx *c, struct kb_mode *modes, size_t nm);
+/* after a run: the near namespace holds lo and eth0 only, as before it; else false, why */
+bool kb_net_intact(struct kb_ctx *c, char *why, size_t whylen);
+/* remove the namespaces this bench made */
+void kb_net_remove(struct kb_ctx *c);
 
 /* stats.c */
 void kb_stats(const double *v, size_t n, struct kb_stats *s);
@@ -128,7 +161,8 @@ void kb_add(double **v, size_t *n, double x);
 json_object *kb_host_json(void);
 void kb_host_line(char *buf, size_t len);
 void kb_probe_runtime(struct kb_ctx *c);
-int kb_make_bundle(const char *dir, const char *args_json);
+/* netns: NULL for no network namespace in the spec, else the one to join */
+int kb_make_bundle(const char *dir, const char *args_json, const char *netns);
 
 /* density.c, rate.c */
 int kb_density(struct kb_ctx *c, int n, const char *mode_tmpl, const char *mode,
@@ -141,10 +175,17 @@ int kb_rate(struct kb_ctx *c, int conc, int runs, const char *mode_tmpl, const c
  * for a runtime without it). Returns the number of entries filled (at most 7).
  */
 int kb_runtime_argv(struct kb_ctx *c, const char *tmpl, bool warm, char **argv);
+int kb_runtime_argv_at(struct kb_ctx *c, const char *root, const char *tmpl, bool warm,
+		       char **argv);
 /* one VM run of the echo bundle; the result, stdout checked for "hello" */
 bool kb_vm_run(struct kb_ctx *c, const char *tmpl, bool warm, const char *id, const char *log,
 	       struct kb_result *r, char *err, size_t errlen);
+/* the same of bundle under root */
+bool kb_vm_run_at(struct kb_ctx *c, const char *root, const char *bundle, const char *tmpl,
+		  bool warm, const char *id, const char *log, struct kb_result *r, char *err,
+		  size_t errlen);
 void kb_vm_delete(struct kb_ctx *c, const char *id, bool force);
+void kb_vm_delete_at(struct kb_ctx *c, const char *root, const char *id, bool force);
 
 /* report.c */
 void kb_table(struct kb_ctx *c, struct kb_mode *modes, size_t nm, struct kb_density *d,

@@ -18,13 +18,22 @@
 
 volatile sig_atomic_t kb_stop;
 
-static const char *all_modes = "cold,clone,clone-kmod,warm,runc";
+/*
+ * The -net modes are in the default: without ip (iproute2) or root they are
+ * reported unavailable, with the reason, like clone-kmod without its device.
+ */
+static const char *all_modes = "cold,clone,clone-net,clone-kmod,warm,warm-net,runc,runc-net";
+static const char *known_modes[] = { "cold", "clone", "clone-net", "clone-kmod", "warm",
+				     "warm-net", "runc", "runc-net" };
+#define N_KNOWN (sizeof(known_modes) / sizeof(known_modes[0]))
 
 static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: katasbx-bench [options]\n"
-		"  --modes LIST     comma-separated, of cold,clone,clone-kmod,warm,runc (default: all)\n"
+		"  --modes LIST     comma-separated, of cold,clone,clone-net,clone-kmod,warm,warm-net,\n"
+		"                   runc,runc-net (default: all); X-net: X with a veth in the sandbox's\n"
+		"                   network namespace\n"
 		"  -n N             iterations per mode, interleaved across modes (default 10)\n"
 		"  --json FILE      write the results as JSON\n"
 		"  --plot FILE.png  draw the latency distributions with gnuplot\n"
@@ -79,6 +88,12 @@ static void default_runtime(char *buf, size_t len)
 
 int kb_runtime_argv(struct kb_ctx *c, const char *tmpl, bool warm, char **argv)
 {
+	return kb_runtime_argv_at(c, c->root, tmpl, warm, argv);
+}
+
+int kb_runtime_argv_at(struct kb_ctx *c, const char *root, const char *tmpl, bool warm,
+		       char **argv)
+{
 	int a = 0;
 
 	argv[a++] = c->runtime;
@@ -91,15 +106,22 @@ int kb_runtime_argv(struct kb_ctx *c, const char *tmpl, bool warm, char **argv)
 		argv[a++] = warm ? "on" : "off";
 	}
 	argv[a++] = "--root";
-	argv[a++] = c->root;
+	argv[a++] = (char *)root;
 	return a;
 }
 
 bool kb_vm_run(struct kb_ctx *c, const char *tmpl, bool warm, const char *id, const char *log,
 	       struct kb_result *r, char *err, size_t errlen)
 {
+	return kb_vm_run_at(c, c->root, c->bundle, tmpl, warm, id, log, r, err, errlen);
+}
+
+bool kb_vm_run_at(struct kb_ctx *c, const char *root, const char *bundle, const char *tmpl,
+		  bool warm, const char *id, const char *log, struct kb_result *r, char *err,
+		  size_t errlen)
+{
 	char out[400], errf[400], *argv[20], *o;
-	int a = kb_runtime_argv(c, tmpl, warm, argv);
+	int a = kb_runtime_argv_at(c, root, tmpl, warm, argv);
 	bool ok;
 
 	snprintf(out, sizeof(out), "%s/%s.out", c->logs, id);
@@ -111,7 +133,7 @@ bool kb_vm_run(struct kb_ctx *c, const char *tmpl, bool warm, const char *id, co
 	}
 	argv[a++] = "run";
 	argv[a++] = "--bundle";
-	argv[a++] = c->bundle;
+	argv[a++] = (char *)bundle;
 	argv[a++] = (char *)id;
 	argv[a] = NULL;
 	if (kb_spawn(argv, out, errf, c->timeout_s, r)) {
@@ -143,7 +165,13 @@ bool kb_vm_run(struct kb_ctx *c, const char *tmpl, bool warm, const char *id, co
 
 void kb_vm_delete(struct kb_ctx *c, const char *id, bool force)
 {
-	char *argv[] = { c->runtime, "--root", c->root, "delete", "--force", (char *)id, NULL };
+	kb_vm_delete_at(c, c->root, id, force);
+}
+
+void kb_vm_delete_at(struct kb_ctx *c, const char *root, const char *id, bool force)
+{
+	char *argv[] = { c->runtime, "--root", (char *)root, "delete", "--force", (char *)id,
+			 NULL };
 	struct kb_result r;
 
 	if (!force) {
@@ -158,11 +186,11 @@ void kb_vm_delete(struct kb_ctx *c, const char *id, bool force)
 	}
 }
 
-static bool runc_run(struct kb_ctx *c, const char *id, struct kb_result *r, char *err,
-		     size_t errlen)
+static bool runc_run(struct kb_ctx *c, const char *bundle, const char *id, struct kb_result *r,
+		     char *err, size_t errlen)
 {
 	char out[400], errf[400], *o;
-	char *argv[] = { "runc", "--root", c->runc_root, "run", "--bundle", c->bundle,
+	char *argv[] = { "runc", "--root", c->runc_root, "run", "--bundle", (char *)bundle,
 			 (char *)id, NULL };
 	char *del[] = { "runc", "--root", c->runc_root, "delete", "--force", (char *)id, NULL };
 	struct kb_result dr;
@@ -229,35 +257,62 @@ static bool took_pool_vm(const char *log, char *err, size_t errlen)
 }
 
 /*
- * While the pool runs: before each run, untimed, let it refill (a replacement
+ * While a pool runs: before each run, untimed, let it refill (a replacement
  * boots after every claim and takes a core under TCG), so that no run shares
  * the machine with a boot it did not cause; and a warm run needs a VM on
- * offer, or it would measure the fallback.
+ * offer in its own pool, or it would measure the fallback.
  */
 static void pool_settle(struct kb_ctx *c, struct kb_mode *m)
 {
-	int n;
+	struct kb_pool *pools[] = { &c->pool, &c->net_pool };
 
-	if (!c->pool_pid)
-		return;
-	n = kb_pool_wait(c, KB_POOL_SIZE, 15000);
-	if (n < 1 && m->warm)
-		n = kb_pool_wait(c, 1, 45000);
-	if (n < KB_POOL_SIZE && c->pool_pid && !kb_stop)
-		fprintf(stderr, " [pool: %d of %d ready]", n, KB_POOL_SIZE);
+	for (size_t k = 0; k < 2; k++) {
+		struct kb_pool *p = pools[k];
+		int n;
+
+		if (!p->pid)
+			continue;
+		n = kb_pool_wait(p, KB_POOL_SIZE, 15000);
+		if (n < 1 && m->warm && p == kb_mode_pool(c, m))
+			n = kb_pool_wait(p, 1, 45000);
+		if (n < KB_POOL_SIZE && p->pid && !kb_stop)
+			fprintf(stderr, " [%spool: %d of %d ready]", p->nics ? "net " : "", n,
+				KB_POOL_SIZE);
+	}
+}
+
+/*
+ * The runtime's own word on how the sandbox started: state.json's "boot" is
+ * "warm:KEY" for a pool VM ("clone:KEY", "cold" else). Read after the run,
+ * before its delete removes the state; "" if there is none.
+ */
+static void boot_of(const char *root, const char *id, char *buf, size_t len)
+{
+	char path[512];
+	json_object *o, *b;
+
+	buf[0] = 0;
+	snprintf(path, sizeof(path), "%s/%s/state.json", root, id);
+	o = json_object_from_file(path);
+	if (o && json_object_object_get_ex(o, "boot", &b))
+		snprintf(buf, len, "%s", json_object_get_string(b));
+	json_object_put(o);
 }
 
 static void one_run(struct kb_ctx *c, struct kb_mode *m, int i)
 {
-	char id[128], log[400], err[512] = "";
+	/* the -net modes' sandboxes have their root: warm-net's keeper is not warm's */
+	const char *root = m->net ? c->net_root : c->root;
+	const char *bundle = m->net ? c->net_bundle : c->bundle;
+	char id[128], log[400], err[512] = "", boot[128];
 	struct kb_result r;
 	bool ok;
 
-	if (m->warm && !i && !c->pool_pid) {
+	if (m->warm && !i && !kb_mode_pool(c, m)->pid) {
 		/* the pool starts at the warm mode's warm-up, like a template at a clone's */
-		if (kb_pool_start(c, m->why, sizeof(m->why))) {
+		if (kb_pool_start(c, kb_mode_pool(c, m), m->why, sizeof(m->why))) {
 			m->available = false;
-			fprintf(stderr, " warm unavailable (%s)", m->why);
+			fprintf(stderr, " %s unavailable (%s)", m->name, m->why);
 			return;
 		}
 	}
@@ -268,16 +323,17 @@ static void one_run(struct kb_ctx *c, struct kb_mode *m, int i)
 	pool_settle(c, m);
 	m->runs++;
 	if (m->kind == KB_RUNC) {
-		ok = runc_run(c, id, &r, err, sizeof(err));
+		ok = runc_run(c, bundle, id, &r, err, sizeof(err));
 	} else {
 		char *s;
 
 		snprintf(log, sizeof(log), "%s/%s.log", c->logs, id);
 		unlink(log);
-		ok = kb_vm_run(c, m->template_arg, m->warm, id, log, &r, err, sizeof(err));
+		ok = kb_vm_run_at(c, root, bundle, m->template_arg, m->warm, id, log, &r, err,
+				  sizeof(err));
 		if (!ok && strstr(err, "option") && (strstr(err, "--template") || strstr(err, "--warm"))) {
 			/* the runtime does not know the flag: not this mode's failure */
-			kb_vm_delete(c, id, true);
+			kb_vm_delete_at(c, root, id, true);
 			m->available = false;
 			snprintf(m->why, sizeof(m->why), "katasbx-runtime: %s", err);
 			m->runs--;
@@ -286,12 +342,26 @@ static void one_run(struct kb_ctx *c, struct kb_mode *m, int i)
 		s = kb_read_file(log, 1 << 20);
 		if (ok && m->warm && !r.interrupted)
 			ok = took_pool_vm(s, err, sizeof(err));
-		kb_vm_delete(c, id, !ok);
+		boot_of(root, id, boot, sizeof(boot));
+		if (ok && m->warm && !r.interrupted && strncmp(boot, "warm:", 5)) {
+			ok = false;
+			snprintf(err, sizeof(err), "not warm: state.json says boot \"%s\"", boot);
+		}
+		kb_vm_delete_at(c, root, id, !ok);
 		if (ok && i)
 			kb_parse_phases(m, s);
 		free(s);
 		if (!c->keep)
 			unlink(log);
+	}
+	if (m->net && !r.interrupted) {
+		char why[400];
+
+		/* the next run takes the same namespace: it must be as this one found it */
+		if (!kb_net_intact(c, why, sizeof(why)) && ok) {
+			ok = false;
+			snprintf(err, sizeof(err), "%s", why);
+		}
 	}
 	if (r.interrupted) {
 		m->runs--;
@@ -329,7 +399,7 @@ static void list_and_delete(char *const list[], const char *cmd0, const char *ro
 					 id, NULL };
 			kb_spawn(argv, NULL, NULL, 60, &r);
 		} else {
-			kb_vm_delete(c, id, true);
+			kb_vm_delete_at(c, root, id, true);
 		}
 	}
 	free(out);
@@ -338,19 +408,27 @@ static void list_and_delete(char *const list[], const char *cmd0, const char *ro
 static void cleanup(struct kb_ctx *c)
 {
 	char *kl[] = { c->runtime, "--root", c->root, "list", "--quiet", NULL };
+	char *knl[] = { c->runtime, "--root", c->net_root, "list", "--quiet", NULL };
 	char *rl[] = { "runc", "--root", c->runc_root, "list", "--quiet", NULL };
 	char needle[300];
 	struct kb_result r;
+	struct stat st;
 
 	kb_stop = 0;	/* let the deletes run */
 	if (!c->tmp[0])
 		return;
-	kb_pool_stop(c);	/* first: no replacement VM starts while the rest goes */
+	/* first: no replacement VM starts while the rest goes */
+	kb_pool_stop(&c->pool);
+	kb_pool_stop(&c->net_pool);
 	list_and_delete(kl, c->runtime, c->root, false, c);
+	if (!stat(c->net_root, &st))
+		list_and_delete(knl, c->runtime, c->net_root, false, c);
 	if (in_path("runc"))
 		list_and_delete(rl, "runc", c->runc_root, true, c);
 	snprintf(needle, sizeof(needle), "%s/", c->tmp);
 	kb_kill_leftovers(needle);
+	/* last of what ran: a sandbox still wired to eth0 is gone by now */
+	kb_net_remove(c);
 	if (c->keep) {
 		fprintf(stderr, "katasbx-bench: kept %s\n", c->tmp);
 	} else {
@@ -360,21 +438,45 @@ static void cleanup(struct kb_ctx *c)
 	}
 }
 
+/*
+ * The modes in the order given, but each X-net right after its X when both
+ * are asked for: the table then shows a mode with and without a network one
+ * above the other, and the runs alternate between them.
+ */
+static void pair_net_modes(struct kb_mode *modes, size_t nm)
+{
+	struct kb_mode out[KB_MAX_MODES];
+	size_t k = 0;
+
+	for (size_t i = 0; i < nm; i++) {
+		bool beside = false;
+
+		for (size_t j = 0; j < nm && modes[i].plain; j++)
+			beside = beside || modes[j].name == modes[i].plain;
+		if (beside)
+			continue;	/* placed after its plain mode */
+		out[k++] = modes[i];
+		for (size_t j = 0; j < nm; j++)
+			if (modes[j].plain == modes[i].name)
+				out[k++] = modes[j];
+	}
+	memcpy(modes, out, k * sizeof(*modes));
+}
+
 static int parse_modes(const char *list, struct kb_mode *modes, size_t *nm)
 {
 	char *s = strdup(list), *tok, *save = NULL;
 
 	*nm = 0;
 	for (tok = strtok_r(s, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		static const char *known[] = { "cold", "clone", "clone-kmod", "warm", "runc" };
 		const char *name = NULL;
+		size_t len;
 
-		for (size_t i = 0; i < 5; i++)
-			if (!strcmp(tok, known[i]))
-				name = known[i];
+		for (size_t i = 0; i < N_KNOWN; i++)
+			if (!strcmp(tok, known_modes[i]))
+				name = known_modes[i];
 		if (!name) {
-			fprintf(stderr, "katasbx-bench: unknown mode '%s' (cold, clone, clone-kmod, warm, runc)\n",
-				tok);
+			fprintf(stderr, "katasbx-bench: unknown mode '%s' (%s)\n", tok, all_modes);
 			free(s);
 			return -1;
 		}
@@ -385,22 +487,30 @@ static int parse_modes(const char *list, struct kb_mode *modes, size_t *nm)
 			continue;
 		memset(&modes[*nm], 0, sizeof(modes[*nm]));
 		modes[*nm].name = name;
-		modes[*nm].kind = strcmp(name, "runc") ? KB_VM : KB_RUNC;
+		modes[*nm].kind = strncmp(name, "runc", 4) ? KB_VM : KB_RUNC;
+		len = strlen(name);
+		modes[*nm].net = len > 4 && !strcmp(name + len - 4, "-net");
+		for (size_t i = 0; i < N_KNOWN && modes[*nm].net; i++)
+			if (strlen(known_modes[i]) == len - 4 && !strncmp(known_modes[i], name, len - 4))
+				modes[*nm].plain = known_modes[i];
 		(*nm)++;
 	}
 	free(s);
+	pair_net_modes(modes, *nm);
 	return *nm ? 0 : -1;
 }
 
+/* what X-net needs beyond what X needs: ip, to make its namespaces (made later, once) */
 static void availability(struct kb_ctx *c, struct kb_mode *m)
 {
+	const char *base = m->plain ? m->plain : m->name;
 	struct stat st;
 
 	m->available = true;
-	if (!strcmp(m->name, "cold")) {
+	if (!strcmp(base, "cold")) {
 		m->template_arg = c->template_flag ? "off" : NULL;
-	} else if (!strcmp(m->name, "clone") || !strcmp(m->name, "clone-kmod")) {
-		if (!strcmp(m->name, "clone-kmod") && stat("/dev/katasbx", &st)) {
+	} else if (!strcmp(base, "clone") || !strcmp(base, "clone-kmod")) {
+		if (!strcmp(base, "clone-kmod") && stat("/dev/katasbx", &st)) {
 			m->available = false;
 			snprintf(m->why, sizeof(m->why), "/dev/katasbx absent");
 		} else if (!c->template_flag) {
@@ -410,7 +520,7 @@ static void availability(struct kb_ctx *c, struct kb_mode *m)
 		} else {
 			m->template_arg = "on";
 		}
-	} else if (!strcmp(m->name, "warm")) {
+	} else if (!strcmp(base, "warm")) {
 		/* its pool starts at its warm-up run; unavailable then if it does not get ready */
 		m->warm = true;
 		if (!c->warm_flag) {
@@ -422,6 +532,8 @@ static void availability(struct kb_ctx *c, struct kb_mode *m)
 		m->available = false;
 		snprintf(m->why, sizeof(m->why), "runc not found (Debian package runc)");
 	}
+	if (m->available && m->net && !kb_net_available(c, m->why, sizeof(m->why)))
+		m->available = false;
 }
 
 static int number(const char *s, const char *opt)
@@ -513,13 +625,17 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	snprintf(c.root, sizeof(c.root), "%s/root", c.tmp);
+	snprintf(c.net_root, sizeof(c.net_root), "%s/root-net", c.tmp);
 	snprintf(c.runc_root, sizeof(c.runc_root), "%s/runc-root", c.tmp);
 	snprintf(c.bundle, sizeof(c.bundle), "%s/echo", c.tmp);
+	snprintf(c.net_bundle, sizeof(c.net_bundle), "%s/echo-net", c.tmp);
+	c.pool = (struct kb_pool){ .root = c.root, .nics = 0 };
+	c.net_pool = (struct kb_pool){ .root = c.net_root, .nics = 1 };
 	snprintf(c.idle_bundle, sizeof(c.idle_bundle), "%s/idle", c.tmp);
 	snprintf(c.logs, sizeof(c.logs), "%s/logs", c.tmp);
 	mkdir(c.logs, 0755);
-	if (kb_make_bundle(c.bundle, "\"echo\", \"hello\"") ||
-	    (density && kb_make_bundle(c.idle_bundle, "\"sleep\", \"100000\""))) {
+	if (kb_make_bundle(c.bundle, "\"echo\", \"hello\"", NULL) ||
+	    (density && kb_make_bundle(c.idle_bundle, "\"sleep\", \"100000\"", NULL))) {
 		fprintf(stderr, "katasbx-bench: cannot make the busybox bundle in %s\n", c.tmp);
 		cleanup(&c);
 		return 1;
@@ -527,6 +643,7 @@ int main(int argc, char **argv)
 	kb_probe_runtime(&c);
 	for (size_t m = 0; m < nm; m++)
 		availability(&c, &modes[m]);
+	kb_net_prepare(&c, modes, nm);
 
 	{
 		char host[512];
@@ -547,8 +664,9 @@ int main(int argc, char **argv)
 				one_run(&c, &modes[m], i);
 		fprintf(stderr, "\n");
 	}
-	/* the pool is the warm mode's only: density and rate measure without it */
-	kb_pool_stop(&c);
+	/* the pools are the warm modes' only: density and rate measure without them */
+	kb_pool_stop(&c.pool);
+	kb_pool_stop(&c.net_pool);
 
 	/* density and rate use clones where the runtime has them and they worked */
 	{

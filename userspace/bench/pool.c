@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The warm mode's pool: `katasbx-runtime --root R pool --size N` runs beside
+ * The warm modes' pools: `katasbx-runtime --root R pool --size N` runs beside
  * the latency runs and keeps N VMs restored and paused under R/.pool, so that
  * a warm run claims one instead of cloning. The bench starts it, reads its
  * "ready:" line, waits for a VM on offer before each run and stops it.
+ * warm-net's keeper has --interfaces 1 (a sandbox with one interface takes
+ * only a VM with one network device) and, as a root has one keeper, its own
+ * root, that of the -net modes.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -31,23 +34,29 @@ static void why_exit(int st, char *buf, size_t len)
 		snprintf(buf, len, "ended");
 }
 
+struct kb_pool *kb_mode_pool(struct kb_ctx *c, const struct kb_mode *m)
+{
+	return m->net ? &c->net_pool : &c->pool;
+}
+
 /* true (and reaped) when the keeper has ended; how in buf */
-static bool keeper_gone(struct kb_ctx *c, char *buf, size_t len)
+static bool keeper_gone(struct kb_pool *p, char *buf, size_t len)
 {
 	int st;
 
-	if (waitpid(c->pool_pid, &st, WNOHANG) != c->pool_pid)
+	if (waitpid(p->pid, &st, WNOHANG) != p->pid)
 		return false;
 	why_exit(st, buf, len);
-	close(c->pool_out);
-	c->pool_pid = 0;
+	close(p->out);
+	p->pid = 0;
 	return true;
 }
 
-int kb_pool_start(struct kb_ctx *c, char *why, size_t whylen)
+int kb_pool_start(struct kb_ctx *c, struct kb_pool *kp, char *why, size_t whylen)
 {
-	char size[16], line[512] = "", how[64] = "", last[400];
-	char *argv[] = { c->runtime, "--root", c->root, "pool", "--size", size, NULL };
+	char size[16], nics[16], line[512] = "", how[64] = "", last[400];
+	char *argv[] = { c->runtime, "--root", (char *)kp->root, "pool", "--size", size,
+			 kp->nics ? "--interfaces" : NULL, nics, NULL };
 	double t0, deadline;
 	size_t used = 0;
 	bool ready = false, eof = false;
@@ -55,7 +64,8 @@ int kb_pool_start(struct kb_ctx *c, char *why, size_t whylen)
 	pid_t pid;
 
 	snprintf(size, sizeof(size), "%d", KB_POOL_SIZE);
-	snprintf(c->pool_log, sizeof(c->pool_log), "%s/pool.log", c->logs);
+	snprintf(nics, sizeof(nics), "%d", kp->nics);
+	snprintf(kp->log, sizeof(kp->log), "%s/pool%s.log", c->logs, kp->nics ? "-net" : "");
 	if (pipe2(p, O_CLOEXEC)) {
 		snprintf(why, whylen, "pipe: %s", strerror(errno));
 		return -1;
@@ -77,7 +87,7 @@ int kb_pool_start(struct kb_ctx *c, char *why, size_t whylen)
 		signal(SIGINT, SIG_DFL);
 		signal(SIGTERM, SIG_DFL);
 		signal(SIGHUP, SIG_DFL);
-		log = open(c->pool_log, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0644);
+		log = open(kp->log, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0644);
 		if (null < 0 || log < 0 || dup2(null, 0) < 0 || dup2(p[1], 1) < 0 || dup2(log, 2) < 0)
 			_exit(126);
 		execvp(argv[0], argv);
@@ -86,8 +96,8 @@ int kb_pool_start(struct kb_ctx *c, char *why, size_t whylen)
 	}
 	setpgid(pid, pid);
 	close(p[1]);
-	c->pool_pid = pid;
-	c->pool_out = p[0];
+	kp->pid = pid;
+	kp->out = p[0];
 
 	/* "ready: N warm VMs in R/.pool" once all N are ready the first time */
 	deadline = t0 + KB_POOL_READY_S * 1e3;
@@ -116,28 +126,28 @@ int kb_pool_start(struct kb_ctx *c, char *why, size_t whylen)
 			used = 0;
 	}
 	if (ready) {
-		c->pool_ready_ms = kb_now_ms() - t0;
-		fprintf(stderr, " (pool: %d warm VMs ready in %.0f ms)", KB_POOL_SIZE,
-			c->pool_ready_ms);
+		kp->ready_ms = kb_now_ms() - t0;
+		fprintf(stderr, " (%spool: %d warm VMs ready in %.0f ms)", kp->nics ? "net " : "",
+			KB_POOL_SIZE, kp->ready_ms);
 		return 0;
 	}
 
 	/* give the keeper a moment to finish its last words, then say why */
 	if (eof)
-		for (int k = 0; k < 50 && !keeper_gone(c, how, sizeof(how)); k++)
+		for (int k = 0; k < 50 && !keeper_gone(kp, how, sizeof(how)); k++)
 			usleep(20000);
-	if (c->pool_pid)
+	if (kp->pid)
 		snprintf(how, sizeof(how), "%s%d s", kb_stop ? "interrupted after " :
 			 eof ? "closed its stdout after " : "not ready after ",
 			 (int)((kb_now_ms() - t0) / 1e3));
-	kb_pool_stop(c);
-	kb_last_line(c->pool_log, last, sizeof(last));
+	kb_pool_stop(kp);
+	kb_last_line(kp->log, last, sizeof(last));
 	snprintf(why, whylen, "katasbx-runtime pool %s%s%s", how, last[0] ? ": " : "", last);
 	return -1;
 }
 
 /* VMs on offer: R/.pool/vm-* with a claim.sock */
-static int on_offer(struct kb_ctx *c)
+static int on_offer(struct kb_pool *p)
 {
 	char dir[400], path[800];
 	struct dirent *e;
@@ -145,7 +155,7 @@ static int on_offer(struct kb_ctx *c)
 	int n = 0;
 	DIR *d;
 
-	snprintf(dir, sizeof(dir), "%s/.pool", c->root);
+	snprintf(dir, sizeof(dir), "%s/.pool", p->root);
 	d = opendir(dir);
 	if (!d)
 		return 0;
@@ -159,37 +169,37 @@ static int on_offer(struct kb_ctx *c)
 	return n;
 }
 
-int kb_pool_wait(struct kb_ctx *c, int want, int timeout_ms)
+int kb_pool_wait(struct kb_pool *p, int want, int timeout_ms)
 {
 	double deadline = kb_now_ms() + timeout_ms;
 	char how[64], last[400];
 	int n;
 
 	for (;;) {
-		if (c->pool_pid && keeper_gone(c, how, sizeof(how))) {
-			kb_last_line(c->pool_log, last, sizeof(last));
-			fprintf(stderr, "\nkatasbx-bench: the warm pool's keeper %s%s%s\n", how,
-				last[0] ? ": " : "", last);
+		if (p->pid && keeper_gone(p, how, sizeof(how))) {
+			kb_last_line(p->log, last, sizeof(last));
+			fprintf(stderr, "\nkatasbx-bench: the warm %spool's keeper %s%s%s\n",
+				p->nics ? "net " : "", how, last[0] ? ": " : "", last);
 		}
-		n = on_offer(c);
-		if (n >= want || !c->pool_pid || kb_stop || kb_now_ms() >= deadline)
+		n = on_offer(p);
+		if (n >= want || !p->pid || kb_stop || kb_now_ms() >= deadline)
 			return n;
 		usleep(10000);
 	}
 }
 
-void kb_pool_stop(struct kb_ctx *c)
+void kb_pool_stop(struct kb_pool *p)
 {
 	double deadline = kb_now_ms() + STOP_WAIT_MS;
 	char how[64];
-	pid_t pid = c->pool_pid;
+	pid_t pid = p->pid;
 
 	if (!pid)
 		return;
 	/* the keeper stops its unclaimed VMs and removes their directories */
 	kill(pid, SIGTERM);
 	while (kb_now_ms() < deadline) {
-		if (keeper_gone(c, how, sizeof(how)))
+		if (keeper_gone(p, how, sizeof(how)))
 			return;
 		usleep(20000);
 	}
@@ -199,6 +209,6 @@ void kb_pool_stop(struct kb_ctx *c)
 	kill(pid, SIGKILL);
 	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
 		;
-	close(c->pool_out);
-	c->pool_pid = 0;
+	close(p->out);
+	p->pid = 0;
 }

@@ -11,7 +11,7 @@
 static const struct kb_mode *runc_mode(const struct kb_mode *modes, size_t nm)
 {
 	for (size_t i = 0; i < nm; i++)
-		if (modes[i].kind == KB_RUNC && modes[i].n)
+		if (!strcmp(modes[i].name, "runc") && modes[i].n)
 			return &modes[i];
 	return NULL;
 }
@@ -26,6 +26,32 @@ static double ratio(const struct kb_mode *m, const struct kb_mode *modes, size_t
 	kb_stats(m->ms, m->n, &a);
 	kb_stats(r->ms, r->n, &b);
 	return b.median > 0 ? a.median / b.median : 0;
+}
+
+/* a -net mode's median less its plain mode's; false unless both have runs */
+static bool net_extra(const struct kb_mode *m, const struct kb_mode *modes, size_t nm,
+		      double *extra)
+{
+	struct kb_stats a, b;
+
+	if (!m->plain || !m->available || !m->n)
+		return false;
+	for (size_t i = 0; i < nm; i++)
+		if (modes[i].name == m->plain && modes[i].available && modes[i].n) {
+			kb_stats(m->ms, m->n, &a);
+			kb_stats(modes[i].ms, modes[i].n, &b);
+			*extra = a.median - b.median;
+			return true;
+		}
+	return false;
+}
+
+static bool any_net(const struct kb_mode *modes, size_t nm)
+{
+	for (size_t m = 0; m < nm; m++)
+		if (modes[m].net && modes[m].available)
+			return true;
+	return false;
 }
 
 static double phase_median(const struct kb_mode *m, const char *name)
@@ -160,10 +186,33 @@ void kb_table(struct kb_ctx *c, struct kb_mode *modes, size_t nm, struct kb_dens
 			printf(" %s %.0f ms%s", modes[m].name, modes[m].warmup_ms,
 			       modes[m].warmup_ok ? "" : " (failed)");
 	printf("\n");
-	for (size_t m = 0; m < nm; m++)
-		if (modes[m].available && modes[m].warm && c->pool_ready_ms > 0)
-			printf("warm pool: `katasbx-runtime pool --size %d` ready in %.0f ms; before each run the bench waited (untimed) until it was full\n",
-			       KB_POOL_SIZE, c->pool_ready_ms);
+	for (size_t m = 0; m < nm; m++) {
+		const struct kb_pool *p = kb_mode_pool(c, &modes[m]);
+		char nics[32] = "";
+
+		if (p->nics)
+			snprintf(nics, sizeof(nics), " --interfaces %d", p->nics);
+		if (modes[m].available && modes[m].warm && p->ready_ms > 0)
+			printf("%s pool: `katasbx-runtime pool --size %d%s` ready in %.0f ms; before each run the bench waited (untimed) until it was full\n",
+			       modes[m].name, KB_POOL_SIZE, nics, p->ready_ms);
+	}
+	if (any_net(modes, nm)) {
+		bool first = true;
+
+		printf("network of the -net modes: eth0 %s in netns %s, veth peer %s in %s, default via %s\n",
+		       KB_NET_ADDR, c->net_near, KB_NET_PEER, c->net_far, KB_NET_GW);
+		for (size_t m = 0; m < nm; m++) {
+			double x;
+
+			if (!net_extra(&modes[m], modes, nm, &x))
+				continue;
+			printf("%s %s %+.1f ms", first ? "  median with the network, against without:" : ",",
+			       modes[m].name, x);
+			first = false;
+		}
+		if (!first)
+			printf("\n");
+	}
 	for (size_t m = 0; m < nm; m++)
 		if (!modes[m].available) {
 			if (!any_unavail)
@@ -281,8 +330,19 @@ int kb_json(struct kb_ctx *c, struct kb_mode *modes, size_t nm, struct kb_densit
 			json_object_object_add(o, "warmup_error",
 					       json_object_new_string(modes[m].warmup_error));
 		if (modes[m].warm) {
+			const struct kb_pool *p = kb_mode_pool(c, &modes[m]);
+
 			json_object_object_add(o, "pool_size", json_object_new_int(KB_POOL_SIZE));
-			json_object_object_add(o, "pool_ready_ms", num(c->pool_ready_ms));
+			json_object_object_add(o, "pool_interfaces", json_object_new_int(p->nics));
+			json_object_object_add(o, "pool_ready_ms", num(p->ready_ms));
+		}
+		if (modes[m].net) {
+			double extra;
+
+			json_object_object_add(o, "without_network",
+					       json_object_new_string(modes[m].plain));
+			json_object_object_add(o, "network_extra_ms",
+					       net_extra(&modes[m], modes, nm, &extra) ? num(extra) : NULL);
 		}
 		if (modes[m].kind == KB_VM) {
 			ph = json_object_new_object();
@@ -305,6 +365,18 @@ int kb_json(struct kb_ctx *c, struct kb_mode *modes, size_t nm, struct kb_densit
 	}
 	json_object_object_add(root, "modes", jm);
 	json_object_object_add(root, "unavailable", un);
+	if (any_net(modes, nm)) {
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "netns", json_object_new_string(c->net_near));
+		json_object_object_add(o, "peer_netns", json_object_new_string(c->net_far));
+		json_object_object_add(o, "address", json_object_new_string(KB_NET_ADDR));
+		json_object_object_add(o, "peer_address", json_object_new_string(KB_NET_PEER));
+		json_object_object_add(o, "gateway", json_object_new_string(KB_NET_GW));
+		json_object_object_add(root, "network", o);
+	} else {
+		json_object_object_add(root, "network", NULL);
+	}
 
 	if (d && d->done) {
 		json_object *o = json_object_new_object();

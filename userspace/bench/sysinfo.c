@@ -179,8 +179,14 @@ static const char *find_busybox(void)
 	return access("/bin/busybox", X_OK) == 0 ? "/bin/busybox" : NULL;
 }
 
-/* The bundle selftests/lib/mkbundle.sh makes: busybox rootfs, args_json as process.args. */
-int kb_make_bundle(const char *dir, const char *args_json)
+/*
+ * The bundle selftests/lib/mkbundle.sh makes: busybox rootfs, args_json as
+ * process.args. With netns, linux.namespaces also has the network namespace
+ * of that path (what a CNI-made pod's bundle has); without, no network entry,
+ * as the bench's bundles always had, so that the plain modes measure what
+ * they measured before the -net modes came.
+ */
+int kb_make_bundle(const char *dir, const char *args_json, const char *netns)
 {
 	static const char *subdirs[] = { "", "/rootfs", "/rootfs/bin", "/rootfs/proc",
 					 "/rootfs/sys", "/rootfs/dev", "/rootfs/tmp",
@@ -248,8 +254,9 @@ int kb_make_bundle(const char *dir, const char *args_json)
 		"\t\t{ \"destination\": \"/sys\", \"type\": \"sysfs\", \"source\": \"sysfs\",\n"
 		"\t\t  \"options\": [ \"nosuid\", \"noexec\", \"nodev\", \"ro\" ] }\n"
 		"\t],\n"
-		"\t\"linux\": { \"namespaces\": [ { \"type\": \"pid\" }, { \"type\": \"ipc\" },\n"
+		"\t\"linux\": { \"namespaces\": [ { \"type\": \"pid\" }, %s%s%s{ \"type\": \"ipc\" },\n"
 		"\t\t{ \"type\": \"uts\" }, { \"type\": \"mount\" } ] }\n"
-		"}\n", args_json);
+		"}\n", args_json, netns ? "{ \"type\": \"network\", \"path\": \"" : "",
+		netns ? netns : "", netns ? "\" }, " : "");
 	return fclose(f) ? -1 : 0;
 }
