@@ -94,6 +94,13 @@ extern int net_link_wait_ms;
 /* At boot: lo up in the guest's network namespace, an fd of which is kept. -1, logged. */
 int net_init(void);
 /*
+ * At boot, before a template of the VM is saved: the host's network
+ * devices (MACs kx_net_device_mac(N)) wait, down, in a network namespace
+ * made now, lo up, which the first net_setup with interfaces takes. None:
+ * nothing is made. -1, logged: net_setup makes its namespace itself.
+ */
+int net_prepare(void);
+/*
  * A new network namespace holding n's interfaces (each device found by its
  * device_mac, moved in as name, then MAC, MTU, up, addresses) and routes,
  * lo up; *netns_fd, close-on-exec, is the namespace. Calls kx_net_check
@@ -101,7 +108,10 @@ int net_init(void);
  * naming the interface or route and what failed; nothing is left then.
  */
 int net_setup(const Katasbx__Agent__V1__Network *n, int *netns_fd, char *msg, size_t len);
-/* The same into the existing network namespace netns_fd (a container's, made with none). */
+/*
+ * The same into the existing network namespace netns_fd (a container's,
+ * made with none), the devices taken from where they wait.
+ */
 int net_add(const Katasbx__Agent__V1__Network *n, int netns_fd, char *msg, size_t len);
 
 /* ---- channel.c: host connections ---- */

@@ -322,6 +322,7 @@ int main(int argc, char **argv)
 		close(old);
 	}
 	net_init();
+	net_prepare();
 	cgroup_setup();
 	if (mkdir_p(AGENT_RUN_DIR, 0700) < 0)
 		log_err("mkdir %s: %s", AGENT_RUN_DIR, strerror(errno));

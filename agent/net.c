@@ -34,6 +34,13 @@ int net_link_wait_ms = 2000;
 
 /* The guest's own network namespace: where the agent always is between calls. */
 static int root_netns = -1;
+/*
+ * Made at boot when the VM has network devices, which wait in it (lo up):
+ * the first container with interfaces takes it, so that a clone of a
+ * template neither makes a namespace nor moves a device (under TCG each is
+ * code a clone would translate and run anew). -1: none (left).
+ */
+static int spare_netns = -1;
 
 /* Answers, dumps included: the kernel sizes a dump's messages to the reader's buffer. */
 static char rx_buf[32768] __attribute__((aligned(NLMSG_ALIGNTO)));
@@ -239,6 +246,36 @@ static int on_link(const struct nlmsghdr *nlh, void *data)
 		snprintf(l->root_name, sizeof(l->root_name), "%s",
 			 mnl_attr_get_str(tb[IFLA_IFNAME]));
 		break;
+	}
+	return MNL_CB_OK;
+}
+
+/* The devices the host gave the VM: their MACs are kx_net_device_mac(0..). */
+struct devices {
+	int index[KX_NET_MAX_IFACES];
+	size_t n;
+};
+
+static int on_device(const struct nlmsghdr *nlh, void *data)
+{
+	const struct nlattr *tb[IFLA_MAX + 1] = { NULL };
+	const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
+	struct devices *d = data;
+	const struct nlattr *mac;
+	uint8_t want[6];
+
+	if (nlh->nlmsg_type != RTM_NEWLINK ||
+	    mnl_attr_parse(nlh, sizeof(*ifi), link_attrs, tb) != MNL_CB_OK)
+		return MNL_CB_OK;
+	mac = tb[IFLA_PERM_ADDRESS] ? tb[IFLA_PERM_ADDRESS] : tb[IFLA_ADDRESS];
+	if (!mac || mnl_attr_get_payload_len(mac) != 6)
+		return MNL_CB_OK;
+	for (unsigned int i = 0; i < KX_NET_MAX_IFACES && d->n < KX_NET_MAX_IFACES; i++) {
+		kx_net_device_mac(i, want);
+		if (!memcmp(mnl_attr_get_payload(mac), want, 6)) {
+			d->index[d->n++] = ifi->ifi_index;
+			break;
+		}
 	}
 	return MNL_CB_OK;
 }
@@ -533,6 +570,138 @@ static int netns_open(int fd, struct nl *ns, char *msg, size_t len)
 	return fail(msg, len, err, "netlink socket in the container's network namespace");
 }
 
+int net_prepare(void)
+{
+	struct nl root = { 0 }, ns = { 0 };
+	struct devices d = { .n = 0 };
+	union nl_req req;
+	struct nlmsghdr *h;
+	char msg[256];
+	int fd = -1;
+
+	if (spare_netns >= 0)
+		return 0;
+	if (open_root_netns() < 0)
+		return log_err("open /proc/self/ns/net: %s", strerror(errno)), -1;
+	if (nl_open(&root) < 0)
+		return log_err("netlink socket: %s", strerror(errno)), -1;
+	h = nl_msg(&req, RTM_GETLINK, NLM_F_DUMP);
+	((struct ifinfomsg *)mnl_nlmsg_put_extra_header(h, sizeof(struct ifinfomsg)))->ifi_family =
+		AF_UNSPEC;
+	if (nl_talk(&root, h, on_device, &d) < 0) {
+		fail(msg, sizeof(msg), errno, "list the network devices");
+		goto fail;
+	}
+	if (!d.n) {
+		nl_close(&root);
+		return 0;	/* no network device: nothing to prepare */
+	}
+	if (netns_new(&fd, &ns, msg, sizeof(msg)) < 0)
+		goto fail;
+	if (link_up(&ns, 0, "lo") < 0) {
+		fail(msg, sizeof(msg), errno, "interface lo: bring up");
+		goto fail;
+	}
+	for (size_t i = 0; i < d.n; i++) {
+		h = link_msg(&req, d.index[i], false);
+		mnl_attr_put_u32(h, IFLA_NET_NS_FD, fd);
+		if (nl_talk(&root, h, NULL, NULL) < 0) {
+			fail(msg, sizeof(msg), errno, "move network device %d", d.index[i]);
+			goto fail;
+		}
+	}
+	nl_close(&ns);
+	nl_close(&root);
+	spare_netns = fd;
+	log_dbg("%zu network devices wait in a namespace of their own", d.n);
+	return 0;
+fail:
+	/* what was moved comes back with the namespace's end (a VM's devices do) */
+	nl_close(&ns);
+	nl_close(&root);
+	if (fd >= 0)
+		close(fd);
+	return log_err("network devices, a namespace ahead: %s", msg), -1;
+}
+
+/* n's routes, in order, in ns: links[k] is the interface routes name. */
+static int routes_add(struct nl *ns, const Katasbx__Agent__V1__Network *n,
+		      const struct link *links, char *msg, size_t len)
+{
+	char s[160];
+
+	for (size_t i = 0; i < n->n_routes; i++) {
+		const Katasbx__Agent__V1__Route *r = n->routes[i];
+		size_t k = 0;
+
+		/* kx_net_check made sure the device is one of the interfaces */
+		while (strcmp(n->interfaces[k]->name, r->device))
+			k++;
+		if (route_add(ns, links[k].index, r) < 0) {
+			route_str(r, s, sizeof(s));
+			return fail(msg, len, errno, "route %s: add", s);
+		}
+	}
+	return 0;
+}
+
+/*
+ * n in the spare namespace, which becomes the container's: its devices are
+ * there already, renamed (through a temporary name, so that two may swap
+ * theirs) and configured in place. On failure they go back to the agent's
+ * namespace and the spare is no more.
+ */
+static int net_setup_spare(const Katasbx__Agent__V1__Network *n, int *netns_fd, char *msg,
+			   size_t len)
+{
+	struct link links[KX_NET_MAX_IFACES] = { { 0 } };
+	struct nl ns = { 0 };
+	union nl_req req;
+	struct nlmsghdr *h;
+	char tmp[IFNAMSIZ];
+	int ret = -1;
+
+	if (netns_open(spare_netns, &ns, msg, len) < 0 || find_links(&ns, n, links, msg, len) < 0)
+		goto out;
+	for (size_t i = 0; i < n->n_interfaces; i++) {
+		links[i].moved = true;	/* to give back on failure */
+		links[i].index = links[i].root_index;
+	}
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < n->n_interfaces; i++) {
+			const char *name = n->interfaces[i]->name;
+
+			if (!strcmp(links[i].root_name, name))
+				continue;
+			snprintf(tmp, sizeof(tmp), "kxnet%zu", i);
+			h = link_msg(&req, links[i].index, false);
+			mnl_attr_put_strz(h, IFLA_IFNAME, pass ? name : tmp);
+			if (nl_talk(&ns, h, NULL, NULL) < 0) {
+				fail(msg, len, errno, "interface %s: rename device %s", name,
+				     links[i].root_name);
+				goto out;
+			}
+		}
+	for (size_t i = 0; i < n->n_interfaces; i++)
+		if (iface_setup(&ns, n->interfaces[i], &links[i], msg, len) < 0)
+			goto out;
+	if (routes_add(&ns, n, links, msg, len) < 0)
+		goto out;
+	*netns_fd = spare_netns;
+	spare_netns = -1;
+	ret = 0;
+	log_dbg("network namespace (made ahead): %zu interfaces, %zu routes", n->n_interfaces,
+		n->n_routes);
+out:
+	if (ret && links[0].moved) {
+		links_return(&ns, links, n->n_interfaces);
+		close(spare_netns);
+		spare_netns = -1;
+	}
+	nl_close(&ns);
+	return ret;
+}
+
 /*
  * Move n's devices (links, found by find_links) from the root namespace
  * (root) into the one of fd (ns, a socket in it) and configure them; on
@@ -541,8 +710,6 @@ static int netns_open(int fd, struct nl *ns, char *msg, size_t len)
 static int net_fill(struct nl *root, struct nl *ns, int fd, const Katasbx__Agent__V1__Network *n,
 		    struct link *links, char *msg, size_t len)
 {
-	char s[160];
-
 	for (size_t i = 0; i < n->n_interfaces; i++) {
 		const Katasbx__Agent__V1__Interface *f = n->interfaces[i];
 
@@ -555,19 +722,8 @@ static int net_fill(struct nl *root, struct nl *ns, int fd, const Katasbx__Agent
 		if (iface_setup(ns, f, &links[i], msg, len) < 0)
 			goto fail;
 	}
-	for (size_t i = 0; i < n->n_routes; i++) {
-		const Katasbx__Agent__V1__Route *r = n->routes[i];
-		size_t k = 0;
-
-		/* kx_net_check made sure the device is one of the interfaces */
-		while (strcmp(n->interfaces[k]->name, r->device))
-			k++;
-		if (route_add(ns, links[k].index, r) < 0) {
-			route_str(r, s, sizeof(s));
-			fail(msg, len, errno, "route %s: add", s);
-			goto fail;
-		}
-	}
+	if (routes_add(ns, n, links, msg, len) < 0)
+		goto fail;
 	log_dbg("network namespace: %zu interfaces, %zu routes", n->n_interfaces, n->n_routes);
 	return 0;
 fail:
@@ -586,6 +742,9 @@ int net_setup(const Katasbx__Agent__V1__Network *n, int *netns_fd, char *msg, si
 		return -1;
 	if (open_root_netns() < 0)
 		return fail(msg, len, errno, "open /proc/self/ns/net");
+	/* an empty one (ctr run --cni's, filled by AddNetwork) is new: the devices stay apart */
+	if (n->n_interfaces && spare_netns >= 0)
+		return net_setup_spare(n, netns_fd, msg, len);
 	if (nl_open(&root) < 0)
 		return fail(msg, len, errno, "netlink socket");
 	/* the devices are looked for before anything is made */
@@ -616,12 +775,18 @@ int net_add(const Katasbx__Agent__V1__Network *n, int netns_fd, char *msg, size_
 		return -1;
 	if (open_root_netns() < 0)
 		return fail(msg, len, errno, "open /proc/self/ns/net");
-	if (nl_open(&root) < 0)
-		return fail(msg, len, errno, "netlink socket");
+	/* the devices wait in the spare namespace if there is one */
+	if (spare_netns >= 0 ? netns_open(spare_netns, &root, msg, len) < 0 : nl_open(&root) < 0)
+		return spare_netns >= 0 ? -1 : fail(msg, len, errno, "netlink socket");
 	if (find_links(&root, n, links, msg, len) == 0 &&
 	    netns_open(netns_fd, &ns, msg, len) == 0)
 		ret = net_fill(&root, &ns, netns_fd, n, links, msg, len);
 	nl_close(&ns);
 	nl_close(&root);
+	if (spare_netns >= 0) {
+		/* a VM's devices serve one sandbox: the spare has done its part */
+		close(spare_netns);
+		spare_netns = -1;
+	}
 	return ret;
 }

@@ -268,17 +268,10 @@ static void test_lo_up(void **state)
 	json_object_put(j);
 }
 
-static void test_setup(void **state)
+/* f->netns holds eth0 as the fixture asks (MAC, MTU, up, addresses, routes) and lo up. */
+static void check_configured(struct net_fix *f)
 {
-	struct net_fix *f = *state;
 	json_object *j, *link, *a6 = NULL, *tentative;
-
-	SKIP_UNLESS_ABLE();
-	if (net_setup(&f->n, &f->netns, f->msg, sizeof(f->msg)))
-		fail_msg("net_setup: %s", f->msg);
-	assert_true(f->netns >= 0);
-	assert_true(in_test_ns());
-	assert_null(ip_json("link show dev " VETH));	/* moved */
 
 	assert_int_equal(setns(f->netns, CLONE_NEWNET), 0);
 	j = ip_json("link show dev lo");
@@ -307,6 +300,20 @@ static void test_setup(void **state)
 	check_route("-d -4 route show default", "10.213.0.1");
 	check_route("-d -6 route show default", "fd00:213::1");
 	assert_int_equal(setns(test_ns, CLONE_NEWNET), 0);
+}
+
+static void test_setup(void **state)
+{
+	struct net_fix *f = *state;
+
+	SKIP_UNLESS_ABLE();
+	if (net_setup(&f->n, &f->netns, f->msg, sizeof(f->msg)))
+		fail_msg("net_setup: %s", f->msg);
+	assert_true(f->netns >= 0);
+	assert_true(in_test_ns());
+	assert_null(ip_json("link show dev " VETH));	/* moved */
+
+	check_configured(f);
 }
 
 static void test_device_missing(void **state)
@@ -400,6 +407,75 @@ static void test_two_namespaces(void **state)
 	run("ip link del kxtv3 2>/dev/null");
 }
 
+/* net_prepare moves the device into a namespace made ahead; net_setup takes it as it is. */
+static void test_prepared(void **state)
+{
+	struct net_fix *f = *state;
+	json_object *j;
+
+	SKIP_UNLESS_ABLE();
+	assert_int_equal(net_prepare(), 0);
+	assert_null(ip_json("link show dev " VETH));	/* waiting elsewhere */
+	j = ip_json("link show dev " PEER);	/* not a device of the host's: stays */
+	assert_non_null(j);
+	json_object_put(j);
+	if (net_setup(&f->n, &f->netns, f->msg, sizeof(f->msg)))
+		fail_msg("net_setup: %s", f->msg);
+	assert_true(in_test_ns());
+	check_configured(f);
+	/* taken: the next net_setup makes its own namespace (nothing to move here now) */
+	assert_int_equal(net_prepare(), 0);
+}
+
+/* A failure in the prepared namespace: the device comes back, named as it was. */
+static void test_prepared_failure(void **state)
+{
+	struct net_fix *f = *state;
+
+	SKIP_UNLESS_ABLE();
+	assert_int_equal(net_prepare(), 0);
+	f->ifs[0].n_addresses = 3;	/* 10.213.0.2/24 twice */
+	assert_int_equal(net_setup(&f->n, &f->netns, f->msg, sizeof(f->msg)), -1);
+	assert_non_null(strstr(f->msg, "interface eth0: add address 10.213.0.2/24: File exists"));
+	assert_int_equal(f->netns, -1);
+	assert_true(in_test_ns());
+	check_veth_home();
+	/*
+	 * and the usual way works after it; a veth has no permanent MAC, so
+	 * it is found by the one the failed setup gave it (a VM's device keeps
+	 * its own)
+	 */
+	must_run("ip link set " VETH " address 02:6b:78:00:00:00");
+	f->ifs[0].n_addresses = 2;
+	if (net_setup(&f->n, &f->netns, f->msg, sizeof(f->msg)))
+		fail_msg("net_setup: %s", f->msg);
+	check_configured(f);
+}
+
+/* An empty network (ctr run --cni at create), then AddNetwork takes the waiting device. */
+static void test_prepared_add(void **state)
+{
+	struct net_fix *f = *state;
+	Katasbx__Agent__V1__Network empty = KATASBX__AGENT__V1__NETWORK__INIT;
+	json_object *j;
+
+	SKIP_UNLESS_ABLE();
+	assert_int_equal(net_prepare(), 0);
+	if (net_setup(&empty, &f->netns, f->msg, sizeof(f->msg)))
+		fail_msg("net_setup (empty): %s", f->msg);
+	assert_int_equal(setns(f->netns, CLONE_NEWNET), 0);
+	j = ip_json("link show");
+	assert_non_null(j);
+	assert_int_equal(json_object_array_length(j), 1);	/* lo only */
+	json_object_put(j);
+	assert_int_equal(setns(test_ns, CLONE_NEWNET), 0);
+	if (net_add(&f->n, f->netns, f->msg, sizeof(f->msg)))
+		fail_msg("net_add: %s", f->msg);
+	assert_true(in_test_ns());
+	check_configured(f);
+	assert_null(ip_json("link show dev " VETH));
+}
+
 static int group_setup(void **state)
 {
 	if (!skip_reason && net_init() < 0)
@@ -417,6 +493,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_route_failure, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_check_first, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_two_namespaces, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_prepared, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_prepared_failure, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_prepared_add, setup, teardown),
 	};
 	struct stat st;
 
