@@ -111,7 +111,52 @@ struct kb_rate {
 	char first_error[512];
 };
 
+/* --throughput: iperf3, one TCP stream, container <-> far side, VM and runc */
+enum { KB_TP_UP, KB_TP_DOWN };	/* the container sends (-c), receives (-c -R) */
+enum { KB_TP_VM, KB_TP_RUNC };
+
+struct kb_tp_one {
+	bool tried, ok;
+	double bps;		/* iperf3's end.sum_received.bits_per_second */
+	double sent_bps;	/* end.sum_sent.bits_per_second */
+	char error[512];
+	char command[1024];	/* the runtime's or runc's command line */
+	char args[160];		/* the container's process.args */
+};
+
+struct kb_tp_side {
+	const char *name;	/* "vm", "runc" */
+	const char *start;	/* the VM's: "clone", or "cold" without --template */
+	bool available;
+	char why[256];
+	struct kb_tp_one dir[2];
+};
+
+struct kb_tput {
+	int secs;		/* 0: not asked for */
+	bool available;
+	char why[256];
+	char iperf3[256];	/* on the host, and at the same path in the bundle's rootfs */
+	char version[64];
+	char bundle[320];
+	char server[512];	/* the server's command line */
+	struct kb_tp_side side[2];
+};
+
 extern volatile sig_atomic_t kb_stop;
+
+/* one sandbox run of a bundle (main.c) */
+struct kb_run {
+	const char *root;	/* the VM's --root (runc's is always c->runc_root) */
+	const char *bundle, *tmpl, *id;
+	const char *log;	/* --debug --log LOG, NULL: none (VM only) */
+	bool warm;
+	const char *expect;	/* on stdout, for success; NULL: the exit status alone */
+	const char *out;	/* stdout, kept; NULL: logs/ID.out, removed unless --keep */
+	int timeout_s;		/* 0: c->timeout_s */
+	char *cmdline;		/* if set, the command line run, space-separated */
+	size_t cmdlen;
+};
 
 /* proc.c */
 struct kb_result {
@@ -163,6 +208,9 @@ void kb_host_line(char *buf, size_t len);
 void kb_probe_runtime(struct kb_ctx *c);
 /* netns: NULL for no network namespace in the spec, else the one to join */
 int kb_make_bundle(const char *dir, const char *args_json, const char *netns);
+/* only the bundle's config.json, as kb_make_bundle writes it */
+int kb_bundle_config(const char *dir, const char *args_json, const char *netns);
+int kb_copy_file(const char *from, const char *to, mode_t mode);
 
 /* density.c, rate.c */
 int kb_density(struct kb_ctx *c, int n, const char *mode_tmpl, const char *mode,
@@ -184,14 +232,26 @@ bool kb_vm_run(struct kb_ctx *c, const char *tmpl, bool warm, const char *id, co
 bool kb_vm_run_at(struct kb_ctx *c, const char *root, const char *bundle, const char *tmpl,
 		  bool warm, const char *id, const char *log, struct kb_result *r, char *err,
 		  size_t errlen);
+bool kb_vm_run_spec(struct kb_ctx *c, const struct kb_run *s, struct kb_result *r, char *err,
+		    size_t errlen);
+/* runc run of s->bundle under c->runc_root, then a delete --force of what is left */
+bool kb_runc_run_spec(struct kb_ctx *c, const struct kb_run *s, struct kb_result *r, char *err,
+		      size_t errlen);
 void kb_vm_delete(struct kb_ctx *c, const char *id, bool force);
 void kb_vm_delete_at(struct kb_ctx *c, const char *root, const char *id, bool force);
+
+/* throughput.c */
+/* t->secs set: measure VM and runc both ways; every failure is reported in t, none returned */
+void kb_throughput(struct kb_ctx *c, struct kb_tput *t);
+void kb_tput_table(const struct kb_ctx *c, const struct kb_tput *t);
+json_object *kb_tput_json(const struct kb_ctx *c, const struct kb_tput *t);
 
 /* report.c */
 void kb_table(struct kb_ctx *c, struct kb_mode *modes, size_t nm, struct kb_density *d,
 	      struct kb_rate *r);
+/* t: NULL, or --throughput's */
 int kb_json(struct kb_ctx *c, struct kb_mode *modes, size_t nm, struct kb_density *d,
-	    struct kb_rate *r, const char *path);
+	    struct kb_rate *r, const struct kb_tput *t, const char *path);
 int kb_plot(struct kb_ctx *c, struct kb_mode *modes, size_t nm, const char *path);
 
 #endif

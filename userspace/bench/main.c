@@ -41,6 +41,8 @@ static void usage(FILE *f)
 		"  --density N      also start N idle sandboxes and measure their memory (PSS)\n"
 		"  --rate C         also measure sandboxes started per second with C concurrent starters\n"
 		"  --rate-runs M    runs in total for --rate (default 4*C)\n"
+		"  --throughput S   also measure iperf3 throughput, S seconds each way, from a VM\n"
+		"                   and a runc container to the far side of a veth (0: off, default)\n"
 		"  --timeout S      give up on one run after S seconds (default 120)\n"
 		"  --keep           keep the temporary directory (bundles, logs, state)\n");
 }
@@ -120,47 +122,81 @@ bool kb_vm_run_at(struct kb_ctx *c, const char *root, const char *bundle, const 
 		  bool warm, const char *id, const char *log, struct kb_result *r, char *err,
 		  size_t errlen)
 {
-	char out[400], errf[400], *argv[20], *o;
-	int a = kb_runtime_argv_at(c, root, tmpl, warm, argv);
-	bool ok;
+	struct kb_run s = { .root = root, .bundle = bundle, .tmpl = tmpl, .warm = warm, .id = id,
+			    .log = log, .expect = "hello" };
 
-	snprintf(out, sizeof(out), "%s/%s.out", c->logs, id);
-	snprintf(errf, sizeof(errf), "%s/%s.err", c->logs, id);
-	if (log) {
-		argv[a++] = "--debug";
-		argv[a++] = "--log";
-		argv[a++] = (char *)log;
-	}
-	argv[a++] = "run";
-	argv[a++] = "--bundle";
-	argv[a++] = (char *)bundle;
-	argv[a++] = (char *)id;
-	argv[a] = NULL;
-	if (kb_spawn(argv, out, errf, c->timeout_s, r)) {
-		snprintf(err, errlen, "fork: %s", strerror(errno));
-		return false;
-	}
-	o = kb_read_file(out, 65536);
-	ok = r->status == 0 && o && strstr(o, "hello");
+	return kb_vm_run_spec(c, &s, r, err, errlen);
+}
+
+/* argv, space-separated, for the record of what was run */
+static void join_argv(char *const argv[], char *buf, size_t len)
+{
+	size_t k = 0;
+
+	buf[0] = 0;
+	for (size_t i = 0; argv[i] && k < len; i++)
+		k += snprintf(buf + k, len - k, "%s%s", i ? " " : "", argv[i]);
+}
+
+/*
+ * After a run: stdout must hold s->expect (if any) and the exit status be 0;
+ * else err says why, with the last line of stderr. The files go unless kept.
+ */
+static bool run_verdict(struct kb_ctx *c, const struct kb_run *s, const char *out,
+			const char *errf, int timeout_s, struct kb_result *r, char *err, size_t errlen)
+{
+	char *o = kb_read_file(out, 65536), line[400];
+	bool ok = r->status == 0 && (!s->expect || (o && strstr(o, s->expect)));
+
 	if (!ok) {
-		char line[400];
-
 		kb_last_line(errf, line, sizeof(line));
 		if (r->timed_out)
-			snprintf(err, errlen, "timed out after %d s%s%s", c->timeout_s,
+			snprintf(err, errlen, "timed out after %d s%s%s", timeout_s,
 				 line[0] ? ": " : "", line);
 		else if (r->status != 0)
 			snprintf(err, errlen, "exit status %d%s%s", r->status,
 				 line[0] ? ": " : "", line);
 		else
-			snprintf(err, errlen, "exit status 0 but no \"hello\" on stdout");
+			snprintf(err, errlen, "exit status 0 but no \"%s\" on stdout", s->expect);
 	}
 	free(o);
 	if (!c->keep) {
-		unlink(out);
+		if (!s->out)
+			unlink(out);
 		unlink(errf);
 	}
 	return ok;
+}
+
+bool kb_vm_run_spec(struct kb_ctx *c, const struct kb_run *s, struct kb_result *r, char *err,
+		    size_t errlen)
+{
+	char out[400], errf[400], *argv[20];
+	int a = kb_runtime_argv_at(c, s->root, s->tmpl, s->warm, argv);
+	int timeout_s = s->timeout_s ? s->timeout_s : c->timeout_s;
+
+	if (s->out)
+		snprintf(out, sizeof(out), "%s", s->out);
+	else
+		snprintf(out, sizeof(out), "%s/%s.out", c->logs, s->id);
+	snprintf(errf, sizeof(errf), "%s/%s.err", c->logs, s->id);
+	if (s->log) {
+		argv[a++] = "--debug";
+		argv[a++] = "--log";
+		argv[a++] = (char *)s->log;
+	}
+	argv[a++] = "run";
+	argv[a++] = "--bundle";
+	argv[a++] = (char *)s->bundle;
+	argv[a++] = (char *)s->id;
+	argv[a] = NULL;
+	if (s->cmdline)
+		join_argv(argv, s->cmdline, s->cmdlen);
+	if (kb_spawn(argv, out, errf, timeout_s, r)) {
+		snprintf(err, errlen, "fork: %s", strerror(errno));
+		return false;
+	}
+	return run_verdict(c, s, out, errf, timeout_s, r, err, errlen);
 }
 
 void kb_vm_delete(struct kb_ctx *c, const char *id, bool force)
@@ -186,38 +222,38 @@ void kb_vm_delete_at(struct kb_ctx *c, const char *root, const char *id, bool fo
 	}
 }
 
-static bool runc_run(struct kb_ctx *c, const char *bundle, const char *id, struct kb_result *r,
-		     char *err, size_t errlen)
+bool kb_runc_run_spec(struct kb_ctx *c, const struct kb_run *s, struct kb_result *r, char *err,
+		      size_t errlen)
 {
-	char out[400], errf[400], *o;
-	char *argv[] = { "runc", "--root", c->runc_root, "run", "--bundle", (char *)bundle,
-			 (char *)id, NULL };
-	char *del[] = { "runc", "--root", c->runc_root, "delete", "--force", (char *)id, NULL };
+	char out[400], errf[400];
+	char *argv[] = { "runc", "--root", c->runc_root, "run", "--bundle", (char *)s->bundle,
+			 (char *)s->id, NULL };
+	char *del[] = { "runc", "--root", c->runc_root, "delete", "--force", (char *)s->id, NULL };
+	int timeout_s = s->timeout_s ? s->timeout_s : c->timeout_s;
 	struct kb_result dr;
-	bool ok;
 
-	snprintf(out, sizeof(out), "%s/%s.out", c->logs, id);
-	snprintf(errf, sizeof(errf), "%s/%s.err", c->logs, id);
-	if (kb_spawn(argv, out, errf, c->timeout_s, r)) {
+	if (s->out)
+		snprintf(out, sizeof(out), "%s", s->out);
+	else
+		snprintf(out, sizeof(out), "%s/%s.out", c->logs, s->id);
+	snprintf(errf, sizeof(errf), "%s/%s.err", c->logs, s->id);
+	if (s->cmdline)
+		join_argv(argv, s->cmdline, s->cmdlen);
+	if (kb_spawn(argv, out, errf, timeout_s, r)) {
 		snprintf(err, errlen, "fork: %s", strerror(errno));
 		return false;
 	}
 	/* runc run removes the container itself; this only catches leftovers */
 	kb_spawn(del, NULL, NULL, 60, &dr);
-	o = kb_read_file(out, 65536);
-	ok = r->status == 0 && o && strstr(o, "hello");
-	if (!ok) {
-		char line[400];
+	return run_verdict(c, s, out, errf, timeout_s, r, err, errlen);
+}
 
-		kb_last_line(errf, line, sizeof(line));
-		snprintf(err, errlen, "exit status %d%s%s", r->status, line[0] ? ": " : "", line);
-	}
-	free(o);
-	if (!c->keep) {
-		unlink(out);
-		unlink(errf);
-	}
-	return ok;
+static bool runc_run(struct kb_ctx *c, const char *bundle, const char *id, struct kb_result *r,
+		     char *err, size_t errlen)
+{
+	struct kb_run s = { .bundle = bundle, .id = id, .expect = "hello" };
+
+	return kb_runc_run_spec(c, &s, r, err, errlen);
 }
 
 /* the message of the log line holding needle ("" if none): what follows "[pid] level: " */
@@ -558,6 +594,7 @@ int main(int argc, char **argv)
 		{ "density", required_argument, NULL, 'd' },
 		{ "rate", required_argument, NULL, 'R' },
 		{ "rate-runs", required_argument, NULL, 'M' },
+		{ "throughput", required_argument, NULL, 'T' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "keep", no_argument, NULL, 'k' },
 		{ "help", no_argument, NULL, 'h' },
@@ -568,6 +605,7 @@ int main(int argc, char **argv)
 	struct kb_mode modes[KB_MAX_MODES];
 	struct kb_density dens = { 0 };
 	struct kb_rate rate = { 0 };
+	struct kb_tput tput = { 0 };
 	int n = 10, density = 0, conc = 0, rate_runs = 0, o, status = 0;
 	struct sigaction sa = { .sa_handler = on_signal };
 	size_t nm;
@@ -583,6 +621,7 @@ int main(int argc, char **argv)
 		case 'd': density = number(optarg, "--density"); break;
 		case 'R': conc = number(optarg, "--rate"); break;
 		case 'M': rate_runs = number(optarg, "--rate-runs"); break;
+		case 'T': tput.secs = strcmp(optarg, "0") ? number(optarg, "--throughput") : 0; break;
 		case 't': c.timeout_s = number(optarg, "--timeout"); break;
 		case 'k': c.keep = true; break;
 		case 'h': usage(stdout); return 0;
@@ -667,6 +706,9 @@ int main(int argc, char **argv)
 	/* the pools are the warm modes' only: density and rate measure without them */
 	kb_pool_stop(&c.pool);
 	kb_pool_stop(&c.net_pool);
+	/* no pool beside it either: a replacement boot would take the core a stream needs */
+	if (!kb_stop && tput.secs)
+		kb_throughput(&c, &tput);
 
 	/* density and rate use clones where the runtime has them and they worked */
 	{
@@ -690,7 +732,10 @@ int main(int argc, char **argv)
 		return 130;
 	}
 	kb_table(&c, modes, nm, density ? &dens : NULL, conc ? &rate : NULL);
-	if (json && kb_json(&c, modes, nm, density ? &dens : NULL, conc ? &rate : NULL, json))
+	if (tput.secs)
+		kb_tput_table(&c, &tput);
+	if (json && kb_json(&c, modes, nm, density ? &dens : NULL, conc ? &rate : NULL, &tput,
+			    json))
 		status = 1;
 	if (plot && kb_plot(&c, modes, nm, plot))
 		status = 1;

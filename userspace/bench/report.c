@@ -294,7 +294,7 @@ static json_object *num2(double v)
 }
 
 int kb_json(struct kb_ctx *c, struct kb_mode *modes, size_t nm, struct kb_density *d,
-	    struct kb_rate *r, const char *path)
+	    struct kb_rate *r, const struct kb_tput *t, const char *path)
 {
 	json_object *root = json_object_new_object(), *jm = json_object_new_object();
 	json_object *un = json_object_new_object();
@@ -422,6 +422,7 @@ int kb_json(struct kb_ctx *c, struct kb_mode *modes, size_t nm, struct kb_densit
 	} else {
 		json_object_object_add(root, "rate", NULL);
 	}
+	json_object_object_add(root, "throughput", t && t->secs ? kb_tput_json(c, t) : NULL);
 	rc = json_object_to_file_ext(path, root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED);
 	if (rc)
 		fprintf(stderr, "katasbx-bench: %s: %s\n", path, json_util_get_last_err());

@@ -136,7 +136,7 @@ void kb_probe_runtime(struct kb_ctx *c)
 	c->warm_flag = c->template_flag && knows(c, argw);
 }
 
-static int copy_file(const char *from, const char *to, mode_t mode)
+int kb_copy_file(const char *from, const char *to, mode_t mode)
 {
 	char buf[65536];
 	int in = open(from, O_RDONLY), out;
@@ -206,7 +206,7 @@ int kb_make_bundle(const char *dir, const char *args_json, const char *netns)
 			return -1;
 	}
 	snprintf(path, sizeof(path), "%s/rootfs/bin/busybox", dir);
-	if (copy_file(bb, path, 0755))
+	if (kb_copy_file(bb, path, 0755))
 		return -1;
 	list = kb_capture(argv, NULL);
 	for (name = list ? strtok_r(list, "\n", &save) : NULL; name;
@@ -228,6 +228,14 @@ int kb_make_bundle(const char *dir, const char *args_json, const char *netns)
 		return -1;
 	fputs("root:x:0:\n", f);
 	fclose(f);
+	return kb_bundle_config(dir, args_json, netns);
+}
+
+int kb_bundle_config(const char *dir, const char *args_json, const char *netns)
+{
+	char path[4096];
+	FILE *f;
+
 	snprintf(path, sizeof(path), "%s/config.json", dir);
 	if (!(f = fopen(path, "w")))
 		return -1;
