@@ -110,7 +110,8 @@ int net_prepare(void);
 int net_setup(const Katasbx__Agent__V1__Network *n, int *netns_fd, char *msg, size_t len);
 /*
  * The same into the existing network namespace netns_fd (a container's,
- * made with none), the devices taken from where they wait.
+ * made with none; -1: the guest's own, where a container without a network
+ * is), the devices taken from where they wait.
  */
 int net_add(const Katasbx__Agent__V1__Network *n, int netns_fd, char *msg, size_t len);
 

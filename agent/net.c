@@ -775,6 +775,8 @@ int net_add(const Katasbx__Agent__V1__Network *n, int netns_fd, char *msg, size_
 		return -1;
 	if (open_root_netns() < 0)
 		return fail(msg, len, errno, "open /proc/self/ns/net");
+	if (netns_fd < 0)
+		netns_fd = root_netns;	/* a container in the guest's namespace */
 	/* the devices wait in the spare namespace if there is one */
 	if (spare_netns >= 0 ? netns_open(spare_netns, &root, msg, len) < 0 : nl_open(&root) < 0)
 		return spare_netns >= 0 ? -1 : fail(msg, len, errno, "netlink socket");

@@ -326,9 +326,6 @@ static int h_add_network(const struct call *call, const ProtobufCMessage *req,
 		return reply_err(call, TTRPC_NOT_FOUND, "container %s not found", r->container_id);
 	if (!r->network)
 		return reply_err(call, TTRPC_INVALID_ARGUMENT, "no network");
-	if (c->netns_fd < 0)
-		return reply_err(call, TTRPC_FAILED_PRECONDITION, "container %s has no network "
-				 "namespace of its own", r->container_id);
 	if (c->init->state != PROC_CREATED)
 		return reply_err(call, TTRPC_FAILED_PRECONDITION, "container %s is not created "
 				 "and waiting to start", r->container_id);

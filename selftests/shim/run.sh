@@ -510,6 +510,15 @@ JSON
 	fi
 fi
 
+# Without --cni, the same spec (a network namespace without a path): lo only, up, as
+# runc gives, though the VM has its spare device for what CNI could have added.
+out=$(run --rm lo1 sh -c 'ip -o link | wc -l; ip -o addr show lo | awk "{print \$4}"' 2>"$WORK/err")
+if [ "$(echo $out)" = "1 127.0.0.1/8 ::1/128" ]; then
+	ok "ctr run without --cni: lo only, with 127.0.0.1 and ::1"
+else
+	not_ok "ctr run without --cni: lo only" "out=$out" "$(tail -n 3 "$WORK/err")"
+fi
+
 # A namespace named by path (ctr --with-ns, as CRI names the pod's), its veth made by
 # hand: the task's VM gets it; a pod's sandbox gets it and a container of the pod
 # shares it; the reverse way, a client in $NETNS-host reaches a server in the VM.

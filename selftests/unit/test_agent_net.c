@@ -476,6 +476,21 @@ static void test_prepared_add(void **state)
 	assert_null(ip_json("link show dev " VETH));
 }
 
+/* AddNetwork for a container without a network: into the agent's own namespace. */
+static void test_prepared_add_here(void **state)
+{
+	struct net_fix *f = *state;
+
+	SKIP_UNLESS_ABLE();
+	assert_int_equal(net_prepare(), 0);
+	assert_null(ip_json("link show dev " VETH));
+	if (net_add(&f->n, -1, f->msg, sizeof(f->msg)))
+		fail_msg("net_add: %s", f->msg);
+	assert_true(in_test_ns());
+	f->netns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	check_configured(f);
+}
+
 static int group_setup(void **state)
 {
 	if (!skip_reason && net_init() < 0)
@@ -496,6 +511,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_prepared, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_prepared_failure, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_prepared_add, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_prepared_add_here, setup, teardown),
 	};
 	struct stat st;
 

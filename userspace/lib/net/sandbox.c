@@ -365,12 +365,7 @@ int kx_net_open_late(struct kx_net *net, struct kx_err *err)
 	if (net->netns_fd < 0)
 		return kx_error(err, errno, "open /proc/self/ns/net");
 	snprintf(net->netns_path, sizeof(net->netns_path), "/proc/%d/ns/net", (int)getpid());
-	net->msg = malloc(sizeof(*net->msg));
-	if (!net->msg) {
-		kx_net_close(net);
-		return kx_error(err, ENOMEM, "network of %s", net->netns_path);
-	}
-	katasbx__agent__v1__network__init(net->msg);	/* the container's own, empty */
+	/* no msg: the container stays in the guest's namespace, lo only, until AddNetwork */
 	net->late = true;
 	net->n = 1;
 	snprintf(net->links[0].tap, sizeof(net->links[0].tap), "%s0", KX_NET_TAP_PREFIX);
@@ -380,7 +375,6 @@ int kx_net_open_late(struct kx_net *net, struct kx_err *err)
 int kx_net_late_scan(struct kx_net *net, struct kx_err *err)
 {
 	const struct kx_net_link spare = net->links[0];
-	Katasbx__Agent__V1__Network *empty = net->msg;
 	struct kx_nl *nl;
 	struct scan s;
 	int ret;
@@ -397,11 +391,9 @@ int kx_net_late_scan(struct kx_net *net, struct kx_err *err)
 		return ret;
 	}
 	net->links[0].tap_ifindex = spare.tap_ifindex;
-	net->msg = NULL;
 	ret = build_msg(net, &s, err);
 	scan_free(&s);
 	if (!ret && !kx_net_wire(net, err)) {
-		katasbx__agent__v1__network__free_unpacked(empty, NULL);
 		kx_debug("network: %s wired to %s after create", net->links[0].name, spare.tap);
 		return 1;
 	}
@@ -411,7 +403,6 @@ int kx_net_late_scan(struct kx_net *net, struct kx_err *err)
 		kx_nl_close(nl);
 	}
 	msg_free(net);
-	net->msg = empty;
 	net->links[0] = spare;
 	return -1;
 }

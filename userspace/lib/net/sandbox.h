@@ -41,8 +41,8 @@ struct kx_net {
 	Katasbx__Agent__V1__Network *msg;	/* for the agent; NULL when n is 0 */
 	/*
 	 * The namespace is the caller's own, made for a spec without a path:
-	 * links[0] is a spare tap (ifindex 0) until kx_net_late_scan finds
-	 * what CNI put there after create.
+	 * links[0] is a spare tap (ifindex 0) and msg NULL until
+	 * kx_net_late_scan finds what CNI put there after create.
 	 */
 	bool late;
 	char record[4200];	/* the record file, "" until written */
@@ -62,7 +62,8 @@ int kx_net_open(struct kx_net *net, const struct kx_spec *spec, struct kx_err *e
  * may configure before start (ctr run --cni runs CNI on /proc/PID/ns/net of
  * the task's pid, the monitor's): the caller has just unshared its network
  * namespace. The VM gets one network device on a spare tap there; the
- * container a network namespace of its own, empty (net->msg).
+ * container no Network (net->msg NULL): it stays in the guest's own
+ * namespace, lo only, where AddNetwork puts what comes.
  */
 int kx_net_open_late(struct kx_net *net, struct kx_err *err);
 /*
