@@ -294,6 +294,8 @@ int child_open_tty(int sync_fd, bool console, struct kx_err *err);
 void child_close_fds(const int *keep, size_t n);
 /* Applies the process fields and execs; reports and _exit(127) on failure. */
 /* seccomp: a filter (seccomp.c) loaded just before exec, or NULL */
+/* args[0] in the container's root and PATH, as runc finds it at create; -1 and err. */
+int find_program(const pb_process *p, struct kx_err *err);
 void exec_process(const pb_process *p, void *seccomp, int sync_fd) __attribute__((noreturn));
 
 /* ---- seccomp.c ---- */

@@ -336,7 +336,7 @@ static void __attribute__((noreturn)) child_init(const pb_create_req *r, const c
 		sync_report(sync_fd, errno, "unshare");
 		_exit(1);
 	}
-	if (setup_rootfs(r, rootfs, share_root, &err) < 0 ||
+	if (setup_rootfs(r, rootfs, share_root, &err) < 0 || find_program(r->process, &err) < 0 ||
 	    (r->process->terminal && child_open_tty(sync_fd, true, &err) < 0)) {
 		sync_report_err(sync_fd, &err);
 		_exit(1);

@@ -7,6 +7,7 @@
  * read-only paths, read-only root, hostname.
  */
 #include "agent.h"
+#include "rootpath.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -18,7 +19,6 @@
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
-#include <linux/openat2.h>
 
 struct mount_opt {
 	const char *name;
@@ -90,75 +90,12 @@ static int parse_options(const pb_mount *m, unsigned long *flags, unsigned long 
 	return 0;
 }
 
-static int open_in_root(int rootfd, const char *path, int flags)
-{
-	struct open_how how = {
-		.flags = flags | O_CLOEXEC,
-		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
-	};
-
-	return syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
-}
-
-/* mkdir -p inside the root; the last component a file when want_file. */
-static int make_target(int rootfd, const char *path, bool want_file)
-{
-	char buf[4096];
-	char *p;
-	size_t len = strlen(path);
-
-	if (len >= sizeof(buf))
-		return errno = ENAMETOOLONG, -1;
-	memcpy(buf, path, len + 1);
-	while (len > 1 && buf[len - 1] == '/')
-		buf[--len] = '\0';
-	for (p = buf + 1;; p++) {
-		bool last = !*p;
-		char saved;
-		int fd, parent;
-		char *slash;
-
-		if (*p && *p != '/')
-			continue;
-		saved = *p;
-		*p = '\0';
-		fd = open_in_root(rootfd, buf, O_PATH);
-		if (fd >= 0) {
-			close(fd);
-		} else if (errno == ENOENT) {
-			slash = strrchr(buf, '/');
-			*slash = '\0';
-			parent = open_in_root(rootfd, slash == buf ? "/" : buf,
-					      O_PATH | O_DIRECTORY);
-			*slash = '/';
-			if (parent < 0)
-				return -1;
-			if (last && want_file) {
-				fd = openat(parent, slash + 1,
-					    O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
-				if (fd >= 0)
-					close(fd);
-			} else {
-				fd = mkdirat(parent, slash + 1, 0755);
-			}
-			close(parent);
-			if (fd < 0 && errno != EEXIST)
-				return -1;
-		} else {
-			return -1;
-		}
-		*p = saved;
-		if (last)
-			return 0;
-	}
-}
-
 /* Mount targets go through /proc/self/fd: the path was resolved in the root. */
 static int target_path(int rootfd, const char *dest, char *out, size_t len, int *fd)
 {
 	if (*fd >= 0)
 		close(*fd);
-	*fd = open_in_root(rootfd, dest, O_PATH);
+	*fd = kx_root_open(rootfd, dest, O_PATH);
 	if (*fd < 0)
 		return -1;
 	snprintf(out, len, "/proc/self/fd/%d", *fd);
@@ -212,7 +149,7 @@ static int do_mount(int rootfd, const pb_mount *m, const char *share_root,
 			return kx_error(err, errno, "bind mount %s: source %s", m->destination,
 					m->source);
 	}
-	if (make_target(rootfd, m->destination, bind && !S_ISDIR(st.st_mode)) < 0) {
+	if (kx_root_mkpath(rootfd, m->destination, bind && !S_ISDIR(st.st_mode)) < 0) {
 		kx_error(err, errno, "mount point %s", m->destination);
 		goto out;
 	}
@@ -281,7 +218,7 @@ static int populate_dev(int rootfd, struct kx_err *err)
 		{ "stdout", "/proc/self/fd/1" }, { "stderr", "/proc/self/fd/2" },
 		{ "core", "/proc/kcore" },
 	};
-	int dev = open_in_root(rootfd, "/dev", O_PATH | O_DIRECTORY);
+	int dev = kx_root_open(rootfd, "/dev", O_PATH | O_DIRECTORY);
 
 	if (dev < 0)
 		return kx_error(err, errno, "open /dev in the rootfs");

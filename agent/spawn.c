@@ -190,8 +190,12 @@ static int set_caps(const Katasbx__Agent__V1__Capabilities *c)
 	for (int cap = 0; cap <= last && cap < 64; cap++) {
 		if (!(c->ambient & (1ULL << cap)))
 			continue;
-		if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0)
-			return -1;
+		/*
+		 * As runc: an ambient capability needs to be permitted and
+		 * inheritable; one that is not (runc spec lists ambient ones
+		 * without inheritable) is left out, not an error.
+		 */
+		prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0);
 	}
 	return 0;
 }
@@ -234,6 +238,42 @@ static void exec_path(const char *file, const char *path, char **argv, char **en
 			return;
 	}
 	errno = eacces ? EACCES : ENOENT;
+}
+
+/*
+ * What exec_process will run, looked up now as runc looks it up at create:
+ * in the container's root and PATH, a file with an execute bit. -1 with
+ * runc's kind of message otherwise.
+ */
+int find_program(const pb_process *p, struct kx_err *err)
+{
+	const char *file = p->args[0], *path = env_path(p);
+	char full[4096];
+	struct stat st;
+
+	if (strchr(file, '/')) {
+		if (stat(file, &st) < 0)
+			return kx_error(err, errno, "exec: \"%s\": stat %s", file, file);
+		if (S_ISDIR(st.st_mode))
+			return kx_error(err, EISDIR, "exec: \"%s\"", file);
+		if (!(st.st_mode & 0111))
+			return kx_error(err, EACCES, "exec: \"%s\"", file);
+		return 0;
+	}
+	while (path) {
+		const char *end = strchr(path, ':');
+		size_t dlen = end ? (size_t)(end - path) : strlen(path);
+		int n = dlen ? snprintf(full, sizeof(full), "%.*s/%s", (int)dlen, path, file) :
+			       snprintf(full, sizeof(full), "%s", file);
+
+		path = end ? end + 1 : NULL;
+		if (n > 0 && (size_t)n < sizeof(full) && !stat(full, &st) && !S_ISDIR(st.st_mode) &&
+		    (st.st_mode & 0111))
+			return 0;
+	}
+	kx_error(err, 0, "exec: \"%s\": executable file not found in $PATH", file);
+	err->errnum = ENOENT;
+	return -1;
 }
 
 void exec_process(const pb_process *p, void *seccomp, int sync_fd)

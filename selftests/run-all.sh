@@ -37,6 +37,7 @@ suite e2e bash selftests/e2e/run.sh
 suite template bash selftests/e2e/template.sh
 suite pool bash selftests/e2e/pool.sh
 suite network bash selftests/e2e/network.sh
+suite runc-compat bash selftests/e2e/runc-compat.sh
 suite bench bash selftests/e2e/bench.sh
 suite shim bash selftests/shim/run.sh
 suite kselftest make --no-print-directory kselftest

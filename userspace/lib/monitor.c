@@ -83,6 +83,8 @@ static int boot(struct mon *m, struct kx_err *err)
 	if (kx_state_path(rundir, sizeof(rundir), cfg->root, m->a->id, NULL) ||
 	    kx_state_path(record, sizeof(record), cfg->root, m->a->id, KX_NET_RECORD))
 		return kx_error(err, ENAMETOOLONG, "state directory of %s", m->a->id);
+	if (m->a->spec->unknown_caps[0])
+		kx_warn(KX_UNKNOWN_CAPS_WARNING, m->a->spec->unknown_caps);
 	if (m->a->late_net && !m->a->start && !m->a->share_dir &&
 	    m->a->spec->net_ns_index >= 0 && !m->a->spec->net_ns_path) {
 		/* the task's pid is ours: its namespace is where CNI puts what it makes */

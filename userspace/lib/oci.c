@@ -343,7 +343,20 @@ static int parse_rlimits(json_object *v, Katasbx__Agent__V1__Process *p, struct 
 	return 0;
 }
 
-static int cap_set(json_object *caps, const char *key, uint64_t *mask, struct kx_err *err)
+/* name, once, onto the space-separated list (what fits of it) */
+static void add_unknown(char list[256], const char *name)
+{
+	size_t n = strlen(list), k = strlen(name);
+
+	for (const char *p = list; (p = strstr(p, name)); p += k)
+		if ((p == list || p[-1] == ' ') && (p[k] == ' ' || !p[k]))
+			return;
+	if (n + k + 2 <= 256)
+		snprintf(list + n, 256 - n, "%s%s", n ? " " : "", name);
+}
+
+static int cap_set(json_object *caps, const char *key, uint64_t *mask, char unknown[256],
+		   struct kx_err *err)
 {
 	json_object *v = member(caps, key);
 	char path[PATH_BUF], elem[PATH_BUF];
@@ -362,15 +375,18 @@ static int cap_set(json_object *caps, const char *key, uint64_t *mask, struct kx
 		if (want(e, json_type_string, elem, err))
 			return -1;
 		cap = kx_cap_from_name(json_object_get_string(e));
-		if (cap < 0)
-			return field_error(err, elem, "unknown capability \"%s\"",
-					   json_object_get_string(e));
+		if (cap < 0) {
+			/* as runc: left out with a warning (a newer kernel's, a typo) */
+			add_unknown(unknown, json_object_get_string(e));
+			continue;
+		}
 		*mask |= 1ull << cap;
 	}
 	return 0;
 }
 
-static int parse_caps(json_object *v, Katasbx__Agent__V1__Process *p, struct kx_err *err)
+static int parse_caps(json_object *v, Katasbx__Agent__V1__Process *p, char unknown[256],
+		      struct kx_err *err)
 {
 	Katasbx__Agent__V1__Capabilities *c;
 
@@ -381,11 +397,11 @@ static int parse_caps(json_object *v, Katasbx__Agent__V1__Process *p, struct kx_
 		return kx_error(err, ENOMEM, "config.json: process.capabilities");
 	katasbx__agent__v1__capabilities__init(c);
 	p->capabilities = c;
-	if (cap_set(v, "bounding", &c->bounding, err) ||
-	    cap_set(v, "effective", &c->effective, err) ||
-	    cap_set(v, "inheritable", &c->inheritable, err) ||
-	    cap_set(v, "permitted", &c->permitted, err) ||
-	    cap_set(v, "ambient", &c->ambient, err))
+	if (cap_set(v, "bounding", &c->bounding, unknown, err) ||
+	    cap_set(v, "effective", &c->effective, unknown, err) ||
+	    cap_set(v, "inheritable", &c->inheritable, unknown, err) ||
+	    cap_set(v, "permitted", &c->permitted, unknown, err) ||
+	    cap_set(v, "ambient", &c->ambient, unknown, err))
 		return -1;
 	return 0;
 }
@@ -435,7 +451,7 @@ static int parse_process(json_object *v, struct kx_spec *spec, struct kx_err *er
 		return -1;
 	if ((f = member(v, "rlimits")) && parse_rlimits(f, p, err))
 		return -1;
-	if ((f = member(v, "capabilities")) && parse_caps(f, p, err))
+	if ((f = member(v, "capabilities")) && parse_caps(f, p, spec->unknown_caps, err))
 		return -1;
 	return 0;
 }
@@ -854,6 +870,7 @@ static int parse_namespaces(json_object *v, struct kx_spec *spec, struct kx_err 
 		}
 		if (path && *path)
 			spec->ns_paths |= known[k].bit;
+		spec->ns_types |= known[k].bit;
 	}
 	return 0;
 }
@@ -977,6 +994,11 @@ int kx_spec_parse(const char *json_text, const char *bundle, struct kx_spec *spe
 		goto out;
 	if (parse_annotations(member(root, "annotations"), spec, err))
 		goto out;
+	/* runc's rule and words: the hostname would be the host's (here, the guest's) */
+	if (spec->hostname && *spec->hostname && !(spec->ns_types & KX_NS_UTS)) {
+		field_error(err, "hostname", "unable to set hostname without a private UTS namespace");
+		goto out;
+	}
 	ret = 0;
 out:
 	json_object_put(root);
@@ -1093,7 +1115,7 @@ void kx_spec_free(struct kx_spec *spec)
 }
 
 int kx_process_parse(const char *json_text, Katasbx__Agent__V1__Process **out,
-		     struct kx_err *err)
+		     char unknown_caps[256], struct kx_err *err)
 {
 	struct kx_spec spec = { 0 };
 	json_object *root = parse_json(json_text, err);
@@ -1107,6 +1129,8 @@ int kx_process_parse(const char *json_text, Katasbx__Agent__V1__Process **out,
 	if (!ret) {
 		*out = spec.process;
 		spec.process = NULL;
+		if (unknown_caps)
+			memcpy(unknown_caps, spec.unknown_caps, sizeof(spec.unknown_caps));
 	}
 	kx_spec_free(&spec);
 	return ret;

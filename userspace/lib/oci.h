@@ -44,6 +44,7 @@ struct kx_spec {
 	 * which mean nothing in the guest, so ignored).
 	 */
 	unsigned int ns_paths;
+	unsigned int ns_types;		/* KX_NS_* of every linux.namespaces entry */
 	/*
 	 * linux.namespaces' "network" entry: net_ns_index is its index there,
 	 * -1 when the spec has none (the host's network, which a VM cannot
@@ -52,7 +53,15 @@ struct kx_spec {
 	int net_ns_index;
 	char *net_ns_path;
 	char *annotations_json;		/* the "annotations" object as JSON text, "{}" if none */
+	/*
+	 * Capability names process.capabilities lists that this build does
+	 * not know, space-separated, each once: left out, with a warning (as
+	 * runc: "ignoring unknown or unavailable capabilities: [...]").
+	 */
+	char unknown_caps[256];
 };
+
+#define KX_UNKNOWN_CAPS_WARNING "ignoring unknown or unavailable capabilities: [%s]"
 
 /* Read BUNDLE/config.json and parse it. */
 int kx_spec_load(const char *bundle, struct kx_spec *spec, struct kx_err *err);
@@ -67,10 +76,11 @@ bool kx_mount_is_bind(const Katasbx__Agent__V1__Mount *m);
 /*
  * An OCI Process object alone (an exec's, as containerd sends it), checked as
  * config.json's "process" is; errors name the field ("process.args").
- * Free *out with katasbx__agent__v1__process__free_unpacked.
+ * Free *out with katasbx__agent__v1__process__free_unpacked. unknown_caps (may
+ * be NULL) gets what kx_spec.unknown_caps would.
  */
 int kx_process_parse(const char *json_text, Katasbx__Agent__V1__Process **out,
-		     struct kx_err *err);
+		     char unknown_caps[256], struct kx_err *err);
 
 /* Capability name ("CAP_NET_ADMIN") to number, -1 if unknown. */
 int kx_cap_from_name(const char *name);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "fsutil.h"
+#include "rootpath.h"
 
 /* Make the bind mount at target read-only, with everything mounted below it. */
 static int bind_readonly(const char *target, struct kx_err *err)
@@ -83,9 +84,37 @@ int kx_share_bind_mounts(const char *share, const char *subdir, const struct kx_
 	return 0;
 }
 
+/*
+ * A read-only rootfs gets its mount points made first, in the bundle's
+ * rootfs itself, as runc makes them: the guest could not once it is shared
+ * read-only. A directory, or a file for a bind mount of a file.
+ */
+static int make_mount_points(const struct kx_spec *spec, struct kx_err *err)
+{
+	int rootfd, ret = 0;
+	struct stat st;
+
+	rootfd = open(spec->root_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		return kx_error(err, errno, "rootfs %s", spec->root_path);
+	for (size_t i = 0; i < spec->n_mounts && !ret; i++) {
+		const Katasbx__Agent__V1__Mount *m = spec->mounts[i];
+		bool file = kx_mount_is_bind(m) && !stat(m->source, &st) && !S_ISDIR(st.st_mode);
+
+		if (kx_root_mkpath(rootfd, m->destination, file))
+			ret = kx_error(err, errno, "mount point %s in the rootfs %s", m->destination,
+				       spec->root_path);
+	}
+	close(rootfd);
+	return ret;
+}
+
 int kx_share_setup(const char *vmdir, const struct kx_spec *spec, struct kx_err *err)
 {
 	char path[4400];
+
+	if (spec->root_readonly && make_mount_points(spec, err))
+		return -1;
 
 	snprintf(path, sizeof(path), "%s/share/%s", vmdir, KX_SHARE_ROOTFS);
 	if (kx_mkdir_p(path, 0755))

@@ -184,7 +184,7 @@ static int make(const char *tmp, const struct kx_vm_config *vc, int boot_timeout
 		struct kx_err *err)
 {
 	Katasbx__Agent__V1__Empty empty = KATASBX__AGENT__V1__EMPTY__INIT;
-	char empty_dir[4200], mem[4200], state[4200];
+	char empty_dir[4200], mem[4200], state[4200], prog[4300];
 	struct kx_vm_config tc = *vc;
 	struct kx_vm vm = { 0 };
 	struct ttrpc_conn conn;
@@ -195,6 +195,12 @@ static int make(const char *tmp, const struct kx_vm_config *vc, int boot_timeout
 	snprintf(state, sizeof(state), "%s/state", tmp);
 	if (mkdir(empty_dir, 0755))
 		return kx_error(err, errno, "create %s", empty_dir);
+	/* the prewarm's program: looked up at create (as runc does), never started */
+	snprintf(prog, sizeof(prog), "%s/prewarm", empty_dir);
+	fd = open(prog, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0755);
+	if (fd < 0)
+		return kx_error(err, errno, "create %s", prog);
+	close(fd);
 	/* The 9p device is there but unmounted: each clone points it at its own rootfs. */
 	tc.rundir = tmp;
 	tc.share_path = empty_dir;

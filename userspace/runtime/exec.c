@@ -266,6 +266,7 @@ int cmd_exec(struct kx_config *cfg, int argc, char **argv)
 	Katasbx__Agent__V1__Process flags_proc = KATASBX__AGENT__V1__PROCESS__INIT;
 	Katasbx__Agent__V1__User user = KATASBX__AGENT__V1__USER__INIT;
 	Katasbx__Agent__V1__Process *proc = NULL, *parsed = NULL;
+	char unknown_caps[256] = "";
 	const char *process_file = NULL, *cwd = NULL, *user_arg = NULL, *pid_file = NULL, *id;
 	const char *console = NULL;
 	char *env[MAX_ENV + 1], exec_id[64], io[3][64], slave[64] = "";
@@ -327,7 +328,7 @@ int cmd_exec(struct kx_config *cfg, int argc, char **argv)
 			kx_state_clear(&st);
 			return fail("exec: %s", err.msg);
 		}
-		if (kx_process_parse(json, &parsed, &err)) {
+		if (kx_process_parse(json, &parsed, unknown_caps, &err)) {
 			/* its messages name config.json, where a process usually is */
 			const char *msg = err.msg;
 
@@ -338,6 +339,8 @@ int cmd_exec(struct kx_config *cfg, int argc, char **argv)
 			return fail("exec: --process %s: %s", process_file, msg);
 		}
 		free(json);
+		if (unknown_caps[0])
+			kx_warn(KX_UNKNOWN_CAPS_WARNING, unknown_caps);
 		if (!parsed->n_args) {
 			katasbx__agent__v1__process__free_unpacked(parsed, NULL);
 			kx_state_clear(&st);

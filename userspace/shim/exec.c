@@ -99,6 +99,7 @@ void m_exec(void *ctx, const struct ttrpc_request_info *rq, struct ttrpc_reply *
 	Containerd__Events__TaskExecAdded ev = CONTAINERD__EVENTS__TASK_EXEC_ADDED__INIT;
 	Google__Protobuf__Empty empty = GOOGLE__PROTOBUF__EMPTY__INIT;
 	Katasbx__Agent__V1__Process *proc = NULL;
+	char unknown_caps[256] = "";
 	struct exec *e = NULL;
 	struct kx_err err;
 	struct task *t;
@@ -115,13 +116,15 @@ void m_exec(void *ctx, const struct ttrpc_request_info *rq, struct ttrpc_reply *
 		goto out;
 	}
 	json = strndup((const char *)r->spec->value.data, r->spec->value.len);
-	if (!json || kx_process_parse(json, &proc, &err)) {
+	if (!json || kx_process_parse(json, &proc, unknown_caps, &err)) {
 		ttrpc_reply_error(rp, TTRPC_INVALID_ARGUMENT, "exec %s: %s", r->exec_id,
 				  json ? err.msg : "out of memory");
 		free(json);
 		goto out;
 	}
 	free(json);
+	if (unknown_caps[0])
+		kx_warn(KX_UNKNOWN_CAPS_WARNING, unknown_caps);
 	if (r->terminal)
 		proc->terminal = true;
 	if (!(t = get_task(r->id, NULL, rp)))

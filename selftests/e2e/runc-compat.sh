@@ -1,0 +1,132 @@
+#!/bin/bash
+# The same bundles through Debian's runc and katasbx-runtime, side by side:
+# `runc spec`'s config.json, changed by one jq filter per case, over a bare
+# busybox rootfs (no /proc, /dev, /sys, /tmp: runc makes the mount points it
+# needs, and so must katasbx). For each case both must give the same exit
+# status and the same stdout; a case that fails at create must fail in both
+# with exit 1, and katasbx's message must hold the case's words and leave no
+# state. Prints TAP and a last line "runc-compat: N passed, N failed".
+set -u
+here=$(cd "$(dirname "$0")/../.." && pwd)
+SUITE=runc-compat
+. "$here/selftests/lib/e2e.sh"
+
+echo "TAP version 13"
+if ! command -v runc >/dev/null; then
+	not_ok "runc is installed" "run: sh scripts/install-deps.sh test"
+	finish runc-compat
+	exit 1
+fi
+
+# a bare rootfs: busybox and its applets, nothing else
+BASE=$WORK/base
+mkdir -p "$BASE/rootfs/bin"
+cp "$(command -v busybox)" "$BASE/rootfs/bin/busybox"
+for a in $("$BASE/rootfs/bin/busybox" --list); do
+	[ "$a" = busybox ] || ln -s busybox "$BASE/rootfs/bin/$a"
+done
+(cd "$BASE" && runc spec) || { not_ok "runc spec"; finish runc-compat; exit 1; }
+
+# mkcase NAME FILTER: bundle $WORK/NAME, a copy of the bare rootfs, config.json through
+# `jq FILTER` (terminal off)
+mkcase() {
+	local d=$WORK/$1
+	mkdir -p "$d"
+	cp -a "$BASE/rootfs" "$d/rootfs"
+	jq ".process.terminal = false | $2" "$BASE/config.json" >"$d/config.json" || return 1
+	echo "$d"
+}
+
+# same NAME FILTER [WARNING]: both run it; same exit status and stdout; katasbx says
+# nothing on stderr, or WARNING there when given (what runc warns of too)
+same() {
+	local name=$1 filter=$2 warning=${3:-} d rout kout rrc krc errok
+	d=$(mkcase "$name" "$filter") || { not_ok "$name: jq $filter"; return; }
+	rout=$(cd "$d" && runc --root "$WORK/runc" run "r-$name" 2>"$WORK/runc.err" </dev/null)
+	rrc=$?
+	runc --root "$WORK/runc" delete -f "r-$name" >/dev/null 2>&1
+	rm -rf "$d/rootfs" && cp -a "$BASE/rootfs" "$d/rootfs"	# as runc found it
+	kout=$(rt run --bundle "$d" "k-$name" 2>"$WORK/kx.err" </dev/null)
+	krc=$?
+	rt delete --force "k-$name" >/dev/null 2>&1
+	if [ -n "$warning" ]; then
+		grep -qF -- "$warning" "$WORK/kx.err" && errok=1 || errok=
+	else
+		[ -s "$WORK/kx.err" ] && errok= || errok=1
+	fi
+	if [ "$rrc" = "$krc" ] && [ "$rout" = "$kout" ] && [ -n "$errok" ]; then
+		ok "$name: exit $krc and the same output as runc$([ -n "$kout" ] && echo " ($(echo "$kout" | head -n 1)...)")"
+	else
+		not_ok "$name: as runc" "runc: exit $rrc, out '$rout', err $(tail -n 2 "$WORK/runc.err")" \
+			"katasbx: exit $krc, out '$kout', err $(tail -n 2 "$WORK/kx.err")"
+	fi
+}
+
+# refused NAME FILTER WORDS: create fails in both with exit 1; katasbx says WORDS and
+# leaves no state, QEMU or monitor
+refused() {
+	local name=$1 filter=$2 words=$3 d rrc krc left
+	d=$(mkcase "$name" "$filter") || { not_ok "$name: jq $filter"; return; }
+	(cd "$d" && runc --root "$WORK/runc" create "r-$name" >/dev/null 2>"$WORK/runc.err" </dev/null)
+	rrc=$?
+	runc --root "$WORK/runc" delete -f "r-$name" >/dev/null 2>&1
+	rt create --bundle "$d" "k-$name" >/dev/null 2>"$WORK/kx.err" </dev/null
+	krc=$?
+	left=$(nothing_left "k-$name")
+	if [ "$rrc" = 1 ] && [ "$krc" = 1 ] && grep -qF -- "$words" "$WORK/kx.err" && [ -z "$left" ]; then
+		ok "$name: create fails as under runc, exit 1: $(tail -n 1 "$WORK/kx.err")"
+	else
+		not_ok "$name: create fails as under runc" "runc: exit $rrc $(tail -n 1 "$WORK/runc.err")" \
+			"katasbx: exit $krc $(tail -n 1 "$WORK/kx.err")" "$left"
+	fi
+	rt delete --force "k-$name" >/dev/null 2>&1
+}
+
+A=.process.args
+mkdir -p "$WORK/hostdir" && echo "from the host" >"$WORK/hostdir/f"
+
+same spec-as-is "$A = [\"sh\", \"-c\", \"echo hi; id; grep -E '^Cap(Inh|Prm|Eff|Bnd|Amb)' /proc/self/status\"]"
+same exit-status "$A = [\"sh\", \"-c\", \"echo before; exit 3\"]"
+same readonly-root "$A = [\"sh\", \"-c\", \"touch /x 2>&1; echo rc=\$?\"]"
+same writable-root ".root.readonly = false | $A = [\"sh\", \"-c\", \"touch /x && ls /x\"]"
+same env ".process.env += [\"FOO=bar baz\"] | $A = [\"sh\", \"-c\", \"echo \$FOO; echo \$PATH\"]"
+same cwd ".process.cwd = \"/proc/self\" | $A = [\"pwd\"]"
+same user ".process.user = {\"uid\": 1000, \"gid\": 1000} | $A = [\"id\"]"
+same groups ".process.user.additionalGids = [10, 20] | $A = [\"id\"]"
+same hostname ".hostname = \"compat\" | $A = [\"hostname\"]"
+same rlimit-nofile "$A = [\"sh\", \"-c\", \"ulimit -n; ulimit -Hn\"]"
+same rlimit-set ".process.rlimits = [{\"type\": \"RLIMIT_NPROC\", \"hard\": 300, \"soft\": 200}] | $A = [\"sh\", \"-c\", \"ulimit -u; ulimit -Hu\"]"
+same no-new-privs "$A = [\"grep\", \"NoNewPrivs\", \"/proc/self/status\"]"
+same new-privs-allowed ".process.noNewPrivileges = false | $A = [\"grep\", \"NoNewPrivs\", \"/proc/self/status\"]"
+same masked-paths "$A = [\"sh\", \"-c\", \"wc -c < /proc/keys; ls /sys/firmware | wc -l\"]"
+same readonly-paths "$A = [\"sh\", \"-c\", \"echo 1 2>&1 > /proc/sys/vm/drop_caches; echo rc=\$?\"]"
+same caps-narrowed ".process.capabilities |= with_entries(.value = [\"CAP_KILL\"]) | $A = [\"grep\", \"^CapEff\", \"/proc/self/status\"]"
+same caps-unknown ".process.capabilities.bounding += [\"CAP_FOO\"] | $A = [\"grep\", \"^CapBnd\", \"/proc/self/status\"]" \
+	"warning: ignoring unknown or unavailable capabilities: [CAP_FOO]"
+same tmpfs-mount ".mounts += [{\"destination\": \"/data/t\", \"type\": \"tmpfs\", \"source\": \"tmpfs\", \"options\": [\"size=1m\", \"mode=700\"]}] | $A = [\"sh\", \"-c\", \"grep ' /data/t ' /proc/mounts | cut -d' ' -f1-3; stat -c %a /data/t\"]"
+same bind-mount ".mounts += [{\"destination\": \"/host\", \"type\": \"bind\", \"source\": \"$WORK/hostdir\", \"options\": [\"rbind\", \"ro\"]}] | $A = [\"sh\", \"-c\", \"cat /host/f; touch /host/g 2>&1\"]"
+same no-network-namespace ".linux.namespaces |= map(select(.type != \"network\")) | $A = [\"sh\", \"-c\", \"ip -o link show lo | cut -d' ' -f2\"]" \
+	"a container in a VM cannot share the host's network"
+refused args-not-found "$A = [\"nope\"]" 'exec: "nope": executable file not found in $PATH'
+refused args-absent "$A = [\"/nope\"]" 'exec: "/nope": stat /nope: No such file or directory'
+refused args-directory "$A = [\"/bin\"]" 'exec: "/bin": Is a directory'
+refused args-not-executable "$A = [\"/proc/version\"]" 'exec: "/proc/version": Permission denied'
+refused hostname-without-uts ".hostname = \"x\" | .linux.namespaces |= map(select(.type != \"uts\"))" \
+	'hostname: unable to set hostname without a private UTS namespace'
+
+# The README's use example, as written but for its directory and --root.
+ex=$WORK/readme-example.sh
+{
+	echo "cd '$WORK/readme' && export PATH='$here/build/bin':\$PATH"
+	sed -n '/^## Use/,/^For the fastest/p' "$here/README.md" | sed -n '/^```sh$/,/^```$/p' |
+		sed '1d;$d' | sed "s#^katasbx-runtime #katasbx-runtime --root '$ROOT' #"
+} >"$ex"
+mkdir -p "$WORK/readme"
+out=$(bash -e "$ex" 2>"$WORK/err" </dev/null); rc=$?
+if [ $rc -eq 0 ] && [ "$out" = "hello from a VM" ] && grep -q "runc spec" "$ex"; then
+	ok "the README's use example (runc spec) prints: $out"
+else
+	not_ok "the README's use example" "rc=$rc out='$out'" "$(tail -n 3 "$WORK/err")"
+fi
+
+finish runc-compat
