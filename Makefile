@@ -61,9 +61,20 @@ AGENT_OBJS := $(call obj,agent,$(AGENT_SRCS) $(AGENT_SHARED) $(GEN_SRCS))
 GUEST := $(BUILD)/guest
 
 .SECONDARY: $(GEN_SRCS) $(GEN_HDRS) $(SHIM_GEN_SRCS) $(SHIM_GEN_HDRS)
-.PHONY: all install check demo deps test-deps unit e2e clean
+.PHONY: all install check demo deps test-deps unit e2e clean FORCE
 all: $(BUILD)/bin/katasbx-runtime $(BUILD)/bin/katasbx-agent $(GUEST)/initrd.img \
      $(BUILD)/bin/katasbx-bench $(BUILD)/bin/containerd-shim-katasbx-v2
+
+# The commit --version prints: rewritten only when it changes, so that a
+# checkout of another commit rebuilds what includes it and nothing else does.
+$(GEN)/commit.h: FORCE
+	@mkdir -p $(GEN)
+	@c=$$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown); \
+	git diff --quiet HEAD 2>/dev/null || c="$$c-dirty"; \
+	printf '#define KX_COMMIT "%s"\n' "$$c" > $@.tmp; \
+	cmp -s $@.tmp $@ && rm $@.tmp || mv $@.tmp $@
+FORCE:
+$(BUILD)/obj/host/userspace/runtime/main.o: $(GEN)/commit.h
 
 $(GEN)/%.pb-c.c $(GEN)/%.pb-c.h: proto/%.proto
 	@mkdir -p $(GEN)

@@ -114,6 +114,41 @@ refused args-not-executable "$A = [\"/proc/version\"]" 'exec: "/proc/version": P
 refused hostname-without-uts ".hostname = \"x\" | .linux.namespaces |= map(select(.type != \"uts\"))" \
 	'hostname: unable to set hostname without a private UTS namespace'
 
+# The command line: --help for every command, one line for a flag a command lacks,
+# runc's exit codes.
+bad=
+for c in create start run state kill delete exec pause resume list check template pool; do
+	out=$(rt "$c" --help 2>&1) && echo "$out" | grep -q "^usage: katasbx-runtime .*$c" || bad="$bad $c"
+done
+[ -z "$bad" ] && ok "--help of every command exits 0 with its usage" || not_ok "--help of:$bad"
+for args in "run --bogus x" "delete -z x" "--bogus list" "run --bundle"; do
+	rt $args >/dev/null 2>"$WORK/err"; krc=$?
+	runc --root "$WORK/runc" $args >/dev/null 2>&1; rrc=$?
+	if [ "$krc" = "$rrc" ] && [ "$(wc -l <"$WORK/err")" = 1 ] &&
+	   grep -Eq '^katasbx-runtime: .*flag (--bogus|-z|--bundle) (is not one of its flags|needs a value)' "$WORK/err"; then
+		ok "katasbx-runtime $args: exit $krc as runc, one line: $(cat "$WORK/err")"
+	else
+		not_ok "katasbx-runtime $args: one line, runc's exit code" "exit $krc (runc $rrc)" "$(cat "$WORK/err")"
+	fi
+done
+rt delete --force nosuch 2>"$WORK/err"; krc=$?
+runc --root "$WORK/runc" delete --force nosuch 2>/dev/null; rrc=$?
+rt delete nosuch 2>"$WORK/err2"; krc2=$?
+runc --root "$WORK/runc" delete nosuch 2>/dev/null; rrc2=$?
+if [ "$krc$rrc" = 00 ] && [ ! -s "$WORK/err" ] && [ "$krc2" = "$rrc2" ] && grep -q "does not exist" "$WORK/err2"; then
+	ok "delete --force of a container that does not exist exits 0, delete of one exits $krc2, as runc"
+else
+	not_ok "delete of a container that does not exist" "--force: exit $krc (runc $rrc) $(cat "$WORK/err")" \
+		"plain: exit $krc2 (runc $rrc2) $(cat "$WORK/err2")"
+fi
+v=$("$RT" --version)
+if echo "$v" | grep -q '^katasbx-runtime version ' && echo "$v" | grep -Eq '^commit: [0-9a-f]{12}|^commit: unknown' &&
+   echo "$v" | grep -q '^spec: 1\.'; then
+	ok "--version: $(echo $v)"
+else
+	not_ok "--version names the version, the commit and the spec" "$v"
+fi
+
 # The README's use example, as written but for its directory and --root.
 ex=$WORK/readme-example.sh
 {

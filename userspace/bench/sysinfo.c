@@ -91,7 +91,10 @@ static bool check_field(const char *out, const char *key, char *buf, size_t len)
 	return false;
 }
 
-/* Does the runtime know this global flag? getopt says "unrecognized option" if not. */
+/*
+ * Does the runtime know this global flag? Older ones said "unrecognized
+ * option" (getopt's words), newer ones "is not one of its flags".
+ */
 static bool knows(struct kb_ctx *c, char *const argv[])
 {
 	char errf[400];
@@ -103,7 +106,8 @@ static bool knows(struct kb_ctx *c, char *const argv[])
 		char *e = kb_read_file(errf, 65536);
 
 		yes = r.status == 0 || !(e && (strstr(e, "unrecognized option") ||
-					       strstr(e, "unknown option")));
+					       strstr(e, "unknown option") ||
+					       strstr(e, "is not one of its flags")));
 		free(e);
 	}
 	unlink(errf);

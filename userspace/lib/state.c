@@ -186,8 +186,12 @@ int kx_state_read(const char *root, const char *id, struct kx_state *st, struct 
 	if (kx_state_path(path, sizeof(path), root, id, "state.json"))
 		return kx_error(err, ENAMETOOLONG, "state of %s", id);
 	if (access(path, F_OK)) {
-		if (errno == ENOENT)
-			return kx_error(err, 0, "container %s does not exist", id);
+		if (errno == ENOENT) {
+			/* runc's words, which callers match; ENOENT for the code */
+			kx_error(err, 0, "container %s does not exist", id);
+			err->errnum = ENOENT;
+			return -1;
+		}
 		return kx_error(err, errno, "read %s", path);
 	}
 	o = json_object_from_file(path);

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* state, kill, delete, list */
+#include <errno.h>
 #include <getopt.h>
 #include <json-c/json.h>
 #include <signal.h>
@@ -46,7 +47,7 @@ int cmd_kill(struct kx_config *cfg, int argc, char **argv)
 	enum kx_status s;
 	int c, sig;
 
-	while ((c = getopt_long(argc, argv, "+a", opts, NULL)) != -1) {
+	while ((c = getopt_cmd(argc, argv, "+a", opts)) != -1) {
 		if (c != 'a')
 			return 1;
 		req.all = true;
@@ -103,7 +104,7 @@ int cmd_delete(struct kx_config *cfg, int argc, char **argv)
 	const char *id;
 	int c, lock;
 
-	while ((c = getopt_long(argc, argv, "+f", opts, NULL)) != -1) {
+	while ((c = getopt_cmd(argc, argv, "+f", opts)) != -1) {
 		if (c != 'f')
 			return 1;
 		force = true;
@@ -122,6 +123,9 @@ int cmd_delete(struct kx_config *cfg, int argc, char **argv)
 			kx_state_remove(cfg->root, id, &err);
 			return 0;
 		}
+		/* as runc: nothing to force away is not an error */
+		if (force && err.errnum == ENOENT)
+			return 0;
 		return fail("%s", err.msg);
 	}
 	lock = kx_state_lock(cfg->root, id, &err);
@@ -165,13 +169,15 @@ int cmd_list(struct kx_config *cfg, int argc, char **argv)
 	char **ids;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "+qf:", opts, NULL)) != -1) {
+	while ((c = getopt_cmd(argc, argv, "+qf:", opts)) != -1) {
 		if (c == 'q')
 			quiet = true;
 		else if (c == 'f' && (!strcmp(optarg, "json") || !strcmp(optarg, "table")))
 			json = !strcmp(optarg, "json");
+		else if (c == 'f')
+			return fail("list --format \"%s\": use table or json", optarg);
 		else
-			return fail("usage: list [--quiet] [--format table|json]");
+			return 1;	/* getopt_cmd said which flag */
 	}
 	ids = kx_state_list(cfg->root, &n);
 	if (json)

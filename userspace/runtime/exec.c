@@ -282,7 +282,7 @@ int cmd_exec(struct kx_config *cfg, int argc, char **argv)
 	enum kx_status s;
 	int c, ret;
 
-	while ((c = getopt_long(argc, argv, "+p:e:w:u:dt", opts, NULL)) != -1) {
+	while ((c = getopt_cmd(argc, argv, "+p:e:w:u:dt", opts)) != -1) {
 		switch (c) {
 		case 'p': process_file = optarg; break;
 		case 'e':
@@ -301,7 +301,7 @@ int cmd_exec(struct kx_config *cfg, int argc, char **argv)
 		case O_PIDFILE: pid_file = optarg; break;
 		case O_CONSOLE: console = optarg; break;
 		default:
-			return fail("usage: " EXEC_USAGE);
+			return 1;	/* getopt_cmd said which flag */
 		}
 	}
 	if (optind >= argc)

@@ -41,7 +41,7 @@ static int parse_create(int argc, char **argv, struct create_opts *o, bool run)
 
 	memset(o, 0, sizeof(*o));
 	o->bundle = ".";
-	while ((c = getopt_long(argc, argv, "+b:p:d", opts, NULL)) != -1) {
+	while ((c = getopt_cmd(argc, argv, "+b:p:d", opts)) != -1) {
 		switch (c) {
 		case 'b': o->bundle = optarg; break;
 		case 'p': o->pid_file = optarg; break;

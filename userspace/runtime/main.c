@@ -14,7 +14,11 @@
 
 #define VERSION "0.1.0"
 
+#include "commit.h"	/* KX_COMMIT, from git at build time */
+
 static bool have_log_file;
+
+static char **prog_argv;
 
 int fail(const char *fmt, ...)
 {
@@ -30,14 +34,37 @@ int fail(const char *fmt, ...)
 	return 1;
 }
 
+int getopt_cmd(int argc, char **argv, const char *optstring, const struct option *longopts)
+{
+	char opts[64];
+	const char *cmd = argv == prog_argv ? NULL : argv[0];
+	int c;
+
+	/* ':' after the '+': a missing value comes back as ':', not '?' */
+	snprintf(opts, sizeof(opts), "+:%s", optstring + (optstring[0] == '+'));
+	opterr = 0;
+	c = getopt_long(argc, argv, opts, longopts, NULL);
+	if (c != '?' && c != ':')
+		return c;
+	if (optopt && !(optind > 0 && !strncmp(argv[optind - 1], "--", 2)))
+		fail("%s%sflag -%c %s", cmd ? cmd : "", cmd ? ": " : "", optopt,
+		     c == ':' ? "needs a value" : "is not one of its flags (see --help)");
+	else
+		fail("%s%sflag %s %s", cmd ? cmd : "", cmd ? ": " : "", argv[optind - 1],
+		     c == ':' ? "needs a value" : "is not one of its flags (see --help)");
+	return '?';
+}
+
 static const struct {
 	const char *name;
 	int (*fn)(struct kx_config *, int, char **);
 	const char *help;
 } commands[] = {
-	{ "create", cmd_create, "create [--bundle DIR] [--pid-file FILE] ID" },
+	{ "create", cmd_create, "create [--bundle DIR] [--pid-file FILE] [--console-socket SOCK] "
+				"[--no-pivot] [--no-new-keyring] ID" },
 	{ "start", cmd_start, "start ID" },
-	{ "run", cmd_run, "run [--bundle DIR] [--pid-file FILE] [--detach] ID" },
+	{ "run", cmd_run, "run [--bundle DIR] [--pid-file FILE] [--console-socket SOCK] [--detach] "
+			  "[--no-pivot] [--no-new-keyring] ID" },
 	{ "state", cmd_state, "state ID" },
 	{ "kill", cmd_kill, "kill [--all] ID [SIGNAL]" },
 	{ "delete", cmd_delete, "delete [--force] ID" },
@@ -117,7 +144,8 @@ int main(int argc, char **argv)
 
 	ensure_stdio();
 	kx_config_defaults(&cfg);
-	while ((c = getopt_long(argc, argv, "+hv", opts, NULL)) != -1) {
+	prog_argv = argv;
+	while ((c = getopt_cmd(argc, argv, "+hv", opts)) != -1) {
 		switch (c) {
 		case O_ROOT: set[nset++] = (typeof(set[0])){ "root", optarg }; break;
 		case O_KERNEL: set[nset++] = (typeof(set[0])){ "kernel", optarg }; break;
@@ -141,14 +169,14 @@ int main(int argc, char **argv)
 		case O_CONFIG: config_path = optarg; break;
 		case O_SYSTEMD: break;	/* accepted for runc compatibility; cgroups are in the guest */
 		case O_VERSION: case 'v':
-			printf("katasbx-runtime version %s\nspec: 1.0.2\n", VERSION);
+			printf("katasbx-runtime version %s\ncommit: %s\nspec: 1.0.2\n", VERSION,
+			       KX_COMMIT);
 			return 0;
 		case O_HELP: case 'h':
 			usage(stdout);
 			return 0;
 		default:
-			usage(stderr);
-			return 1;
+			return 1;	/* getopt_cmd said which flag */
 		}
 		if (nset == sizeof(set) / sizeof(set[0]))
 			return fail("too many options");
@@ -174,6 +202,12 @@ int main(int argc, char **argv)
 			argv += optind;
 			argc -= optind;
 			optind = 0;	/* glibc: a full re-init of getopt */
+			if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+				printf("usage: katasbx-runtime [global options] %s\n"
+				       "(global options: katasbx-runtime --help; all of it: "
+				       "Documentation/runtime.md)\n", commands[i].help);
+				return 0;
+			}
 			return commands[i].fn(&cfg, argc, argv);
 		}
 	}

@@ -21,7 +21,7 @@ int cmd_pool(struct kx_config *cfg, int argc, char **argv)
 	char *end;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "+s:i:", opts, NULL)) != -1) {
+	while ((c = getopt_cmd(argc, argv, "+s:i:", opts)) != -1) {
 		switch (c) {
 		case 's':
 			size = strtoul(optarg, &end, 10);

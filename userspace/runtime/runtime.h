@@ -38,5 +38,12 @@ int console_raw(int fd, struct termios *saved);
 
 /* Print "katasbx-runtime: MSG" on stderr (and to the log); returns 1. */
 int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/*
+ * getopt_long (no long index) that reports a flag a command does not take,
+ * or one missing its value, in one line naming it ("katasbx-runtime: run:
+ * flag --bogus is not one of its flags (see --help)") and returns '?'.
+ */
+struct option;
+int getopt_cmd(int argc, char **argv, const char *optstring, const struct option *longopts);
 
 #endif
