@@ -105,7 +105,7 @@ SH
 
 # --- lo, without a namespace path ----------------------------------------------------
 b=$(bundle lo '"sh", "-c", "ip -o link | grep -c ^; ip -o addr show lo | awk \"{print \\$4}\"; mkdir /www; echo lo-ok >/www/x; httpd -p 8000 -h /www; timeout 5 wget -q -O - http://127.0.0.1:8000/x; timeout 5 wget -q -O - http://[::1]:8000/x"')
-out=$(rt run --bundle "$b" lo 2>"$WORK/err" </dev/null | tr '\n' ' '); rc=$?
+out=$(rt run --keep --bundle "$b" lo 2>"$WORK/err" </dev/null | tr '\n' ' '); rc=$?
 if [ "$out" = "1 127.0.0.1/8 ::1/128 lo-ok lo-ok " ] && [ ! -s "$WORK/err" ]; then
 	ok "a new network namespace without a path: lo only, up, 127.0.0.1 and ::1 answer ($out)"
 else
@@ -115,7 +115,7 @@ rt delete lo >/dev/null 2>&1
 b=$(bundle hostnet '"sh", "-c", "ip -o addr show lo | awk \"{print \\$4}\""')
 jq '.linux.namespaces |= map(select(.type != "network"))' "$b/config.json" >"$b/c.new" &&
 	mv "$b/c.new" "$b/config.json"
-out=$(rt run --bundle "$b" hostnet 2>"$WORK/err" </dev/null | tr '\n' ' ')
+out=$(rt run --keep --bundle "$b" hostnet 2>"$WORK/err" </dev/null | tr '\n' ' ')
 if echo "$out" | grep -q "127.0.0.1/8 ::1/128" && grep -q "no network namespace" "$WORK/err" &&
    [ "$(wc -l <"$WORK/err")" -eq 1 ]; then
 	ok "no network namespace in the spec: one warning, lo up ($(cat "$WORK/err"))"
@@ -140,7 +140,7 @@ for mode in cold clone; do
 	clone) opt= wantboot=clone: ;;
 	esac
 	# shellcheck disable=SC2086
-	out=$(rt $opt run --bundle "$b" "show-$mode" 2>"$WORK/err" </dev/null | tr '\n' ' '); rc=$?
+	out=$(rt $opt run --keep --bundle "$b" "show-$mode" 2>"$WORK/err" </dev/null | tr '\n' ' '); rc=$?
 	got=$(boot_of "show-$mode")
 	if [ $rc -eq 0 ] && [ "$out" = "$runc_out" ] && [ "${got#"$wantboot"}" != "$got" ]; then
 		ok "$mode ($got): eth0 with the veth's MAC, MTU, addresses and routes; the far side's server over IPv4 and IPv6; as under runc"
@@ -159,7 +159,7 @@ done
 
 # --- the other way: a server in a detached container, a client on the far side ----------
 b=$(netbundle srv 2 '"sh", "-c", "mkdir -p /www; echo served-from-the-vm >/www/x; exec httpd -f -p 8080 -h /www"')
-rt run -d --bundle "$b" srv </dev/null >/dev/null 2>"$WORK/err"; rc=$?
+rt run --keep -d --bundle "$b" srv </dev/null >/dev/null 2>"$WORK/err"; rc=$?
 got4= got6=
 for _ in $(seq 1 50); do
 	got4=$(ip netns exec "$NS-2-far" timeout 5 busybox wget -q -O - http://10.200.2.2:8080/x 2>/dev/null) &&
@@ -182,9 +182,9 @@ w=$(wired 2)
 for k in 3 4; do
 	b=$(netbundle mac$k $k '"sh", "-c", "cat /sys/class/net/eth0/address; timeout 10 wget -q -O - http://10.200.'$k'.1:8080/hello.txt"')
 done
-rt run --bundle "$WORK/mac3" mac3 >"$WORK/mac3.out" 2>&1 </dev/null &
+rt run --keep --bundle "$WORK/mac3" mac3 >"$WORK/mac3.out" 2>&1 </dev/null &
 p3=$!
-rt run --bundle "$WORK/mac4" mac4 >"$WORK/mac4.out" 2>&1 </dev/null
+rt run --keep --bundle "$WORK/mac4" mac4 >"$WORK/mac4.out" 2>&1 </dev/null
 wait $p3
 m3=$(ip -n "$NS-3-near" -o link show eth0 | sed -n 's/.*link\/ether \([0-9a-f:]*\).*/\1/p')
 m4=$(ip -n "$NS-4-near" -o link show eth0 | sed -n 's/.*link\/ether \([0-9a-f:]*\).*/\1/p')
@@ -199,7 +199,7 @@ rt delete mac3 >/dev/null 2>&1; rt delete mac4 >/dev/null 2>&1
 
 # --- a crashed monitor: delete --force undoes the wiring ---------------------------------
 b=$(netbundle crash 3 '"sleep", "1000"')
-rt run -d --bundle "$b" crash </dev/null >/dev/null 2>"$WORK/err"
+rt run --keep -d --bundle "$b" crash </dev/null >/dev/null 2>"$WORK/err"
 before=$(wired 3 | wc -l)
 mon=$(sed -n 's/.*"pid":\([0-9]*\).*/\1/p' "$ROOT/crash/state.json")
 kill -KILL "$mon"
@@ -223,7 +223,7 @@ if grep -q '^ready: ' "$WORK/keeper.out"; then
 	show 2 >"$b/rootfs/show.sh"
 	runc_out=$(runc --root "$WORK/runc" run --bundle "$b" runc-warm 2>&1 </dev/null | tr '\n' ' ')
 	runc --root "$WORK/runc" delete -f runc-warm >/dev/null 2>&1
-	out=$(rt run --bundle "$b" warm 2>"$WORK/err" </dev/null | tr '\n' ' '); rc=$?
+	out=$(rt run --keep --bundle "$b" warm 2>"$WORK/err" </dev/null | tr '\n' ' '); rc=$?
 	got=$(boot_of warm)
 	if [ $rc -eq 0 ] && [ "$out" = "$runc_out" ] && [ "${got#warm:}" != "$got" ]; then
 		ok "warm ($got): the pool VM's tap moves into the namespace; the network as under runc"
@@ -235,7 +235,7 @@ if grep -q '^ready: ' "$WORK/keeper.out"; then
 	w=$(wired 2)
 	[ -z "$w" ] && ok "warm: nothing left in the namespace after delete" || not_ok "warm: left" "$w"
 	b=$(bundle warm-nonet '"true"')
-	rt run --bundle "$b" warm-nonet >/dev/null 2>&1 </dev/null
+	rt run --keep --bundle "$b" warm-nonet >/dev/null 2>&1 </dev/null
 	got=$(boot_of warm-nonet)
 	[ "${got#clone:}" != "$got" ] && ok "a sandbox without interfaces does not take a VM with one: it clones ($got)" ||
 		not_ok "a sandbox without network took $got"
@@ -256,26 +256,26 @@ idx=$(jq '[.linux.namespaces[].type] | index("network")' "$b/config.json")
 setpath /run/netns/$NS-none
 expect_fail "a namespace path that does not exist" \
 	"linux.namespaces\[$idx\].path: /run/netns/$NS-none: No such file or directory" bad \
-	rt run --bundle "$b" bad
+	rt run --keep --bundle "$b" bad
 setpath "$b/config.json"
 expect_fail "a path that is not a network namespace" \
 	"linux.namespaces\[$idx\].path: $b/config.json is not a network namespace" bad \
-	rt run --bundle "$b" bad
+	rt run --keep --bundle "$b" bad
 setpath /proc/self/ns/uts
-expect_fail "a namespace of another kind" "is not a network namespace" bad rt run --bundle "$b" bad
+expect_fail "a namespace of another kind" "is not a network namespace" bad rt run --keep --bundle "$b" bad
 ip -n "$NS-1-near" tuntap add dev tun9 mode tun
 ip -n "$NS-1-near" link set tun9 up
 setpath "$(nspath 1)"
 expect_fail "an interface that cannot be wired" \
 	"interface tun9 (tun, type 65534) cannot be wired to the VM: only Ethernet-like" bad \
-	rt run --bundle "$b" bad
+	rt run --keep --bundle "$b" bad
 w=$(wired 1)
 [ -z "$w" ] || not_ok "nothing wired after the failure" "$w"
 ip -n "$NS-1-near" link del tun9
 # (veths: this host's kernel has no dummy driver); their peers go to the far side
 for i in 1 2 3 4; do ip -n "$NS-1-near" link add "x$i" type veth peer name "y$i" netns "$NS-1-far"; done
 expect_fail "more interfaces than a VM takes" "5 interfaces (eth0, x1, x2, x3, x4): a VM takes at most 4" bad \
-	rt run --bundle "$b" bad
+	rt run --keep --bundle "$b" bad
 w=$(wired 1)
 [ -z "$w" ] && ok "after the failures the namespace holds what it held" || not_ok "left in the namespace" "$w"
 for i in 1 2 3 4; do ip -n "$NS-1-near" link del "x$i"; done

@@ -88,7 +88,7 @@ key=${out%% *}
 
 # --- a warm run -----------------------------------------------------------------------
 b=$(bundle w1 '"sh", "-c", "uname -r; echo to-stderr >&2; exit 7"')
-rt --debug --log "$WORK/w1.log" run --bundle "$b" w1 >"$WORK/o" 2>"$WORK/e" </dev/null; rc=$?
+rt --debug --log "$WORK/w1.log" run --keep --bundle "$b" w1 >"$WORK/o" 2>"$WORK/e" </dev/null; rc=$?
 if [ $rc -eq 7 ] && [ "$(cat "$WORK/o")" = "$GUEST_RELEASE" ] && [ "$(cat "$WORK/e")" = to-stderr ] &&
    [ "$(boot_of w1)" = "warm:$key" ] && grep -q "phase claimed" "$WORK/w1.log"; then
 	ok "a warm run: stdout, stderr and exit 7 ($(boot_of w1))"
@@ -110,9 +110,9 @@ for c in A B; do
 	b=$(bundle own$c '"sh", "-c", "cat /who > /seen; sleep 1000"')
 	echo "bundle-$c" >"$b/rootfs/who"
 done
-rt run -d --bundle "$WORK/ownA" ownA </dev/null >/dev/null 2>"$WORK/eA" &
+rt run --keep -d --bundle "$WORK/ownA" ownA </dev/null >/dev/null 2>"$WORK/eA" &
 pa=$!
-rt run -d --bundle "$WORK/ownB" ownB </dev/null >/dev/null 2>"$WORK/eB"; rb=$?
+rt run --keep -d --bundle "$WORK/ownB" ownB </dev/null >/dev/null 2>"$WORK/eB"; rb=$?
 wait $pa; ra=$?
 wait_for 20 test -s "$WORK/ownA/rootfs/seen"
 wait_for 20 test -s "$WORK/ownB/rootfs/seen"
@@ -143,9 +143,9 @@ b=$(bundle host1 '"hostname"')
 sed -i 's/"hostname": "katasbx"/"hostname": "warm-host1"/' "$b/config.json"
 b=$(bundle noname '"hostname"')
 sed -i '/"hostname": "katasbx",/d' "$b/config.json"
-h1=$(rt run --bundle "$WORK/host1" host1 2>&1 </dev/null)
-h2=$(rt run --bundle "$WORK/noname" noname 2>&1 </dev/null)
-h3=$(rt --warm off run --bundle "$WORK/noname" noname-clone 2>&1 </dev/null)
+h1=$(rt run --keep --bundle "$WORK/host1" host1 2>&1 </dev/null)
+h2=$(rt run --keep --bundle "$WORK/noname" noname 2>&1 </dev/null)
+h3=$(rt --warm off run --keep --bundle "$WORK/noname" noname-clone 2>&1 </dev/null)
 if [ "$h1" = warm-host1 ] && [ "$h2" = noname ] && [ "$h3" = noname-clone ] &&
    [ "$(boot_of host1)" = "warm:$key" ] && [ "$(boot_of noname)" = "warm:$key" ] &&
    [ "$(boot_of noname-clone)" = "clone:$key" ]; then
@@ -180,7 +180,7 @@ rt delete id1; rt delete id2
 wait_pool 2
 b=$(bundle ro '"sh", "-c", "echo x > /written; touch /bin/written; mount -o remount,rw / 2>/dev/null; echo x > /remounted; exit 0"')
 sed -i 's/"readonly": false/"readonly": true/' "$b/config.json"
-rt run --bundle "$b" ro </dev/null >"$WORK/o" 2>&1; rc=$?
+rt run --keep --bundle "$b" ro </dev/null >"$WORK/o" 2>&1; rc=$?
 if [ $rc -eq 0 ] && [ "$(boot_of ro)" = "warm:$key" ] && grep -q "Read-only file system" "$WORK/o" &&
    [ ! -e "$b/rootfs/written" ] && [ ! -e "$b/rootfs/bin/written" ]; then
 	ok "a read-only rootfs cannot be written by a warm container"
@@ -202,7 +202,7 @@ wait_pool 2
 mkdir -p "$WORK/wvol" && echo "host data" >"$WORK/wvol/in"
 b=$(bundle wbind '"sh", "-c", "cat /data/in; echo from-warm > /data/out"')
 add_mounts "$b" "{\"destination\":\"/data\",\"type\":\"bind\",\"source\":\"$WORK/wvol\",\"options\":[\"rbind\"]}"
-out=$(rt run --bundle "$b" wbind 2>"$WORK/e" </dev/null); rc=$?
+out=$(rt run --keep --bundle "$b" wbind 2>"$WORK/e" </dev/null); rc=$?
 if [ $rc -eq 0 ] && [ "$out" = "host data" ] && [ "$(cat "$WORK/wvol/out" 2>&1)" = from-warm ] &&
    [ "$(boot_of wbind)" = "warm:$key" ] && [ -z "$(mounts_under "$ROOT")" ]; then
 	ok "a warm container binds a host directory; nothing is mounted after it exits"
@@ -216,17 +216,17 @@ rt delete wbind
 wait_pool 2
 before=$(vms | tr '\n' ' ')
 b=$(bundle cold '"echo", "not-warm"')
-out=$(rt --warm off run --bundle "$b" off 2>&1 </dev/null); rc=$?
+out=$(rt --warm off run --keep --bundle "$b" off 2>&1 </dev/null); rc=$?
 [ $rc -eq 0 ] && [ "$out" = not-warm ] && [ "$(boot_of off)" = "clone:$key" ] && [ "$(vms | tr '\n' ' ')" = "$before" ] \
 	&& ok "--warm off clones and leaves the pool alone ($(boot_of off))" \
 	|| not_ok "--warm off" "rc=$rc out=$out boot=$(boot_of off)" "pool before: $before, after: $(vms | tr '\n' ' ')"
 echo "warm = off" >"$WORK/nowarm.conf"
-out=$(KATASBX_CONFIG=$WORK/nowarm.conf rt run --bundle "$b" offconf 2>&1 </dev/null); rc=$?
+out=$(KATASBX_CONFIG=$WORK/nowarm.conf rt run --keep --bundle "$b" offconf 2>&1 </dev/null); rc=$?
 [ $rc -eq 0 ] && [ "$out" = not-warm ] && [ "$(boot_of offconf)" = "clone:$key" ] &&
    [ "$(vms | tr '\n' ' ')" = "$before" ] \
 	&& ok "warm = off in the config file does the same" \
 	|| not_ok "warm = off" "rc=$rc out=$out boot=$(boot_of offconf)" "pool after: $(vms | tr '\n' ' ')"
-out=$(rt --memory 320 run --bundle "$b" mem 2>&1 </dev/null); rc=$?
+out=$(rt --memory 320 run --keep --bundle "$b" mem 2>&1 </dev/null); rc=$?
 k2=$(boot_of mem)
 [ $rc -eq 0 ] && [ "$out" = not-warm ] && [ "${k2#clone:}" != "$k2" ] && [ "$k2" != "clone:$key" ] &&
    [ "$(vms | tr '\n' ' ')" = "$before" ] \
@@ -236,7 +236,7 @@ rt delete off; rt delete offconf; rt delete mem
 
 # --- a crashed monitor --------------------------------------------------------------------
 b=$(bundle crash '"sleep", "1000"')
-rt run -d --bundle "$b" crash </dev/null >/dev/null 2>"$WORK/err"
+rt run --keep -d --bundle "$b" crash </dev/null >/dev/null 2>"$WORK/err"
 wait_status crash running 10
 mpid=$(sed -n 's/.*"pid":\([0-9]*\).*/\1/p' "$ROOT/crash/state.json")
 qpid=$(qemu_of crash)
@@ -313,7 +313,7 @@ expect_fail "pool with an extra argument is a usage error" "usage: pool" "" rt p
 # --- stopping the keeper ----------------------------------------------------------------------
 wait_pool 2
 b=$(bundle survivor '"sleep", "1000"')
-rt run -d --bundle "$b" survivor </dev/null >/dev/null 2>&1
+rt run --keep -d --bundle "$b" survivor </dev/null >/dev/null 2>&1
 sq=$(qemu_of survivor)
 stop_keeper
 left=$(vms)

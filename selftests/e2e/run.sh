@@ -10,7 +10,7 @@ echo "TAP version 13"
 # --- run: output, exit codes --------------------------------------------------
 # The first run boots a fresh VM (no template); the template suite covers clones.
 b=$(bundle uname '"uname", "-r"')
-out=$(rt --template off run --bundle "$b" uname 2>"$WORK/err" </dev/null); rc=$?
+out=$(rt --template off run --keep --bundle "$b" uname 2>"$WORK/err" </dev/null); rc=$?
 if [ $rc -eq 0 ] && [ "$out" = "$GUEST_RELEASE" ]; then
 	ok "run uname -r prints the guest kernel release ($out; host: $(uname -r))"
 else
@@ -19,7 +19,7 @@ fi
 rt delete uname >/dev/null 2>&1
 
 b=$(bundle streams '"sh", "-c", "echo to-stdout; echo to-stderr >&2; exit 7"')
-rt run --bundle "$b" streams >"$WORK/o" 2>"$WORK/e" </dev/null; rc=$?
+rt run --keep --bundle "$b" streams >"$WORK/o" 2>"$WORK/e" </dev/null; rc=$?
 if [ $rc -eq 7 ] && [ "$(cat "$WORK/o")" = to-stdout ] && [ "$(cat "$WORK/e")" = to-stderr ]; then
 	ok "run keeps stdout and stderr apart and returns exit 7"
 else
@@ -30,7 +30,7 @@ rt delete streams >/dev/null 2>&1
 # The container's process is PID 1 of its pid namespace: only SIGKILL from
 # outside (the agent) kills it, as with runc.
 b=$(bundle killed '"sh", "-c", "echo up; exec sleep 1000"')
-rt run --bundle "$b" killed >"$WORK/killed.out" 2>&1 </dev/null &
+rt run --keep --bundle "$b" killed >"$WORK/killed.out" 2>&1 </dev/null &
 kpid=$!
 for i in $(seq 1 300); do grep -q up "$WORK/killed.out" 2>/dev/null && break; sleep 0.1; done
 rt kill killed KILL
@@ -41,7 +41,7 @@ rt delete killed >/dev/null 2>&1
 
 b=$(bundle procfields '"sh", "-c", "echo $GREETING; pwd; id -u; id -g; id -G; hostname"' \
 	'"env": ["PATH=/bin", "GREETING=hello-env"], "cwd": "/tmp", "user": {"uid": 1000, "gid": 1001, "additionalGids": [10, 20]}')
-out=$(rt run --bundle "$b" procfields 2>"$WORK/err" </dev/null | tr '\n' ' '); rc=$?
+out=$(rt run --keep --bundle "$b" procfields 2>"$WORK/err" </dev/null | tr '\n' ' '); rc=$?
 want="hello-env /tmp 1000 1001 1001 10 20 katasbx "
 if [ "$out" = "$want" ]; then
 	ok "env, cwd, uid, gid, additionalGids and hostname reach the process"
@@ -64,7 +64,7 @@ python3 "$here/selftests/e2e/console_socket.py" "$WORK/console.sock" "$WORK/cons
 	"$(printf 'typed\r')" &
 cspid=$!
 for i in $(seq 1 50); do [ -S "$WORK/console.sock" ] && break; sleep 0.1; done
-rt run -d --console-socket "$WORK/console.sock" --bundle "$b" ttyc >"$WORK/o" 2>"$WORK/err" </dev/null
+rt run --keep -d --console-socket "$WORK/console.sock" --bundle "$b" ttyc >"$WORK/o" 2>"$WORK/err" </dev/null
 rc=$?
 for i in $(seq 1 600); do kill -0 $cspid 2>/dev/null || break; sleep 0.1; done
 kill $cspid 2>/dev/null
@@ -89,14 +89,14 @@ rt delete ttyno >/dev/null 2>&1
 
 b=$(bundle limits '"sh", "-c", "ulimit -n; grep -E \"^(NoNewPrivs|CapBnd)\" /proc/self/status | tr -s \"\\t \" \" \""' \
 	'"rlimits": [{"type": "RLIMIT_NOFILE", "hard": 4096, "soft": 1000}], "noNewPrivileges": true, "capabilities": {"bounding": ["CAP_CHOWN", "CAP_KILL"], "effective": ["CAP_KILL"], "permitted": ["CAP_CHOWN", "CAP_KILL"]}')
-out=$(rt run --bundle "$b" limits 2>"$WORK/err" </dev/null | tr '\n' ' ')
+out=$(rt run --keep --bundle "$b" limits 2>"$WORK/err" </dev/null | tr '\n' ' ')
 want="1000 CapBnd: 0000000000000021 NoNewPrivs: 1 "
 [ "$out" = "$want" ] && ok "rlimits, noNewPrivileges and the capability bounding set apply" \
 	|| not_ok "rlimits/caps/nnp" "got '$out'" "want '$want'" "$(cat "$WORK/err")"
 rt delete limits >/dev/null 2>&1
 
 b=$(bundle stdin '"sh", "-c", "read line; echo got:$line"')
-out=$(echo "piped-in" | rt run --bundle "$b" stdin 2>"$WORK/err")
+out=$(echo "piped-in" | rt run --keep --bundle "$b" stdin 2>"$WORK/err")
 [ "$out" = "got:piped-in" ] && ok "stdin reaches the container" \
 	|| not_ok "stdin" "got '$out'" "$(cat "$WORK/err")"
 rt delete stdin >/dev/null 2>&1
@@ -131,9 +131,9 @@ expect_fail "state after delete fails" "does not exist" life rt state life
 # --- two at once -------------------------------------------------------------
 b1=$(bundle two1 '"sh", "-c", "sleep 1; echo one"')
 b2=$(bundle two2 '"sh", "-c", "sleep 1; echo two"')
-rt run --bundle "$b1" two1 >"$WORK/two1.out" 2>&1 </dev/null &
+rt run --keep --bundle "$b1" two1 >"$WORK/two1.out" 2>&1 </dev/null &
 p1=$!
-rt run --bundle "$b2" two2 >"$WORK/two2.out" 2>&1 </dev/null &
+rt run --keep --bundle "$b2" two2 >"$WORK/two2.out" 2>&1 </dev/null &
 p2=$!
 wait $p1; r1=$?
 wait $p2; r2=$?
@@ -148,7 +148,7 @@ rt delete two2 >/dev/null 2>&1
 # --- pause, resume ------------------------------------------------------------
 # A ticking container: while its VM is paused, its output stops growing.
 b=$(bundle ticker '"sh", "-c", "while :; do echo tick; sleep 0.05; done"')
-rt run -d --bundle "$b" ticker </dev/null >"$WORK/ticker.out" 2>&1
+rt run --keep -d --bundle "$b" ticker </dev/null >"$WORK/ticker.out" 2>&1
 wait_status ticker running 5
 for i in $(seq 1 100); do [ -s "$WORK/ticker.out" ] && break; sleep 0.1; done
 sleep 0.5
@@ -177,7 +177,7 @@ expect_fail "pause of an unknown id" "does not exist" "" rt pause nosuch
 # --- exec ----------------------------------------------------------------------
 # A further process in a running container, with exec's own stdio.
 b=$(bundle execd '"sleep", "1000"')
-rt run -d --bundle "$b" execd </dev/null >/dev/null 2>&1
+rt run --keep -d --bundle "$b" execd </dev/null >/dev/null 2>&1
 wait_status execd running 5
 rt exec execd sh -c 'echo out; echo err >&2; exit 5' >"$WORK/o" 2>"$WORK/e" </dev/null; rc=$?
 if [ $rc -eq 5 ] && [ "$(cat "$WORK/o")" = out ] && [ "$(cat "$WORK/e")" = err ]; then
@@ -300,7 +300,7 @@ rt delete --force execc >/dev/null 2>&1
 
 # --- run -d, crash, delete --force ----------------------------------------------
 b=$(bundle crash '"sleep", "1000"')
-if rt run -d --bundle "$b" crash </dev/null >/dev/null 2>"$WORK/err" && wait_status crash running 5; then
+if rt run --keep -d --bundle "$b" crash </dev/null >/dev/null 2>"$WORK/err" && wait_status crash running 5; then
 	ok "run --detach leaves a running container"
 else
 	not_ok "run -d" "$(cat "$WORK/err")"
@@ -315,7 +315,7 @@ why=$(nothing_left crash)
 	|| not_ok "delete --force" "rc=$rc $why $(cat "$WORK/err")"
 
 b=$(bundle forced '"sleep", "1000"')
-rt run -d --bundle "$b" forced </dev/null >/dev/null 2>&1
+rt run --keep -d --bundle "$b" forced </dev/null >/dev/null 2>&1
 rt delete --force forced 2>"$WORK/err"; rc=$?
 why=$(nothing_left forced)
 [ $rc -eq 0 ] && [ -z "$why" ] && ok "delete --force of a running container leaves nothing" \
@@ -330,7 +330,7 @@ mkdir -p "$b/reldir" && echo relative >"$b/reldir/marker"
 add_mounts "$b" "{\"destination\":\"/vol\",\"type\":\"bind\",\"source\":\"$WORK/vol\",\"options\":[\"rbind\",\"rw\"]}" \
 	"{\"destination\":\"/etc/hostfile\",\"type\":\"bind\",\"source\":\"$WORK/hostfile\",\"options\":[\"bind\",\"ro\"]}" \
 	'{"destination":"/rel","source":"reldir","options":["rbind"]}'
-out=$(rt run --bundle "$b" binds 2>"$WORK/err" </dev/null)
+out=$(rt run --keep --bundle "$b" binds 2>"$WORK/err" </dev/null)
 rc=$?
 if [ $rc -eq 0 ] && [ "$out" = "$(printf 'from the host\na host file\nrelative\nro-refused')" ] &&
    [ "$(cat "$WORK/vol/out" 2>&1)" = from-guest ] && [ "$(cat "$WORK/hostfile")" = "a host file" ]; then
@@ -345,7 +345,7 @@ rt delete binds
 b=$(bundle badbind '"true"')
 add_mounts "$b" '{"destination":"/vol","type":"bind","source":"/nonexistent/katasbx-vol"}'
 expect_fail "a bind mount of a missing host path names the field" "mounts\[[0-9]*\]\.source" e10 \
-	rt run --bundle "$b" e10
+	rt run --keep --bundle "$b" e10
 
 # --- seccomp -------------------------------------------------------------------------
 # linux.seccomp, built by the agent with libseccomp and loaded by each process before exec.
@@ -353,7 +353,7 @@ PROFILE='{"defaultAction":"SCMP_ACT_ALLOW","architectures":["SCMP_ARCH_X86_64","
 set_seccomp() { jq ".linux.seccomp = $2" "$1/config.json" >"$1/c.new" && mv "$1/c.new" "$1/config.json"; }
 b=$(bundle sc '"sh", "-c", "mkdir /tmp/d 2>&1; chmod 600 /etc/passwd 2>&1; grep Seccomp: /proc/self/status; echo still-running"')
 set_seccomp "$b" "$PROFILE"
-out=$(rt run --bundle "$b" sc 2>"$WORK/err" </dev/null)
+out=$(rt run --keep --bundle "$b" sc 2>"$WORK/err" </dev/null)
 rc=$?
 if [ $rc -eq 0 ] && echo "$out" | grep -q "mkdir.*Operation not permitted" &&
    echo "$out" | grep -q "chmod.*Function not implemented" && echo "$out" | grep -q "Seccomp:.*2" &&
@@ -365,7 +365,7 @@ fi
 rt delete sc
 b=$(bundle scx '"sleep", "1000"')
 set_seccomp "$b" "$PROFILE"
-rt run -d --bundle "$b" scx </dev/null >/dev/null 2>"$WORK/err"
+rt run --keep -d --bundle "$b" scx </dev/null >/dev/null 2>"$WORK/err"
 out=$(rt exec scx sh -c 'mkdir /tmp/e 2>&1; echo exec-ran' 2>&1 </dev/null)
 if echo "$out" | grep -q "mkdir.*Operation not permitted" && echo "$out" | grep -qx exec-ran; then
 	ok "an exec'd process runs under the container's seccomp filter too"
@@ -376,12 +376,12 @@ rt delete --force scx
 b=$(bundle scbad '"true"')
 set_seccomp "$b" '{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir"],"action":"SCMP_ACT_NOPE"}]}'
 expect_fail "an unknown seccomp action names the field" "linux.seccomp.syscalls\[0\].action" e11 \
-	rt run --bundle "$b" e11
+	rt run --keep --bundle "$b" e11
 
 # --- errors ------------------------------------------------------------------
-expect_fail "missing bundle" "no-such-bundle" e1 rt run --bundle "$WORK/no-such-bundle" e1
+expect_fail "missing bundle" "no-such-bundle" e1 rt run --keep --bundle "$WORK/no-such-bundle" e1
 mkdir -p "$WORK/badjson" && echo '{ "ociVersion": ' > "$WORK/badjson/config.json"
-expect_fail "invalid JSON in config.json" "config.json" e2 rt run --bundle "$WORK/badjson" e2
+expect_fail "invalid JSON in config.json" "config.json" e2 rt run --keep --bundle "$WORK/badjson" e2
 b=$(bundle noargs '"x"')
 sed -i 's/"args": \[ "x" \]/"args": []/' "$b/config.json"
 expect_fail "config.json with empty process.args names the field" "process.args" e3 \
@@ -399,16 +399,16 @@ expect_fail "duplicate id" "already exists" "" rt create --bundle "$b" dup
 rt delete --force dup >/dev/null 2>&1
 nothing_left dup >/dev/null && ok "delete of a created container" || not_ok "delete created" "$(nothing_left dup)"
 expect_fail "QEMU missing" "qemu" e5 env KATASBX_QEMU=/nonexistent/qemu-system-x86_64 \
-	"$RT" --root "$ROOT" run --bundle "$b" e5
+	"$RT" --root "$ROOT" run --keep --bundle "$b" e5
 expect_fail "guest not answering within the boot timeout" "did not answer" e6 \
-	rt --template off --boot-timeout 300 run --bundle "$b" e6
-expect_fail "QEMU failing to start" "qemu" e8 rt --kernel /etc/hostname run --bundle "$b" e8
-rt --log "$WORK/log.json" --log-format json run --bundle "$WORK/no-such-bundle" e9 2>/dev/null
+	rt --template off --boot-timeout 300 run --keep --bundle "$b" e6
+expect_fail "QEMU failing to start" "qemu" e8 rt --kernel /etc/hostname run --keep --bundle "$b" e8
+rt --log "$WORK/log.json" --log-format json run --keep --bundle "$WORK/no-such-bundle" e9 2>/dev/null
 grep -q '"level":"error"' "$WORK/log.json" && grep -q '"msg":"bundle' "$WORK/log.json" \
 	&& ok "--log-format json writes errors as JSON lines" \
 	|| not_ok "json log" "$(cat "$WORK/log.json" 2>&1)"
 b=$(bundle noexec '"/no/such/program"')
-"$RT" --root "$ROOT" run --bundle "$b" e7 >/dev/null 2>"$WORK/err" </dev/null; rc=$?
+"$RT" --root "$ROOT" run --keep --bundle "$b" e7 >/dev/null 2>"$WORK/err" </dev/null; rc=$?
 [ $rc -ne 0 ] && grep -q "no/such/program" "$WORK/err" && ok "a missing program fails with its name (rc=$rc)" \
 	|| not_ok "missing program" "rc=$rc $(cat "$WORK/err")"
 rt delete e7 >/dev/null 2>&1
@@ -416,7 +416,7 @@ rt delete e7 >/dev/null 2>&1
 # --- installed layout ----------------------------------------------------------
 make -s -C "$here" install PREFIX="$WORK/prefix" >/dev/null 2>"$WORK/err"
 b=$(bundle installed '"echo", "installed"')
-out=$("$WORK/prefix/bin/katasbx-runtime" --root "$ROOT" run --bundle "$b" installed 2>>"$WORK/err" </dev/null)
+out=$("$WORK/prefix/bin/katasbx-runtime" --root "$ROOT" run --keep --bundle "$b" installed 2>>"$WORK/err" </dev/null)
 if [ "$out" = installed ] && "$WORK/prefix/bin/katasbx-runtime" check | grep -q "$WORK/prefix/share/katasbx/initrd.img"; then
 	ok "make install: the installed runtime finds its guest image in PREFIX/share/katasbx"
 else

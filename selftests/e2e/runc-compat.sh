@@ -114,6 +114,23 @@ refused args-not-executable "$A = [\"/proc/version\"]" 'exec: "/proc/version": P
 refused hostname-without-uts ".hostname = \"x\" | .linux.namespaces |= map(select(.type != \"uts\"))" \
 	'hostname: unable to set hostname without a private UTS namespace'
 
+# run in the foreground deletes the container once it exited, as runc's; --keep keeps it
+d=$(mkcase gone "$A = [\"true\"]")
+(cd "$d" && runc --root "$WORK/runc" run r-gone >/dev/null 2>&1 </dev/null)
+runc --root "$WORK/runc" state r-gone >/dev/null 2>&1; rstate=$?
+rt run --bundle "$d" k-gone >/dev/null 2>&1 </dev/null; krc=$?
+rt state k-gone >/dev/null 2>"$WORK/err"; kstate=$?
+rt run --keep --bundle "$d" k-kept >/dev/null 2>&1 </dev/null
+kept=$(rt state k-kept 2>&1 | jq -r .status 2>/dev/null)
+if [ "$krc" = 0 ] && [ "$rstate" = 1 ] && [ "$kstate" = 1 ] && grep -q "does not exist" "$WORK/err" &&
+   [ ! -e "$ROOT/k-gone" ] && [ "$kept" = stopped ]; then
+	ok "run deletes the container once it exited, as runc; run --keep keeps it, stopped"
+else
+	not_ok "run deletes, --keep keeps" "run: exit $krc, state after: exit $kstate (runc $rstate) $(cat "$WORK/err")" \
+		"--keep: status '$kept'"
+fi
+rt delete k-kept >/dev/null 2>&1
+
 # The command line: --help for every command, one line for a flag a command lacks,
 # runc's exit codes.
 bad=

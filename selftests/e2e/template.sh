@@ -23,7 +23,7 @@ out=$(rt template create 2>&1)
 [ "$out" = "$key exists" ] && ok "template create again finds it" || not_ok "template exists" "$out"
 
 b=$(bundle c1 '"sh", "-c", "uname -r; echo to-stderr >&2; exit 7"')
-rt run --bundle "$b" c1 >"$WORK/o" 2>"$WORK/e" </dev/null; rc=$?
+rt run --keep --bundle "$b" c1 >"$WORK/o" 2>"$WORK/e" </dev/null; rc=$?
 if [ $rc -eq 7 ] && [ "$(cat "$WORK/o")" = "$(cat "$here/build/guest/kernel-release")" ] &&
    [ "$(cat "$WORK/e")" = to-stderr ] && [ "$(boot_of c1)" = "clone:$key" ]; then
 	ok "a clone runs: stdout, stderr and exit 7 ($(boot_of c1))"
@@ -31,32 +31,32 @@ else
 	not_ok "clone run" "rc=$rc boot=$(boot_of c1)" "$(cat "$WORK/o")" "$(cat "$WORK/e")"
 fi
 rt delete c1
-rt run --bundle "$b" c2 >/dev/null 2>&1 </dev/null
+rt run --keep --bundle "$b" c2 >/dev/null 2>&1 </dev/null
 [ "$(boot_of c2)" = "clone:$key" ] && [ "$(ntemplates)" -eq 1 ] \
 	&& ok "the next run reuses the template" || not_ok "reuse" "boot=$(boot_of c2)"
 rt delete c2
 
 b=$(bundle c3 '"sleep", "1000"')
-rt run -d --bundle "$b" c3 </dev/null >/dev/null 2>&1
+rt run --keep -d --bundle "$b" c3 </dev/null >/dev/null 2>&1
 rt kill c3 KILL && wait_status c3 stopped 10 && rt delete c3 && nothing_left c3 >/dev/null \
 	&& ok "kill and delete a clone" || not_ok "kill/delete clone" "$(rt state c3 2>&1)"
 
-rt --template off run --bundle "$b" --detach c4 </dev/null >/dev/null 2>&1
+rt --template off run --keep --bundle "$b" --detach c4 </dev/null >/dev/null 2>&1
 [ "$(boot_of c4)" = cold ] && ok "--template off boots a fresh VM" || not_ok "template off" "$(boot_of c4)"
 rt delete --force c4
 
 # --- invalidation -----------------------------------------------------------------
 cp "$here/build/guest/initrd.img" "$WORK/initrd.img"
 b=$(bundle inv '"true"')
-rt --initrd "$WORK/initrd.img" run --bundle "$b" inv1 </dev/null >/dev/null 2>&1
+rt --initrd "$WORK/initrd.img" run --keep --bundle "$b" inv1 </dev/null >/dev/null 2>&1
 k1=$(boot_of inv1)
 touch -d '+1 minute' "$WORK/initrd.img"
-rt --initrd "$WORK/initrd.img" run --bundle "$b" inv2 </dev/null >/dev/null 2>&1
+rt --initrd "$WORK/initrd.img" run --keep --bundle "$b" inv2 </dev/null >/dev/null 2>&1
 k2=$(boot_of inv2)
 [ -n "$k1" ] && [ "${k1#clone:}" != "$k1" ] && [ "${k2#clone:}" != "$k2" ] && [ "$k1" != "$k2" ] \
 	&& ok "a changed initrd makes a new template" || not_ok "initrd invalidation" "$k1 $k2"
 cp "$here/build/guest/$(basename "$(rt check | sed -n 's/^guest kernel: *//p')")" "$WORK/kernel"
-rt --kernel "$WORK/kernel" --initrd "$WORK/initrd.img" run --bundle "$b" inv3 </dev/null >/dev/null 2>&1
+rt --kernel "$WORK/kernel" --initrd "$WORK/initrd.img" run --keep --bundle "$b" inv3 </dev/null >/dev/null 2>&1
 k3=$(boot_of inv3)
 [ "${k3#clone:}" != "$k3" ] && [ "$k3" != "$k2" ] \
 	&& ok "a changed kernel makes a new template" || not_ok "kernel invalidation" "$k2 $k3"
@@ -64,9 +64,9 @@ for id in inv1 inv2 inv3; do rt delete $id; done
 
 # --- two first uses at once ------------------------------------------------------
 echo "template_dir = $WORK/race" > "$WORK/race.conf"
-KATASBX_CONFIG=$WORK/race.conf rt run --bundle "$b" race1 </dev/null >/dev/null 2>&1 &
+KATASBX_CONFIG=$WORK/race.conf rt run --keep --bundle "$b" race1 </dev/null >/dev/null 2>&1 &
 p1=$!
-KATASBX_CONFIG=$WORK/race.conf rt run --bundle "$b" race2 </dev/null >/dev/null 2>&1 &
+KATASBX_CONFIG=$WORK/race.conf rt run --keep --bundle "$b" race2 </dev/null >/dev/null 2>&1 &
 p2=$!
 wait $p1; r1=$?
 wait $p2; r2=$?
@@ -82,7 +82,7 @@ rt delete race2
 
 # --- a destroyed template's clones keep running --------------------------------------
 b=$(bundle survivor '"sh", "-c", "trap \"echo bye; exit 3\" TERM; echo up; while :; do sleep 0.1; done"')
-rt run --bundle "$b" survivor </dev/null >"$WORK/survivor.out" 2>&1 &
+rt run --keep --bundle "$b" survivor </dev/null >"$WORK/survivor.out" 2>&1 &
 sp=$!
 for i in $(seq 1 100); do grep -q up "$WORK/survivor.out" && break; sleep 0.1; done
 rt template destroy --all 2>"$WORK/err"
@@ -112,7 +112,7 @@ rt delete id2
 # --- fallback --------------------------------------------------------------------
 echo "template_dir = /proc/katasbx-no-such-dir" > "$WORK/bad.conf"
 b=$(bundle fb '"echo", "fell-back"')
-out=$(KATASBX_CONFIG=$WORK/bad.conf rt run --bundle "$b" fb 2>"$WORK/err" </dev/null); rc=$?
+out=$(KATASBX_CONFIG=$WORK/bad.conf rt run --keep --bundle "$b" fb 2>"$WORK/err" </dev/null); rc=$?
 if [ $rc -eq 0 ] && [ "$out" = fell-back ] && grep -q "booted a fresh VM instead" "$WORK/err" &&
    [ "$(boot_of fb)" = cold ]; then
 	ok "when no template can be made, the runtime boots with a warning"

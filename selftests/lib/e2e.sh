@@ -93,8 +93,8 @@ identity_runs() {
 	local b
 	b=$(bundle ident '"sh", "-c", "head -c 16 /dev/urandom | od -An -tx1 | tr -d \" \\n\"; echo; date +%s"')
 	before=$(date +%s)
-	rt run --bundle "$b" "$1" </dev/null >"$WORK/$1" 2>&1
-	rt run --bundle "$b" "$2" </dev/null >"$WORK/$2" 2>&1
+	rt run --keep --bundle "$b" "$1" </dev/null >"$WORK/$1" 2>&1
+	rt run --keep --bundle "$b" "$2" </dev/null >"$WORK/$2" 2>&1
 	after=$(date +%s)
 	r1=$(head -n 1 "$WORK/$1"); r2=$(head -n 1 "$WORK/$2")
 	t1=$(sed -n 2p "$WORK/$1"); t2=$(sed -n 2p "$WORK/$2")

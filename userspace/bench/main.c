@@ -186,6 +186,7 @@ bool kb_vm_run_spec(struct kb_ctx *c, const struct kb_run *s, struct kb_result *
 		argv[a++] = (char *)s->log;
 	}
 	argv[a++] = "run";
+	argv[a++] = "--keep";	/* state.json says how the sandbox started (boot_of) */
 	argv[a++] = "--bundle";
 	argv[a++] = (char *)s->bundle;
 	argv[a++] = (char *)s->id;

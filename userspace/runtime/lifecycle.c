@@ -21,6 +21,7 @@ struct create_opts {
 	const char *bundle;
 	const char *pid_file;
 	bool detach;
+	bool keep;		/* run: keep the stopped container (runc's --keep) */
 	const char *console_socket;
 	const char *id;
 	char pty_slave[64];	/* the pty whose master went to the console socket */
@@ -35,6 +36,7 @@ static int parse_create(int argc, char **argv, struct create_opts *o, bool run)
 		{ "console-socket", required_argument, NULL, 'c' },
 		{ "no-pivot", no_argument, NULL, 'P' },
 		{ "no-new-keyring", no_argument, NULL, 'K' },
+		{ "keep", no_argument, NULL, 'k' },
 		{ 0 }
 	};
 	int c;
@@ -52,6 +54,11 @@ static int parse_create(int argc, char **argv, struct create_opts *o, bool run)
 			break;
 		case 'c': o->console_socket = optarg; break;
 		case 'P': case 'K': break;	/* the guest decides; accepted for runc callers */
+		case 'k':
+			if (!run)
+				return fail("%s: --keep is only for run", argv[0]);
+			o->keep = true;
+			break;
 		default:
 			return 1;
 		}
@@ -227,6 +234,9 @@ int cmd_run(struct kx_config *cfg, int argc, char **argv)
 	kx_spec_free(&spec);
 	if (ret < 0)
 		return fail("%s", err.msg);
+	/* as runc: a container run in the foreground is deleted once it exited */
+	if (!o.keep && kx_state_remove(cfg->root, o.id, &err))
+		kx_warn("delete %s after its run: %s", o.id, err.msg);
 	return ret;
 }
 

@@ -64,7 +64,7 @@ static const struct {
 				"[--no-pivot] [--no-new-keyring] ID" },
 	{ "start", cmd_start, "start ID" },
 	{ "run", cmd_run, "run [--bundle DIR] [--pid-file FILE] [--console-socket SOCK] [--detach] "
-			  "[--no-pivot] [--no-new-keyring] ID" },
+			  "[--keep] [--no-pivot] [--no-new-keyring] ID" },
 	{ "state", cmd_state, "state ID" },
 	{ "kill", cmd_kill, "kill [--all] ID [SIGNAL]" },
 	{ "delete", cmd_delete, "delete [--force] ID" },
