@@ -298,6 +298,30 @@ static bool child_wait_byte(int fd)
 	return n == 1;
 }
 
+static void die_of(int sig)
+{
+	_exit(128 + sig);
+}
+
+/*
+ * A created container is killed by what would kill a process, as runc's is:
+ * its init is PID 1 of its pid namespace and still our code, so a signal
+ * without a handler would be ignored; these handlers end it as the signal
+ * would have (exit status 128+N). exec resets them.
+ */
+static void die_of_signals(void)
+{
+	static const int sigs[] = { SIGHUP, SIGINT, SIGQUIT, SIGUSR1, SIGUSR2, SIGPIPE, SIGALRM,
+				    SIGTERM, SIGXCPU, SIGXFSZ, SIGVTALRM, SIGPROF, SIGIO, SIGPWR };
+	struct sigaction sa = { .sa_handler = die_of };
+
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaction(sigs[i], &sa, NULL);
+	for (int sig = SIGRTMIN; sig <= SIGRTMAX; sig++)
+		sigaction(sig, &sa, NULL);
+}
+
 /* join: ipc, uts (-1: its own); netns: its network namespace (-1: the guest's) */
 static void __attribute__((noreturn)) child_init(const pb_create_req *r, const char *rootfs,
 						  const char *share_root, void *c_seccomp,
@@ -341,6 +365,7 @@ static void __attribute__((noreturn)) child_init(const pb_create_req *r, const c
 		sync_report_err(sync_fd, &err);
 		_exit(1);
 	}
+	die_of_signals();
 	if (send(sync_fd, &ready, sizeof(ready), MSG_NOSIGNAL) != sizeof(ready))
 		_exit(1);
 	if (!child_wait_byte(sync_fd))

@@ -131,6 +131,49 @@ else
 fi
 rt delete k-kept >/dev/null 2>&1
 
+# kill: a created container dies of TERM, as runc's; a delete right after kill -9
+# works; kill of a stopped one says runc's words
+d=$(mkcase killme "$A = [\"sleep\", \"100\"]")
+# status_within SECS WANT CMD...: CMD (a state command) says status WANT within SECS
+status_within() {
+	local t=$1 want=$2
+	shift 2
+	for _ in $(seq $((t * 20))); do
+		[ "$("$@" 2>/dev/null | jq -r .status 2>/dev/null)" = "$want" ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+(cd "$d" && runc --root "$WORK/runc" create r-kc >/dev/null 2>&1 </dev/null)
+runc --root "$WORK/runc" kill r-kc TERM
+status_within 5 stopped runc --root "$WORK/runc" state r-kc && rst=stopped || rst=not-stopped
+runc --root "$WORK/runc" delete -f r-kc >/dev/null 2>&1
+rt create --bundle "$d" k-kc >/dev/null 2>&1 </dev/null
+rt kill k-kc TERM
+status_within 5 stopped rt state k-kc && kst=stopped || kst="$(rt state k-kc 2>&1 | jq -r .status)"
+if [ "$rst" = stopped ] && [ "$kst" = stopped ]; then
+	ok "kill TERM of a created container stops it, as under runc"
+else
+	not_ok "kill TERM of a created container" "runc: $rst" "katasbx: $kst"
+fi
+rt kill k-kc TERM 2>"$WORK/err"; krc=$?
+if [ "$krc" = 1 ] && grep -q "container not running" "$WORK/err"; then
+	ok "kill of a stopped container: exit 1, runc's words ($(cat "$WORK/err"))"
+else
+	not_ok "kill of a stopped container" "exit $krc $(cat "$WORK/err")"
+fi
+rt delete k-kc >/dev/null 2>&1
+(cd "$d" && runc --root "$WORK/runc" run -d r-k9 >/dev/null 2>&1 </dev/null)
+runc --root "$WORK/runc" kill r-k9 KILL && runc --root "$WORK/runc" delete r-k9; rrc=$?
+rt run --detach --bundle "$d" k-k9 >/dev/null 2>&1 </dev/null
+rt kill k-k9 KILL && rt delete k-k9 2>"$WORK/err"; krc=$?
+if [ "$rrc" = 0 ] && [ "$krc" = 0 ] && [ -z "$(nothing_left k-k9)" ]; then
+	ok "delete right after kill -9 works, as under runc"
+else
+	not_ok "delete right after kill -9" "runc: $rrc" "katasbx: $krc $(cat "$WORK/err")"
+fi
+rt delete --force k-k9 >/dev/null 2>&1
+
 # The command line: --help for every command, one line for a flag a command lacks,
 # runc's exit codes.
 bad=

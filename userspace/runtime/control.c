@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "monitor.h"
 #include "monitor.pb-c.h"
 #include "runtime.h"
@@ -65,10 +66,39 @@ int cmd_kill(struct kx_config *cfg, int argc, char **argv)
 	s = kx_state_effective(&st);
 	kx_state_clear(&st);
 	if (s != KX_STATUS_CREATED && s != KX_STATUS_RUNNING)
-		return fail("cannot kill container %s: it is %s", id, kx_status_name(s));
+		/* runc's words, which callers match */
+		return fail("cannot kill container %s: container not running (it is %s)", id,
+			    kx_status_name(s));
 	req.signal = sig;
-	if (kx_monitor_call(cfg->root, id, "Kill", &req.base, &err))
+	if (kx_monitor_call(cfg->root, id, "Kill", &req.base, &err)) {
+		struct kx_err e2;
+
+		/* the container ended as it was killed: its monitor went before answering */
+		if (kx_state_read(cfg->root, id, &st, &e2) == 0) {
+			s = kx_state_effective(&st);
+			kx_state_clear(&st);
+			if (s == KX_STATUS_STOPPED)
+				return 0;
+		}
 		return fail("kill %s: %s", id, err.msg);
+	}
+	/*
+	 * After SIGKILL the caller may delete at once, as runc's callers do:
+	 * return once the monitor has seen the container stop (at most 10 s).
+	 */
+	for (int ms = 0; sig == SIGKILL && ms < 10000; ms += 10) {
+		struct timespec ts = { 0, 10 * 1000 * 1000 };
+
+		if (kx_state_read(cfg->root, id, &st, &err))
+			return 0;	/* gone already */
+		s = kx_state_effective(&st);
+		kx_state_clear(&st);
+		if (s == KX_STATUS_STOPPED)
+			return 0;
+		nanosleep(&ts, NULL);
+	}
+	if (sig == SIGKILL)
+		kx_warn("kill %s: still %s 10 s after SIGKILL", id, kx_status_name(s));
 	return 0;
 }
 
