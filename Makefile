@@ -43,7 +43,7 @@ AGENT_SRCS := $(wildcard agent/*.c)
 AGENT_SHARED := userspace/lib/ttrpc.c userspace/lib/kx_error.c userspace/lib/net/netcheck.c \
 		userspace/lib/rootpath.c
 
-HOST_LIBS  := -ljson-c -lprotobuf-c -lmnl
+HOST_LIBS  := -ljson-c -lprotobuf-c -lmnl -linih
 AGENT_LIBS := -lseccomp -lprotobuf-c -lmnl
 # Dynamic (Debian ships no libmnl.a): mkguest.sh copies the libraries into the
 # initramfs. -z now binds every symbol at startup, before the agent frees the

@@ -3,7 +3,7 @@
 # usage: install-deps.sh build|test
 set -eu
 
-build="make gcc libc6-dev pkg-config protobuf-c-compiler libprotobuf-c-dev libjson-c-dev libmnl-dev
+build="make gcc libc6-dev pkg-config protobuf-c-compiler libprotobuf-c-dev libjson-c-dev libmnl-dev libinih-dev
 libseccomp-dev qemu-system-x86 linux-image-amd64 busybox-static cpio xz-utils gzip
 linux-headers-amd64"
 test="$build libcmocka-dev procps sparse runc gnuplot-nox jq containerd python3 bsdutils

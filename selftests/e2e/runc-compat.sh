@@ -209,6 +209,16 @@ else
 	not_ok "--version names the version, the commit and the spec" "$v"
 fi
 
+# The settings file: Documentation/runtime.md's sample, as written, is taken
+sed -n '/^## Settings/,/^Without/p' "$here/Documentation/runtime.md" | sed -n '/^```$/,/^```$/p' |
+	sed '1d;$d' >"$WORK/sample.conf"
+if [ "$(wc -l <"$WORK/sample.conf")" -ge 10 ] && grep -q '#' "$WORK/sample.conf" &&
+   "$RT" --config "$WORK/sample.conf" --root "$ROOT" list >/dev/null 2>"$WORK/err"; then
+	ok "runtime.md's sample settings file, comments and all, is taken as written"
+else
+	not_ok "runtime.md's sample settings file" "$(cat "$WORK/err")" "$(head -n 3 "$WORK/sample.conf")"
+fi
+
 # The README's use example, as written but for its directory and --root.
 ex=$WORK/readme-example.sh
 {

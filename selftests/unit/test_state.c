@@ -220,6 +220,35 @@ static void test_config(void **state)
 	assert_int_equal(kx_config_load(&c, path, true, &err), -1);
 	assert_non_null(strstr(err.msg, "unknown setting \"colour\""));
 	assert_int_equal(kx_config_set(&c, "channel", "pigeon", &err), -1);
+
+	/* comments after values, quotes, indentation, as users write them */
+	f = fopen(path, "w");
+	fprintf(f, "accel = kvm   # a comment\n  memory_mib = 384\n"
+		   "kernel_params = \"quiet # not a comment\"  # but this is\n"
+		   "template_dir = '/t d'\n; an ini comment\nvcpus = 2 ; inline\n"
+		   "root =\n");
+	fclose(f);
+	assert_int_equal(kx_config_load(&c, path, true, &err), 0);
+	assert_int_equal(c.accel, KX_ACCEL_KVM);
+	assert_int_equal(c.mem_mib, 384);
+	assert_string_equal(c.kernel_params, "quiet # not a comment");
+	assert_string_equal(c.template_dir, "/t d");
+	assert_int_equal(c.vcpus, 2);
+	f = fopen(path, "w");
+	fprintf(f, "memory_mib = 256\nno equals sign here\n");
+	fclose(f);
+	assert_int_equal(kx_config_load(&c, path, true, &err), -1);
+	assert_non_null(strstr(err.msg, ":2: expected key = value"));
+	f = fopen(path, "w");
+	fprintf(f, "kernel_params = \"a\" b\n");
+	fclose(f);
+	assert_int_equal(kx_config_load(&c, path, true, &err), -1);
+	assert_non_null(strstr(err.msg, ":1: kernel_params: a quoted value with something"));
+	f = fopen(path, "w");
+	fprintf(f, "[runtime]\nvcpus = 1\n");
+	fclose(f);
+	assert_int_equal(kx_config_load(&c, path, true, &err), -1);
+	assert_non_null(strstr(err.msg, ":2: [runtime]: settings have no sections"));
 	assert_int_equal(kx_config_load(&c, "/nonexistent", false, &err), 0);
 	assert_int_equal(kx_config_load(&c, "/nonexistent", true, &err), -1);
 }

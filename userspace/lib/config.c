@@ -9,6 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <ini.h>
+
 #include "log.h"
 #include "state.h"
 
@@ -105,48 +107,102 @@ int kx_config_set(struct kx_config *c, const char *key, const char *v, struct kx
 	return kx_error(err, 0, "unknown setting \"%s\"", key);
 }
 
-static char *trim(char *s)
+/*
+ * A value as a user means it: an unquoted one ends before a " #" comment
+ * (inih takes only ';' inline comments) and is trimmed; "..." or '...'
+ * around it are taken off, and then a '#' inside is the value's.
+ */
+static int clean_value(const char *in, char *out, size_t len)
 {
-	char *e;
+	const char *s = in, *e;
+	size_t n;
 
 	while (isspace((unsigned char)*s))
 		s++;
-	e = s + strlen(s);
-	while (e > s && isspace((unsigned char)e[-1]))
-		*--e = '\0';
-	return s;
+	if ((*s == '"' || *s == '\'') && (e = strchr(s + 1, *s))) {
+		const char *rest = e + 1;
+
+		while (isspace((unsigned char)*rest))
+			rest++;
+		if (*rest && *rest != '#')
+			return -1;	/* something after the closing quote */
+		n = (size_t)(e - s - 1);
+		s++;
+	} else {
+		for (e = s; *e && !(*e == '#' && (e == s || isspace((unsigned char)e[-1]))); e++)
+			;
+		while (e > s && isspace((unsigned char)e[-1]))
+			e--;
+		n = (size_t)(e - s);
+	}
+	if (n >= len)
+		return -1;
+	memcpy(out, s, n);
+	out[n] = '\0';
+	return 0;
+}
+
+struct load {
+	struct kx_config *c;
+	struct kx_err *err;
+	bool failed;		/* err holds the first error; its line is inih's answer */
+};
+
+static int on_setting(void *user, const char *section, const char *name, const char *value)
+{
+	struct load *l = user;
+	char v[2048];
+
+	if (l->failed)
+		return 0;
+	if (*section)
+		kx_error(l->err, 0, "[%s]: settings have no sections", section);
+	else if (clean_value(value, v, sizeof(v)))
+		kx_error(l->err, 0, "%s: a quoted value with something after it, or too long",
+			 name);
+	else if (!kx_config_set(l->c, name, v, l->err))
+		return 1;
+	l->failed = true;
+	return 0;
+}
+
+/*
+ * fgets for inih, lines without their leading blanks: inih would take an
+ * indented line for the continuation of the value before it.
+ */
+static char *read_line(char *buf, int len, void *stream)
+{
+	char *s;
+
+	if (!fgets(buf, len, stream))
+		return NULL;
+	for (s = buf; *s == ' ' || *s == '\t'; s++)
+		;
+	memmove(buf, s, strlen(s) + 1);
+	return buf;
 }
 
 int kx_config_load(struct kx_config *c, const char *path, bool must_exist, struct kx_err *err)
 {
-	char line[2048];
-	int lineno = 0;
+	struct load l = { .c = c, .err = err };
 	FILE *f = fopen(path, "re");
+	int line;
 
 	if (!f) {
 		if (errno == ENOENT && !must_exist)
 			return 0;
 		return kx_error(err, errno, "open config %s", path);
 	}
-	while (fgets(line, sizeof(line), f)) {
-		char *s = trim(line), *eq;
-
-		lineno++;
-		if (!*s || *s == '#')
-			continue;
-		eq = strchr(s, '=');
-		if (!eq) {
-			fclose(f);
-			return kx_error(err, 0, "%s:%d: expected key = value", path, lineno);
-		}
-		*eq = '\0';
-		if (kx_config_set(c, trim(s), trim(eq + 1), err)) {
-			fclose(f);
-			return kx_error_wrap(err, "%s:%d", path, lineno);
-		}
-	}
+	line = ini_parse_stream(read_line, f, on_setting, &l);
 	fclose(f);
-	return 0;
+	if (line == -2)
+		return kx_error(err, ENOMEM, "read config %s", path);
+	if (!line)
+		return 0;
+	if (l.failed)
+		return kx_error_wrap(err, "%s:%d", path, line);
+	return kx_error(err, 0, "%s:%d: expected key = value (at most %d characters a line)",
+			path, line, INI_MAX_LINE - 2);
 }
 
 static bool readable(const char *p)
