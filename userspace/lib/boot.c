@@ -43,9 +43,14 @@ static int agent_up(struct booting *bt, int timeout_ms, struct kx_err *err)
 	ttrpc_conn_init(&bt->b->agent, fd);
 	if (ttrpc_call(&bt->b->agent, AGENT_SERVICE, "Check", &empty.base,
 		       &katasbx__agent__v1__check_response__descriptor,
-		       (ProtobufCMessage **)&check, timeout_ms, err))
-		return kx_error_wrap(err, "the guest agent did not answer (see %s)",
-				     bt->b->vm.console_path);
+		       (ProtobufCMessage **)&check, timeout_ms, err)) {
+		char tail[300];
+
+		/* the console goes with the state directory: its last word goes in the error */
+		kx_file_last_line(bt->b->vm.console_path, tail, sizeof(tail));
+		return kx_error_wrap(err, "the guest agent did not answer (the guest console's "
+				     "last line: %s)", tail);
+	}
 	kx_debug("phase agent-ready %.1f ms, guest kernel %s", kx_log_elapsed_ms(),
 		 check->kernel_release);
 	katasbx__agent__v1__check_response__free_unpacked(check, NULL);

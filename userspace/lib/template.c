@@ -227,10 +227,15 @@ static int make(const char *tmp, const struct kx_vm_config *vc, int boot_timeout
 	ttrpc_conn_init(&conn, fd);
 	ret = ttrpc_call(&conn, AGENT_SERVICE, "Check", &empty.base,
 			 &katasbx__agent__v1__empty__descriptor, NULL, boot_timeout_ms, err);
-	if (ret)
-		kx_error_wrap(err, "the template's agent did not answer (see %s)", vm.console_path);
-	else if (!(ret = prewarm(&conn, boot_timeout_ms, err)))
+	if (ret) {
+		char tail[300];
+
+		kx_file_last_line(vm.console_path, tail, sizeof(tail));
+		kx_error_wrap(err, "the template's agent did not answer (the guest console's "
+			      "last line: %s)", tail);
+	} else if (!(ret = prewarm(&conn, boot_timeout_ms, err))) {
 		ret = kx_vm_save(&vm, state, SAVE_TIMEOUT_MS, err);
+	}
 	ttrpc_conn_close(&conn);
 out:
 	kx_vm_stop(&vm, 2000);

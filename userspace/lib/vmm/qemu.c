@@ -308,7 +308,7 @@ int kx_vm_build_argv(const struct kx_vm_config *cfg, char ***argv, struct kx_err
 /* ---- the QEMU process ---- */
 
 /* The last non-empty line of QEMU's stderr log, for error messages. */
-static void log_tail(const char *path, char *out, size_t outsz)
+void kx_file_last_line(const char *path, char *out, size_t outsz)
 {
 	char buf[4096], *end, *start;
 	off_t size;
@@ -405,7 +405,7 @@ static int exited_error(struct kx_vm *vm, const char *qemu, const char *when,
 	char status[64], tail[512];
 
 	describe_status(vm->exit_status, status, sizeof(status));
-	log_tail(vm->log_path, tail, sizeof(tail));
+	kx_file_last_line(vm->log_path, tail, sizeof(tail));
 	return kx_error(err, 0, "%s exited %s (%s): %s", qemu, when, status, tail);
 }
 

@@ -138,4 +138,7 @@ int kx_qmp_execute(int qmp_fd, const char *cmd, const char *args_json, char **re
 /* QMP: read the greeting and negotiate capabilities (qmp_capabilities). */
 int kx_qmp_handshake(int qmp_fd, int timeout_ms, struct kx_err *err);
 
+/* The last non-empty line of a log (QEMU's, the guest console's), or "(no output)". */
+void kx_file_last_line(const char *path, char *out, size_t outsz);
+
 #endif
