@@ -346,12 +346,12 @@ static void __attribute__((noreturn)) child_init(const pb_create_req *r, const c
 	}
 	/* a pod's container: the sandbox's ipc and uts namespaces, else its own */
 	if (join[JOIN_IPC] >= 0 ? setns(join[JOIN_IPC], CLONE_NEWIPC)
-				: (flags |= CLONE_NEWIPC, 0)) {
+				: (flags |= r->guest_ipc ? 0 : CLONE_NEWIPC, 0)) {
 		sync_report(sync_fd, errno, "join the ipc namespace of %s", r->ns_container);
 		_exit(1);
 	}
 	if (join[JOIN_UTS] >= 0 ? setns(join[JOIN_UTS], CLONE_NEWUTS)
-				: (flags |= CLONE_NEWUTS, 0)) {
+				: (flags |= r->guest_uts ? 0 : CLONE_NEWUTS, 0)) {
 		sync_report(sync_fd, errno, "join the uts namespace of %s", r->ns_container);
 		_exit(1);
 	}
@@ -384,13 +384,14 @@ static int open_agent_pidns(void)
  * Fork p into pid namespace pidns_fd (-1: a new one, p is its PID 1); the
  * child runs fn and never returns. Returns 0 in the agent.
  */
-static int spawn(struct process *p, int pidns_fd, int sv[2], struct kx_err *err)
+/* pidns_fd: the pid namespace to fork in; -1: a new one, or the agent's if !new_pid */
+static int spawn(struct process *p, int pidns_fd, bool new_pid, int sv[2], struct kx_err *err)
 {
 	pid_t pid;
 
 	if (open_agent_pidns() < 0)
 		return kx_error(err, errno, "open /proc/self/ns/pid");
-	if (pidns_fd < 0 ? unshare(CLONE_NEWPID) : setns(pidns_fd, CLONE_NEWPID))
+	if (pidns_fd >= 0 ? setns(pidns_fd, CLONE_NEWPID) : new_pid ? unshare(CLONE_NEWPID) : 0)
 		return kx_error(err, errno, "enter the container pid namespace");
 	pid = fork();
 	if (pid == 0)
@@ -540,7 +541,7 @@ int container_create(const struct call *call, const pb_create_req *r)
 		kx_error(&err, errno, "socketpair");
 		goto fail;
 	}
-	ret = spawn(p, nsfd[JOIN_PID], sv, &err);
+	ret = spawn(p, nsfd[JOIN_PID], !r->guest_pid, sv, &err);
 	if (ret == 1)
 		child_init(r, c->rootfs, share_path(c->share), c->seccomp, nsfd,
 			   nsfd[JOIN_NET] >= 0 ? nsfd[JOIN_NET] : c->netns_fd, sv[1], &cs);
@@ -686,7 +687,7 @@ int container_exec(const struct call *call, const char *id, const char *exec_id,
 	}
 	if (stdio_create(p, proc->terminal, &cs, &err) < 0 ||
 	    (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0 &&
-	     kx_error(&err, errno, "socketpair")) || (ret = spawn(p, pidns, sv, &err)) < 0) {
+	     kx_error(&err, errno, "socketpair")) || (ret = spawn(p, pidns, true, sv, &err)) < 0) {
 		reply_err(call, TTRPC_INTERNAL, "exec %s in %s: %s", exec_id, id, err.msg);
 		stdio_close_child(&cs);
 		if (sv[0] >= 0) {

@@ -107,6 +107,9 @@ same tmpfs-mount ".mounts += [{\"destination\": \"/data/t\", \"type\": \"tmpfs\"
 same bind-mount ".mounts += [{\"destination\": \"/host\", \"type\": \"bind\", \"source\": \"$WORK/hostdir\", \"options\": [\"rbind\", \"ro\"]}] | $A = [\"sh\", \"-c\", \"cat /host/f; touch /host/g 2>&1\"]"
 same no-network-namespace ".linux.namespaces |= map(select(.type != \"network\")) | $A = [\"sh\", \"-c\", \"ip -o link show lo | cut -d' ' -f2\"]" \
 	"a container in a VM cannot share the host's network"
+same pid1-ignores-term "$A = [\"sh\", \"-c\", \"kill -TERM \$\$; echo survived\"]"
+same no-pid-namespace ".linux.namespaces |= map(select(.type != \"pid\")) | $A = [\"sh\", \"-c\", \"kill -TERM \$\$; echo survived\"]"
+same no-ipc-namespace ".linux.namespaces |= map(select(.type != \"ipc\")) | $A = [\"echo\", \"ipc shared\"]"
 refused args-not-found "$A = [\"nope\"]" 'exec: "nope": executable file not found in $PATH'
 refused args-absent "$A = [\"/nope\"]" 'exec: "/nope": stat /nope: No such file or directory'
 refused args-directory "$A = [\"/bin\"]" 'exec: "/bin": Is a directory'

@@ -351,6 +351,31 @@ static void test_unknown_caps(void **state)
 	katasbx__agent__v1__process__free_unpacked(p, NULL);
 }
 
+/* The request both fronts send: what the spec says, and the namespaces it lacks. */
+static void test_create_request(void **state)
+{
+	Katasbx__Agent__V1__CreateContainerRequest cr =
+		KATASBX__AGENT__V1__CREATE_CONTAINER_REQUEST__INIT;
+	struct kx_err err = { 0 };
+	struct kx_spec s;
+
+	assert_int_equal(kx_spec_parse(CFG("\"hostname\":\"h\",\"linux\":{\"namespaces\":"
+					   "[{\"type\":\"uts\"},{\"type\":\"mount\"}]},", PROC),
+				       bundle, &s, &err), 0);
+	kx_spec_create_request(&s, &cr);
+	assert_ptr_equal(cr.process, s.process);
+	assert_string_equal(cr.hostname, "h");
+	assert_true(cr.guest_pid);
+	assert_true(cr.guest_ipc);
+	assert_false(cr.guest_uts);
+	kx_spec_free(&s);
+	assert_int_equal(kx_spec_parse(runc_spec, bundle, &s, &err), 0);
+	kx_spec_create_request(&s, &cr);
+	assert_false(cr.guest_pid || cr.guest_ipc || cr.guest_uts);
+	assert_int_equal(cr.n_mounts, s.n_mounts);
+	kx_spec_free(&s);
+}
+
 static void test_runc_spec_parse(void **state)
 {
 	struct kx_err err = { 0 };
@@ -763,6 +788,7 @@ int main(void)
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_process_parse),
 		cmocka_unit_test(test_unknown_caps),
+		cmocka_unit_test(test_create_request),
 	};
 	size_t n_good = sizeof(good) / sizeof(good[0]);
 	size_t n_bad = sizeof(bad_cases) / sizeof(bad_cases[0]);

@@ -108,19 +108,10 @@ static int boot(struct mon *m, struct kx_err *err)
 	snprintf(m->st.channel, sizeof(m->st.channel), "%s", m->b.channel);
 	snprintf(m->st.boot, sizeof(m->st.boot), "%s", m->b.how);
 
+	kx_spec_create_request(m->a->spec, &cr);
 	cr.container_id = (char *)m->a->id;
-	cr.process = m->a->spec->process;
-	cr.hostname = m->a->spec->hostname ? m->a->spec->hostname : "";
 	cr.rootfs_tag = KX_ROOTFS_TAG;
 	cr.rootfs_subdir = m->a->share_dir ? (char *)m->a->rootfs_subdir : m->b.rootfs_subdir;
-	cr.rootfs_readonly = m->a->spec->root_readonly;
-	cr.n_mounts = m->a->spec->n_mounts;
-	cr.mounts = m->a->spec->mounts;
-	cr.n_masked_paths = m->a->spec->n_masked_paths;
-	cr.masked_paths = m->a->spec->masked_paths;
-	cr.n_readonly_paths = m->a->spec->n_readonly_paths;
-	cr.readonly_paths = m->a->spec->readonly_paths;
-	cr.seccomp = m->a->spec->seccomp;
 	cr.network = m->net.msg;
 	if (ttrpc_call(&m->b.agent, KX_AGENT_SERVICE, "CreateContainer", &cr.base,
 		       &katasbx__agent__v1__empty__descriptor, NULL, cfg->boot_timeout_ms, err))

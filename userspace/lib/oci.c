@@ -1114,6 +1114,24 @@ void kx_spec_free(struct kx_spec *spec)
 	spec->net_ns_index = -1;
 }
 
+void kx_spec_create_request(const struct kx_spec *spec,
+			    Katasbx__Agent__V1__CreateContainerRequest *cr)
+{
+	cr->process = spec->process;
+	cr->hostname = spec->hostname ? spec->hostname : "";
+	cr->rootfs_readonly = spec->root_readonly;
+	cr->n_mounts = spec->n_mounts;
+	cr->mounts = spec->mounts;
+	cr->n_masked_paths = spec->n_masked_paths;
+	cr->masked_paths = spec->masked_paths;
+	cr->n_readonly_paths = spec->n_readonly_paths;
+	cr->readonly_paths = spec->readonly_paths;
+	cr->seccomp = spec->seccomp;
+	cr->guest_pid = !(spec->ns_types & KX_NS_PID);
+	cr->guest_ipc = !(spec->ns_types & KX_NS_IPC);
+	cr->guest_uts = !(spec->ns_types & KX_NS_UTS);
+}
+
 int kx_process_parse(const char *json_text, Katasbx__Agent__V1__Process **out,
 		     char unknown_caps[256], struct kx_err *err)
 {

@@ -69,6 +69,14 @@ int kx_spec_load(const char *bundle, struct kx_spec *spec, struct kx_err *err);
 int kx_spec_parse(const char *json_text, const char *bundle, struct kx_spec *spec,
 		  struct kx_err *err);
 void kx_spec_free(struct kx_spec *spec);
+/*
+ * What the spec says of the container in a CreateContainer request: process,
+ * hostname, read-only root, mounts, masked and read-only paths, seccomp, the
+ * guest namespaces it shares. The caller adds its id, rootfs, network and
+ * what a pod's container joins. Fields point into spec.
+ */
+void kx_spec_create_request(const struct kx_spec *spec,
+			    Katasbx__Agent__V1__CreateContainerRequest *cr);
 /* The mount has the option opt ("ro", ...). */
 bool kx_mount_has_option(const Katasbx__Agent__V1__Mount *m, const char *opt);
 /* A bind mount (type "bind", or option bind or rbind): of a host path. */

@@ -156,18 +156,9 @@ int pod_create(struct task *t, const struct kx_spec *spec, struct ttrpc_reply *r
 	}
 	if (bind_mounts(t, share, spec, rp))
 		return -1;
+	kx_spec_create_request(spec, &cr);
 	cr.container_id = t->id;
-	cr.process = spec->process;
-	cr.hostname = spec->hostname ? spec->hostname : "";
 	cr.rootfs_subdir = t->id;
-	cr.rootfs_readonly = spec->root_readonly;
-	cr.n_mounts = spec->n_mounts;
-	cr.mounts = spec->mounts;
-	cr.n_masked_paths = spec->n_masked_paths;
-	cr.masked_paths = spec->masked_paths;
-	cr.n_readonly_paths = spec->n_readonly_paths;
-	cr.readonly_paths = spec->readonly_paths;
-	cr.seccomp = spec->seccomp;
 	/*
 	 * CRI names the sandbox's network, ipc and uts (and pid, when shared)
 	 * namespaces by path; the sandbox's VM has the network's interfaces.
