@@ -180,7 +180,7 @@ rt delete --force k-k9 >/dev/null 2>&1
 # The command line: --help for every command, one line for a flag a command lacks,
 # runc's exit codes.
 bad=
-for c in create start run state kill delete exec pause resume list check template pool; do
+for c in create start run state kill delete exec pause resume list check template pool spec; do
 	out=$(rt "$c" --help 2>&1) && echo "$out" | grep -q "^usage: katasbx-runtime .*$c" || bad="$bad $c"
 done
 [ -z "$bad" ] && ok "--help of every command exits 0 with its usage" || not_ok "--help of:$bad"
@@ -210,6 +210,29 @@ if echo "$v" | grep -q '^katasbx-runtime version ' && echo "$v" | grep -Eq '^com
 	ok "--version: $(echo $v)"
 else
 	not_ok "--version names the version, the commit and the spec" "$v"
+fi
+
+# spec: runc spec's config.json but for the hostname, the version and linux.resources
+# (limits are not applied yet); it runs as it is, an interactive sh on a terminal
+mkdir -p "$WORK/spec" && cp -a "$BASE/rootfs" "$WORK/spec/rootfs"
+rt spec --bundle "$WORK/spec" && rt spec --bundle "$WORK/spec" 2>"$WORK/err"; krc=$?
+if [ "$krc" = 1 ] && grep -q "config.json exists. Remove it first" "$WORK/err" &&
+   diff <(jq -S 'del(.linux.resources, .hostname, .ociVersion)' "$BASE/config.json") \
+	<(jq -S 'del(.hostname, .ociVersion)' "$WORK/spec/config.json") >"$WORK/diff"; then
+	ok "spec writes runc spec's config.json (but hostname, version, resources) and refuses to overwrite one"
+else
+	not_ok "spec" "second spec: exit $krc $(cat "$WORK/err")" "$(head -n 8 "$WORK/diff")"
+fi
+# script(1) gives it a terminal; timeout stays in the terminal's foreground process group
+# (else the runtime's raw-mode tcsetattr stops it); the input comes once sh can be up
+out=$(cd "$WORK/spec" && { sleep 5; printf 'echo from-$((1+2)); exit 3\n'; sleep 3; } |
+	SHELL=/bin/sh script -qec "timeout --foreground 120 $RT --root $ROOT run spec1" /dev/null |
+	tr -d '\r')
+rc=$?
+if echo "$out" | grep -qx "from-3"; then
+	ok "spec's config.json runs as it is: an interactive sh on a terminal"
+else
+	not_ok "spec's config.json runs as it is" "rc=$rc" "$out"
 fi
 
 # The settings file: Documentation/runtime.md's sample, as written, is taken

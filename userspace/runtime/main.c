@@ -74,6 +74,7 @@ static const struct {
 	{ "check", cmd_check, "check" },
 	{ "template", cmd_template, "template create | list | destroy KEY... | destroy --all" },
 	{ "pool", cmd_pool, "pool [--size N] [--interfaces N]" },
+	{ "spec", cmd_spec, "spec [--bundle DIR]" },
 };
 
 static void usage(FILE *f)

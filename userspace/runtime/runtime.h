@@ -21,6 +21,7 @@ int cmd_pause(struct kx_config *cfg, int argc, char **argv);
 int cmd_resume(struct kx_config *cfg, int argc, char **argv);
 int cmd_template(struct kx_config *cfg, int argc, char **argv);
 int cmd_pool(struct kx_config *cfg, int argc, char **argv);
+int cmd_spec(struct kx_config *cfg, int argc, char **argv);
 int cmd_exec(struct kx_config *cfg, int argc, char **argv);
 
 /*
