@@ -204,6 +204,12 @@ else
 	not_ok "delete of a container that does not exist" "--force: exit $krc (runc $rrc) $(cat "$WORK/err")" \
 		"plain: exit $krc2 (runc $rrc2) $(cat "$WORK/err2")"
 fi
+rt state $'two\nlines' 2>"$WORK/err"
+if [ "$(wc -l <"$WORK/err")" = 1 ] && grep -qF 'invalid container id "two\nlines"' "$WORK/err"; then
+	ok "an id with a newline is quoted on one line: $(cat "$WORK/err")"
+else
+	not_ok "an id with a newline, quoted" "$(cat "$WORK/err")"
+fi
 v=$("$RT" --version)
 if echo "$v" | grep -q '^katasbx-runtime version ' && echo "$v" | grep -Eq '^commit: [0-9a-f]{12}|^commit: unknown' &&
    echo "$v" | grep -q '^spec: 1\.'; then

@@ -253,10 +253,26 @@ static void test_config(void **state)
 	assert_int_equal(kx_config_load(&c, "/nonexistent", true, &err), -1);
 }
 
+static void test_quoted(void **state)
+{
+	char q[400], small[8], longer[200];
+
+	(void)state;
+	assert_string_equal(kx_quoted("a\nb\"c\\d\te\x01", q, sizeof(q)), "a\\nb\\\"c\\\\d\\te\\x01");
+	assert_string_equal(kx_quoted("plain", q, sizeof(q)), "plain");
+	kx_quoted("abcdefghij", small, sizeof(small));
+	assert_true(strlen(small) < sizeof(small));
+	memset(longer, 'x', sizeof(longer) - 1);
+	longer[sizeof(longer) - 1] = '\0';
+	kx_quoted(longer, q, sizeof(q));
+	assert_int_equal(strlen(q), 83);	/* 80 bytes and "..." */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_id_valid),
+		cmocka_unit_test(test_quoted),
 		cmocka_unit_test(test_state_roundtrip),
 		cmocka_unit_test(test_effective_dead_monitor),
 		cmocka_unit_test(test_paused),

@@ -37,3 +37,31 @@ int kx_error_wrap(struct kx_err *e, const char *fmt, ...)
 	snprintf(e->msg, sizeof(e->msg), "%s: %s", prefix, old);
 	return -1;
 }
+
+const char *kx_quoted(const char *s, char *buf, size_t len)
+{
+	size_t o = 0, in = 0;
+
+	if (!len)
+		return buf;
+	for (; s[in] && o + 5 < len; in++) {
+		unsigned char c = (unsigned char)s[in];
+
+		if (in == 80) {
+			o += snprintf(buf + o, len - o, "...");
+			break;
+		}
+		if (c == '"' || c == '\\')
+			o += snprintf(buf + o, len - o, "\\%c", c);
+		else if (c == '\n')
+			o += snprintf(buf + o, len - o, "\\n");
+		else if (c == '\t')
+			o += snprintf(buf + o, len - o, "\\t");
+		else if (c < 0x20 || c == 0x7f)
+			o += snprintf(buf + o, len - o, "\\x%02x", c);
+		else
+			buf[o++] = (char)c;
+	}
+	buf[o < len ? o : len - 1] = '\0';
+	return buf;
+}

@@ -37,4 +37,10 @@ static inline void kx_closep(int *fd)
 #define cleanup_free __attribute__((cleanup(kx_freep)))
 #define cleanup_close __attribute__((cleanup(kx_closep)))
 
+/*
+ * s for an error message, on one line: '"', '\\' and control bytes escaped
+ * (\n, \t, \xHH), cut with "..." past about 80 bytes. Returns buf.
+ */
+const char *kx_quoted(const char *s, char *buf, size_t len);
+
 #endif

@@ -62,11 +62,11 @@ int kx_state_path(char *buf, size_t len, const char *root, const char *id, const
 
 int kx_state_mkdir(const char *root, const char *id, struct kx_err *err)
 {
-	char dir[4096];
+	char dir[4096], q[400];
 
 	if (!kx_id_valid(id))
-		return kx_error(err, 0, "invalid container id \"%s\": use 1-128 of [A-Za-z0-9_.+-], starting with a letter or digit",
-				id);
+		return kx_error(err, 0, "invalid container id \"%s\": " KX_ID_RULE,
+				kx_quoted(id, q, sizeof(q)));
 	if (kx_mkdir_p(root, 0711))
 		return kx_error(err, errno, "create state root %s", root);
 	if (kx_state_path(dir, sizeof(dir), root, id, NULL))
@@ -175,14 +175,14 @@ static int64_t jint(json_object *o, const char *key, bool *present)
 
 int kx_state_read(const char *root, const char *id, struct kx_state *st, struct kx_err *err)
 {
-	char path[4096];
+	char path[4096], q[400];
 	json_object *o, *ann;
 	const char *status;
 	int i;
 
 	memset(st, 0, sizeof(*st));
 	if (!kx_id_valid(id))
-		return kx_error(err, 0, "invalid container id \"%s\"", id);
+		return kx_error(err, 0, "invalid container id \"%s\"", kx_quoted(id, q, sizeof(q)));
 	if (kx_state_path(path, sizeof(path), root, id, "state.json"))
 		return kx_error(err, ENAMETOOLONG, "state of %s", id);
 	if (access(path, F_OK)) {

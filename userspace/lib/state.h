@@ -44,6 +44,7 @@ struct kx_state {
 };
 
 /* [A-Za-z0-9][A-Za-z0-9_.+-]{0,127}, not "." or "..". */
+#define KX_ID_RULE "use 1-128 of [A-Za-z0-9_.+-], starting with a letter or digit"
 bool kx_id_valid(const char *id);
 const char *kx_status_name(enum kx_status s);
 

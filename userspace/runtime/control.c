@@ -132,6 +132,7 @@ int cmd_delete(struct kx_config *cfg, int argc, char **argv)
 	bool force = false;
 	enum kx_status s;
 	const char *id;
+	char q[400];
 	int c, lock;
 
 	while ((c = getopt_cmd(argc, argv, "+f", opts)) != -1) {
@@ -143,7 +144,7 @@ int cmd_delete(struct kx_config *cfg, int argc, char **argv)
 		return fail("usage: delete [--force] ID");
 	id = argv[optind];
 	if (!kx_id_valid(id))
-		return fail("invalid container id \"%s\"", id);
+		return fail("invalid container id \"%s\"", kx_quoted(id, q, sizeof(q)));
 	if (kx_state_read(cfg->root, id, &st, &err)) {
 		char dir[4096];
 

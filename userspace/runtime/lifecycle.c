@@ -75,10 +75,10 @@ static int prepare(struct kx_config *cfg, const struct create_opts *o, struct kx
 		   bool run)
 {
 	struct kx_err err;
+	char q[400];
 
 	if (!kx_id_valid(o->id))
-		return fail("invalid container id \"%s\": use 1-128 of [A-Za-z0-9_.+-], starting with a letter or digit",
-			    o->id);
+		return fail("invalid container id \"%s\": " KX_ID_RULE, kx_quoted(o->id, q, sizeof(q)));
 	if (kx_spec_load(o->bundle, spec, &err))
 		return fail("%s", err.msg);
 	/* as runc: a terminal of a detached container goes to the console socket */
@@ -246,11 +246,12 @@ int cmd_start(struct kx_config *cfg, int argc, char **argv)
 	struct kx_err err;
 	enum kx_status s;
 	int lock, ret;
+	char q[400];
 
 	if (argc != 2)
 		return fail("usage: start ID");
 	if (!kx_id_valid(argv[1]))
-		return fail("invalid container id \"%s\"", argv[1]);
+		return fail("invalid container id \"%s\"", kx_quoted(argv[1], q, sizeof(q)));
 	if (kx_state_read(cfg->root, argv[1], &st, &err))
 		return fail("%s", err.msg);
 	lock = kx_state_lock(cfg->root, argv[1], &err);

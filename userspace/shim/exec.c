@@ -100,6 +100,7 @@ void m_exec(void *ctx, const struct ttrpc_request_info *rq, struct ttrpc_reply *
 	Google__Protobuf__Empty empty = GOOGLE__PROTOBUF__EMPTY__INIT;
 	Katasbx__Agent__V1__Process *proc = NULL;
 	char unknown_caps[256] = "";
+	char q[400];
 	struct exec *e = NULL;
 	struct kx_err err;
 	struct task *t;
@@ -108,7 +109,8 @@ void m_exec(void *ctx, const struct ttrpc_request_info *rq, struct ttrpc_reply *
 	if (!r)
 		return;
 	if (!kx_id_valid(r->exec_id)) {
-		ttrpc_reply_error(rp, TTRPC_INVALID_ARGUMENT, "invalid exec id \"%s\"", r->exec_id);
+		ttrpc_reply_error(rp, TTRPC_INVALID_ARGUMENT, "invalid exec id \"%s\"",
+				  kx_quoted(r->exec_id, q, sizeof(q)));
 		goto out;
 	}
 	if (!r->spec || !r->spec->value.len) {

@@ -156,6 +156,7 @@ void m_create(void *ctx, const struct ttrpc_request_info *rq, struct ttrpc_reply
 	bool have_spec = false;
 	struct kx_err err;
 	char msg[1200];
+	char q[400];
 	void *(*watcher)(void *) = watch_task;
 	int ready[2];
 	pthread_t th;
@@ -168,7 +169,8 @@ void m_create(void *ctx, const struct ttrpc_request_info *rq, struct ttrpc_reply
 		return;
 	}
 	if (!kx_id_valid(r->id)) {
-		ttrpc_reply_error(rp, TTRPC_INVALID_ARGUMENT, "invalid task id \"%s\"", r->id);
+		ttrpc_reply_error(rp, TTRPC_INVALID_ARGUMENT, "invalid task id \"%s\"",
+				  kx_quoted(r->id, q, sizeof(q)));
 		goto out;
 	}
 	if (r->checkpoint && *r->checkpoint) {
