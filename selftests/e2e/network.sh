@@ -57,18 +57,6 @@ wired() {
 	ip netns exec "$ns" tc filter show dev eth0 ingress | grep mirred
 }
 
-boot_of() { sed -n 's/.*"boot":"\([^"]*\)".*/\1/p' "$ROOT/$1/state.json" 2>/dev/null; }
-wait_for() {
-	local t=$1
-	shift
-	for _ in $(seq 1 $((t * 10))); do
-		"$@" && return 0
-		sleep 0.1
-	done
-	return 1
-}
-gone() { ! kill -0 "$1" 2>/dev/null; }
-
 net_cleanup() {
 	[ -n "$kp" ] && kill -TERM "$kp" 2>/dev/null && wait_for 20 gone "$kp"
 	for id in $(rt list -q 2>/dev/null); do rt delete --force "$id" >/dev/null 2>&1; done

@@ -12,22 +12,10 @@ SUITE=pool
 POOL=$ROOT/.pool
 kp=
 
-boot_of() { sed -n 's/.*"boot":"\([^"]*\)".*/\1/p' "$ROOT/$1/state.json" 2>/dev/null; }
 qemu_of() { sed -n 's/.*"qemu_pid":\([0-9]*\).*/\1/p' "$ROOT/$1/state.json" 2>/dev/null; }
 nready() { find "$POOL" -mindepth 2 -maxdepth 2 -name claim.sock 2>/dev/null | wc -l; }
 vms() { (cd "$POOL" 2>/dev/null && ls -d vm-* 2>/dev/null); }
 
-# wait_for SECONDS CMD...: until CMD succeeds; 1 when the time is up
-wait_for() {
-	local t=$1
-	shift
-	for _ in $(seq 1 $((t * 10))); do
-		"$@" && return 0
-		sleep 0.1
-	done
-	return 1
-}
-gone() { ! kill -0 "$1" 2>/dev/null; }
 # wait_pool N: until N VMs are ready (60 s at most, less if the keeper is gone)
 pool_settled() { [ "$(nready)" -ge "$1" ] || { [ -n "$kp" ] && gone "$kp"; }; }
 wait_pool() { wait_for 60 pool_settled "$1"; [ "$(nready)" -ge "$1" ]; }

@@ -7,7 +7,6 @@ here=$(cd "$(dirname "$0")/../.." && pwd)
 SUITE=template
 . "$here/selftests/lib/e2e.sh"
 
-boot_of() { sed -n 's/.*"boot":"\([^"]*\)".*/\1/p' "$ROOT/$1/state.json" 2>/dev/null; }
 ntemplates() { rt template list | tail -n +2 | wc -l; }
 
 echo "TAP version 13"

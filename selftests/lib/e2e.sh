@@ -26,6 +26,20 @@ not_ok() {
 	for l in "$@"; do echo "#   $l"; done
 }
 
+# boot_of ID: how ID's sandbox started, from its state.json ("clone:KEY", "warm:KEY", "cold")
+boot_of() { sed -n 's/.*"boot":"\([^"]*\)".*/\1/p' "$ROOT/$1/state.json" 2>/dev/null; }
+# wait_for SECONDS CMD...: until CMD succeeds; 1 when the time is up
+wait_for() {
+	local t=$1
+	shift
+	for _ in $(seq 1 $((t * 10))); do
+		"$@" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+gone() { ! kill -0 "$1" 2>/dev/null; }
+
 # bundle NAME ARGS [EXTRA]: a busybox bundle under $WORK
 bundle() { sh "$here/selftests/lib/mkbundle.sh" "$WORK/$1" "$2" "${3:-}"; echo "$WORK/$1"; }
 

@@ -83,6 +83,16 @@ fi
 
 sh "$here/selftests/lib/mkbundle.sh" "$WORK/bb" '"true"' >/dev/null
 ROOTFS=$WORK/bb/rootfs
+# kill_and_remove ID: SIGKILL the task, wait (10 s at most) until it is STOPPED, delete it
+kill_and_remove() {
+	c task kill -s SIGKILL "$1" >/dev/null 2>&1
+	for _ in $(seq 100); do
+		[ "$(c task ls 2>/dev/null | awk -v id="$1" '$1 == id { print $3 }')" = STOPPED ] && break
+		sleep 0.1
+	done
+	c task delete "$1" >/dev/null 2>&1
+	c container delete "$1" >/dev/null 2>&1
+}
 # run [FLAGS] ID CMD...: flags go before the rootfs, the first positional argument
 run() {
 	local flags=()
@@ -428,13 +438,7 @@ for _ in $(seq 1800); do
 done
 run -d warm1 sleep 300 >"$WORK/out" 2>&1
 boot=$(sed -n 's/.*"boot":"\([^"]*\)".*/\1/p' "$WORK/shim/default/warm1/state.json" 2>/dev/null)
-c task kill -s SIGKILL warm1
-for _ in $(seq 100); do
-	[ "$(c task ls 2>/dev/null | awk '$1 == "warm1" { print $3 }')" = STOPPED ] && break
-	sleep 0.1
-done
-c task delete warm1 >/dev/null 2>&1
-c container delete warm1 >/dev/null 2>&1
+kill_and_remove warm1
 kill -TERM "$kpid"
 wait "$kpid"
 krc=$?
@@ -558,13 +562,7 @@ else
 	not_ok "a pod's network" "from the far side: $got" "pod container: rc=$rc $out" \
 		"$(tail -n 3 "$WORK/err")" "$(cat "$WORK/out")"
 fi
-c task kill -s SIGKILL pod2 >/dev/null 2>&1
-for _ in $(seq 100); do
-	[ "$(c task ls 2>/dev/null | awk '$1 == "pod2" { print $3 }')" = STOPPED ] && break
-	sleep 0.1
-done
-c task delete pod2 >/dev/null 2>&1
-c container delete pod2 >/dev/null 2>&1
+kill_and_remove pod2
 
 # Exit code of a foreground ctr run whose task is killed.
 run --rm killed sleep 300 >/dev/null 2>&1 &
