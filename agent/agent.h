@@ -214,6 +214,11 @@ struct container {
 extern struct container *containers;
 
 struct container *container_find(const char *id);
+/*
+ * The container id names, or NULL with the call answered (an invalid id,
+ * none of that id) and *ret what the answer returned.
+ */
+struct container *container_get(const struct call *call, const char *id, int *ret);
 struct process *process_find(struct container *c, const char *exec_id);
 void container_reap(void);
 void containers_poll(void);

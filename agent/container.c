@@ -44,6 +44,20 @@ struct container *container_find(const char *id)
 	return NULL;
 }
 
+struct container *container_get(const struct call *call, const char *id, int *ret)
+{
+	struct container *c;
+
+	if (!valid_id(id)) {
+		*ret = reply_err(call, TTRPC_INVALID_ARGUMENT, "container id invalid");
+		return NULL;
+	}
+	c = container_find(id);
+	if (!c)
+		*ret = reply_err(call, TTRPC_NOT_FOUND, "container %s not found", id);
+	return c;
+}
+
 struct process *process_find(struct container *c, const char *exec_id)
 {
 	for (struct process *p = c->procs; p; p = p->next)
@@ -571,12 +585,11 @@ int container_start(const struct call *call, const char *id)
 {
 	struct container *c;
 	struct process *p;
+	int ret;
 
-	if (!valid_id(id))
-		return reply_err(call, TTRPC_INVALID_ARGUMENT, "container id invalid");
-	c = container_find(id);
+	c = container_get(call, id, &ret);
 	if (!c)
-		return reply_err(call, TTRPC_NOT_FOUND, "container %s not found", id);
+		return ret;
 	p = c->init;
 	if (c->removing)
 		return reply_err(call, TTRPC_FAILED_PRECONDITION, "container %s is being removed",
@@ -912,12 +925,11 @@ int container_signal(const struct call *call, const char *id, const char *exec_i
 int container_remove(const struct call *call, const char *id)
 {
 	struct container *c;
+	int ret;
 
-	if (!valid_id(id))
-		return reply_err(call, TTRPC_INVALID_ARGUMENT, "container id invalid");
-	c = container_find(id);
+	c = container_get(call, id, &ret);
 	if (!c)
-		return reply_err(call, TTRPC_NOT_FOUND, "container %s not found", id);
+		return ret;
 	container_teardown(c, call, TTRPC_OK, NULL);
 	return 0;
 }
@@ -927,12 +939,11 @@ int container_stats(const struct call *call, const char *id)
 	Katasbx__Agent__V1__StatsContainerResponse r =
 		KATASBX__AGENT__V1__STATS_CONTAINER_RESPONSE__INIT;
 	struct container *c;
+	int ret;
 
-	if (!valid_id(id))
-		return reply_err(call, TTRPC_INVALID_ARGUMENT, "container id invalid");
-	c = container_find(id);
+	c = container_get(call, id, &ret);
 	if (!c)
-		return reply_err(call, TTRPC_NOT_FOUND, "container %s not found", id);
+		return ret;
 	r.memory_current = cgroup_value(c->cgroup, "memory.current", NULL);
 	r.cpu_usage_usec = cgroup_value(c->cgroup, "cpu.stat", "usage_usec");
 	r.pids_current = cgroup_value(c->cgroup, "pids.current", NULL);

@@ -297,12 +297,11 @@ static int h_update(const struct call *call, const ProtobufCMessage *req,
 	const Katasbx__Agent__V1__UpdateContainerRequest *r = (const void *)req;
 	struct container *c;
 	char msg[300];
+	int ret;
 
-	if (!valid_id(r->container_id))
-		return reply_err(call, TTRPC_INVALID_ARGUMENT, "container id invalid");
-	c = container_find(r->container_id);
+	c = container_get(call, r->container_id, &ret);
 	if (!c)
-		return reply_err(call, TTRPC_NOT_FOUND, "container %s not found", r->container_id);
+		return ret;
 	if (r->memory_max < -1 || r->cpu_max_quota < -1 || r->pids_max < -1)
 		return reply_err(call, TTRPC_INVALID_ARGUMENT, "a limit below -1");
 	if (cgroup_update(c->cgroup, r->memory_max, r->cpu_max_quota, r->cpu_max_period,
@@ -318,12 +317,11 @@ static int h_add_network(const struct call *call, const ProtobufCMessage *req,
 	const Katasbx__Agent__V1__AddNetworkRequest *r = (const void *)req;
 	struct container *c;
 	char msg[300];
+	int ret;
 
-	if (!valid_id(r->container_id))
-		return reply_err(call, TTRPC_INVALID_ARGUMENT, "container id invalid");
-	c = container_find(r->container_id);
+	c = container_get(call, r->container_id, &ret);
 	if (!c)
-		return reply_err(call, TTRPC_NOT_FOUND, "container %s not found", r->container_id);
+		return ret;
 	if (!r->network)
 		return reply_err(call, TTRPC_INVALID_ARGUMENT, "no network");
 	if (c->init->state != PROC_CREATED)
