@@ -219,23 +219,21 @@ int kx_boot_vm(const struct kx_config *cfg, const char *id, const char *rundir,
 	return boot_net_vm(&bt, &vc, rundir, share, share_readonly, err);
 }
 
-int kx_boot_pool_vm(const struct kx_config *cfg, const char *rundir, const char *share,
-		    unsigned int n_nics, struct kx_boot *b, int *netns_fd, struct kx_err *err)
+int kx_boot_pool_vm(const struct kx_config *cfg, struct kx_vm_config *vc, const char *rundir,
+		    const char *share, struct kx_boot *b, int *netns_fd, struct kx_err *err)
 {
 	struct booting bt = { .cfg = cfg, .id = "warm", .b = b, .pool = true };
-	struct kx_vm_config vc;
-	int taps[KX_NET_MAX_IFACES], ret;
+	unsigned int n_nics = vc->n_nics;
+	int taps[KX_NET_MAX_IFACES] = { -1, -1, -1, -1 }, ret;
 
 	*netns_fd = -1;
-	if (kx_vm_config_from(cfg, &vc, err))
-		return -1;
 	if (n_nics > KX_NET_MAX_IFACES)
 		return kx_error(err, EINVAL, "%u network interfaces: a VM takes at most %d",
 				n_nics, KX_NET_MAX_IFACES);
 	/* the taps wait in a namespace of their own until a sandbox claims the VM */
 	if (n_nics && kx_net_scratch_taps(n_nics, taps, netns_fd, err))
 		return -1;
-	ret = boot_vm(&bt, &vc, rundir, share, false, taps, n_nics, err);
+	ret = boot_vm(&bt, vc, rundir, share, false, taps, n_nics, err);
 	for (unsigned int i = 0; i < n_nics; i++)
 		close(taps[i]);
 	if (ret && *netns_fd >= 0) {

@@ -53,13 +53,15 @@ int kx_boot_sandbox(const struct kx_config *cfg, const char *id, const char *run
 		    const struct kx_spec *spec, struct kx_net *net, struct kx_boot *b,
 		    kx_boot_started_fn started, void *ctx, struct kx_err *err);
 /*
- * A VM for the warm pool: cloned (or booted) with its sockets in rundir and
- * share on 9p, its agent answered, no identity yet (kx_boot_warm gives it one).
- * With n_nics network devices, their taps in a namespace of their own,
- * *netns_fd (else -1), where a claimer takes them from (kx_net_adopt_taps).
+ * A VM for the warm pool as vc (kx_vm_config_from, the caller's probe of the
+ * host, whose template key it computed) says: cloned (or booted) with its
+ * sockets in rundir and share on 9p, its agent answered, no identity yet
+ * (kx_boot_warm gives it one). With vc->n_nics network devices, their taps
+ * in a namespace of their own, *netns_fd (else -1), where a claimer takes
+ * them from (kx_net_adopt_taps).
  */
-int kx_boot_pool_vm(const struct kx_config *cfg, const char *rundir, const char *share,
-		    unsigned int n_nics, struct kx_boot *b, int *netns_fd, struct kx_err *err);
+int kx_boot_pool_vm(const struct kx_config *cfg, struct kx_vm_config *vc, const char *rundir,
+		    const char *share, struct kx_boot *b, int *netns_fd, struct kx_err *err);
 /* Close the agent connection and stop QEMU (and unmount and remove a warm VM's
  * directory); safe to call twice. */
 void kx_boot_stop(struct kx_boot *b);

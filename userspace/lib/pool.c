@@ -404,10 +404,11 @@ static void __attribute__((noreturn)) holder_run(struct holder *h, pid_t keeper)
 		holder_exit(h, 1);
 	}
 	h->netns_fd = -1;
+	/* the host probed once, for the VM's key and its boot alike */
 	bad = kx_vm_config_from(h->cfg, &vc, &err);
 	vc.n_nics = h->n_nics;	/* the key counts the network devices */
 	if (bad || kx_template_key(&vc, h->key, &err) ||
-	    kx_boot_pool_vm(h->cfg, h->dir, share, h->n_nics, &h->b, &h->netns_fd, &err)) {
+	    kx_boot_pool_vm(h->cfg, &vc, h->dir, share, &h->b, &h->netns_fd, &err)) {
 		kx_log(KX_LOG_ERROR, "pool: VM in %s: %s", h->dir, err.msg);
 		holder_exit(h, 1);
 	}
