@@ -271,9 +271,7 @@ int find_program(const pb_process *p, struct kx_err *err)
 		    (st.st_mode & 0111))
 			return 0;
 	}
-	kx_error(err, 0, "exec: \"%s\": executable file not found in $PATH", file);
-	err->errnum = ENOENT;
-	return -1;
+	return kx_error_as(err, ENOENT, "exec: \"%s\": executable file not found in $PATH", file);
 }
 
 void exec_process(const pb_process *p, void *seccomp, int sync_fd)

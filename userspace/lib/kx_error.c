@@ -2,24 +2,43 @@
 #include "kx_error.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
-int kx_error(struct kx_err *e, int errnum, const char *fmt, ...)
+static int verror(struct kx_err *e, int errnum, bool with_strerror, const char *fmt,
+		  va_list ap)
 {
-	va_list ap;
 	size_t n;
 
 	if (!e)
 		return -1;
 	e->errnum = errnum;
 	e->code = 0;
-	va_start(ap, fmt);
 	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
-	va_end(ap);
 	n = strlen(e->msg);
-	if (errnum && n < sizeof(e->msg))
+	if (with_strerror && errnum && n < sizeof(e->msg))
 		snprintf(e->msg + n, sizeof(e->msg) - n, ": %s", strerror(errnum));
+	return -1;
+}
+
+int kx_error(struct kx_err *e, int errnum, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	verror(e, errnum, true, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+int kx_error_as(struct kx_err *e, int errnum, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	verror(e, errnum, false, fmt, ap);
+	va_end(ap);
 	return -1;
 }
 

@@ -19,6 +19,13 @@ struct kx_err {
 int kx_error(struct kx_err *e, int errnum, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/*
+ * The same with the message as written, no strerror appended: for words of
+ * our own (runc's, callers match them) that still tell callers errnum.
+ */
+int kx_error_as(struct kx_err *e, int errnum, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 /* Prefix the message already in *e with more context. Returns -1. */
 int kx_error_wrap(struct kx_err *e, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

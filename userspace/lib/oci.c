@@ -1069,10 +1069,7 @@ int kx_spec_load(const char *bundle, struct kx_spec *spec, struct kx_err *err)
 		st.st_mode = 0;
 	}
 	if (!S_ISDIR(st.st_mode)) {
-		kx_error(err, 0, "bundle %s: not a directory", bundle);
-		if (err)
-			err->errnum = ENOTDIR;
-		return -1;
+		return kx_error_as(err, ENOTDIR, "bundle %s: not a directory", bundle);
 	}
 	dir = realpath(bundle, NULL);
 	if (!dir)

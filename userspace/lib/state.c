@@ -186,12 +186,9 @@ int kx_state_read(const char *root, const char *id, struct kx_state *st, struct 
 	if (kx_state_path(path, sizeof(path), root, id, "state.json"))
 		return kx_error(err, ENAMETOOLONG, "state of %s", id);
 	if (access(path, F_OK)) {
-		if (errno == ENOENT) {
-			/* runc's words, which callers match; ENOENT for the code */
-			kx_error(err, 0, "container %s does not exist", id);
-			err->errnum = ENOENT;
-			return -1;
-		}
+		/* runc's words, which callers match; ENOENT for the code */
+		if (errno == ENOENT)
+			return kx_error_as(err, ENOENT, "container %s does not exist", id);
 		return kx_error(err, errno, "read %s", path);
 	}
 	o = json_object_from_file(path);

@@ -9,7 +9,6 @@
 #include <linux/rtnetlink.h>
 #include <net/if.h>
 #include <sched.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,22 +98,6 @@ static void describe_kind(const struct kx_link *l, char *buf, size_t len)
 	snprintf(buf, len, "%s%stype %u", l->kind, l->kind[0] ? ", " : "", l->type);
 }
 
-/* kx_error with errnum for the callers but without its strerror in the message. */
-static int __attribute__((format(printf, 3, 4))) net_error(struct kx_err *err, int errnum,
-							   const char *fmt, ...)
-{
-	char msg[sizeof(err->msg)];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	kx_error(err, 0, "%s", msg);
-	if (err)
-		err->errnum = errnum;
-	return -1;
-}
-
 /*
  * The interfaces to wire: every Ethernet-like one but lo. A link of another
  * kind that is down and has no address (the fallback tunnels a namespace
@@ -135,7 +118,7 @@ static int pick_links(struct kx_net *net, const struct scan *s, int own_tap, siz
 		if (l->flags & IFF_LOOPBACK || (own_tap && l->ifindex == own_tap))
 			continue;
 		if (!strncmp(l->name, KX_NET_TAP_PREFIX, strlen(KX_NET_TAP_PREFIX)))
-			return net_error(err, EBUSY,
+			return kx_error_as(err, EBUSY,
 					 "network namespace %s: interface %s is a katasbx tap: "
 					 "another sandbox is wired to this namespace",
 					 net->netns_path, l->name);
@@ -143,7 +126,7 @@ static int pick_links(struct kx_net *net, const struct scan *s, int own_tap, siz
 			if (!(l->flags & IFF_UP) && !has_addrs(s, l->ifindex))
 				continue;
 			describe_kind(l, kind, sizeof(kind));
-			return net_error(err, EINVAL,
+			return kx_error_as(err, EINVAL,
 					 "network namespace %s: interface %s (%s) cannot be wired "
 					 "to the VM: only Ethernet-like interfaces can",
 					 net->netns_path, l->name, kind);
@@ -163,13 +146,13 @@ static int pick_links(struct kx_net *net, const struct scan *s, int own_tap, siz
 		ether++;
 	}
 	if (ether > max && max < KX_NET_MAX_IFACES)
-		return net_error(err, E2BIG,
+		return kx_error_as(err, E2BIG,
 				 "network namespace %s: %zu interfaces (%s) added after create: a "
 				 "sandbox whose spec names no namespace path takes %zu (name one in "
 				 "linux.namespaces for up to %d)",
 				 net->netns_path, ether, names, max, KX_NET_MAX_IFACES);
 	if (ether > max)
-		return net_error(err, E2BIG,
+		return kx_error_as(err, E2BIG,
 				 "network namespace %s: %zu interfaces (%s): a VM takes at most %d",
 				 net->netns_path, ether, names, KX_NET_MAX_IFACES);
 	net->n = ether;
@@ -291,13 +274,13 @@ static int build_msg(struct kx_net *net, const struct scan *s, struct kx_err *er
 			if (!route_wanted(net, r) || r->has_gateway != (pass == 1))
 				continue;
 			if (m->n_routes == KX_NET_MAX_ROUTES)
-				return net_error(err, E2BIG, "network namespace %s: more than %d routes",
+				return kx_error_as(err, E2BIG, "network namespace %s: more than %d routes",
 						 net->netns_path, KX_NET_MAX_ROUTES);
 			if (add_route(m, net, r))
 				return kx_error(err, ENOMEM, "network of %s", net->netns_path);
 		}
 	if (kx_net_check(m, msg, sizeof(msg)))
-		return net_error(err, EINVAL, "network namespace %s: %s", net->netns_path, msg);
+		return kx_error_as(err, EINVAL, "network namespace %s: %s", net->netns_path, msg);
 	return 0;
 }
 
@@ -462,7 +445,7 @@ static int find_taps(struct kx_net *net, struct kx_err *err)
 		const struct kx_link *t = link_by_name(links, n, net->links[i].tap);
 
 		if (!t) {
-			ret = net_error(err, ENODEV, "network namespace %s: tap %s is gone",
+			ret = kx_error_as(err, ENODEV, "network namespace %s: tap %s is gone",
 					net->netns_path, net->links[i].tap);
 			break;
 		}
@@ -549,7 +532,7 @@ int kx_net_adopt_taps(struct kx_net *net, int from_fd, struct kx_err *err)
 		struct kx_link_change c = { .netns_fd = net->netns_fd, .up = -1 };
 
 		if (!t) {
-			net_error(err, ENODEV, "the warm VM has no tap %s", net->links[i].tap);
+			kx_error_as(err, ENODEV, "the warm VM has no tap %s", net->links[i].tap);
 			goto out;
 		}
 		if (kx_nl_link_change(nl, t->ifindex, &c, err)) {
