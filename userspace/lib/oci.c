@@ -18,8 +18,9 @@
 
 #include <json-c/json.h>
 
+#include "oci_json.h"
+
 #define CONFIG_MAX (16u << 20)	/* a config.json larger than this is a mistake */
-#define PATH_BUF 256
 
 static const char *const cap_names[] = {
 	"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER",
@@ -65,216 +66,32 @@ int kx_rlimit_from_name(const char *name)
 	return -1;
 }
 
-/* "config.json: PATH: MESSAGE"; returns -1. */
-__attribute__((format(printf, 3, 4)))
-static int field_error(struct kx_err *err, const char *path, const char *fmt, ...)
-{
-	char msg[768];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	return kx_error(err, 0, "config.json: %s: %s", path, msg);
-}
-
-static const char *join(char *buf, const char *parent, const char *key)
-{
-	if (parent && *parent)
-		snprintf(buf, PATH_BUF, "%s.%s", parent, key);
-	else
-		snprintf(buf, PATH_BUF, "%s", key);
-	return buf;
-}
-
-static const char *indexed(char *buf, const char *parent, size_t i)
-{
-	snprintf(buf, PATH_BUF, "%s[%zu]", parent, i);
-	return buf;
-}
-
-/* A member, or NULL when absent or JSON null (both mean "not set"). */
-static json_object *member(json_object *o, const char *key)
-{
-	json_object *v = NULL;
-
-	if (!json_object_object_get_ex(o, key, &v))
-		return NULL;
-	return v;
-}
-
-static int want(json_object *v, json_type t, const char *path, struct kx_err *err)
-{
-	static const char *const what[] = {
-		[json_type_null] = "null", [json_type_boolean] = "a boolean",
-		[json_type_double] = "a number", [json_type_int] = "a number",
-		[json_type_object] = "an object", [json_type_array] = "an array",
-		[json_type_string] = "a string",
-	};
-
-	if (json_object_is_type(v, t))
-		return 0;
-	return field_error(err, path, "must be %s", what[t]);
-}
-
-/* v must be a string without NUL bytes; *out is a malloc'd copy. */
-static int dup_string(json_object *v, const char *path, char **out, struct kx_err *err)
-{
-	const char *s;
-
-	if (want(v, json_type_string, path, err))
-		return -1;
-	s = json_object_get_string(v);
-	if (strlen(s) != (size_t)json_object_get_string_len(v))
-		return field_error(err, path, "must not contain NUL bytes");
-	*out = strdup(s);
-	if (!*out)
-		return kx_error(err, ENOMEM, "config.json: %s", path);
-	return 0;
-}
-
-/* Optional string member: *out stays NULL when absent. */
-static int opt_string(json_object *o, const char *parent, const char *key, char **out,
-		      struct kx_err *err)
-{
-	json_object *v = member(o, key);
-	char path[PATH_BUF];
-
-	if (!v)
-		return 0;
-	return dup_string(v, join(path, parent, key), out, err);
-}
-
-static int req_string(json_object *o, const char *parent, const char *key, char **out,
-		      struct kx_err *err)
-{
-	json_object *v = member(o, key);
-	char path[PATH_BUF];
-
-	join(path, parent, key);
-	if (!v)
-		return field_error(err, path, "is required");
-	return dup_string(v, path, out, err);
-}
-
-static int opt_bool(json_object *o, const char *parent, const char *key, bool *out,
-		    struct kx_err *err)
-{
-	json_object *v = member(o, key);
-	char path[PATH_BUF];
-
-	if (!v)
-		return 0;
-	if (want(v, json_type_boolean, join(path, parent, key), err))
-		return -1;
-	*out = json_object_get_boolean(v);
-	return 0;
-}
-
-static int get_u64(json_object *v, const char *path, uint64_t max, uint64_t *out,
-		   struct kx_err *err)
-{
-	if (json_object_is_type(v, json_type_double))
-		return field_error(err, path, "must be an integer");
-	if (want(v, json_type_int, path, err))
-		return -1;
-	/* json-c keeps integers above INT64_MAX as uint64; get_int64 saturates. */
-	if (json_object_get_int64(v) < 0)
-		return field_error(err, path, "must not be negative");
-	*out = json_object_get_uint64(v);
-	if (*out > max)
-		return field_error(err, path, "must be at most %llu", (unsigned long long)max);
-	return 0;
-}
-
-static int get_u32(json_object *v, const char *path, uint32_t *out, struct kx_err *err)
-{
-	uint64_t u;
-
-	if (get_u64(v, path, UINT32_MAX, &u, err))
-		return -1;
-	*out = (uint32_t)u;
-	return 0;
-}
-
-static void free_strv(char **v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
-/* An array of strings; check (may be NULL) validates each element. */
-static int string_array(json_object *v, const char *path, char ***out, size_t *n_out,
-			const char *(*check)(const char *), struct kx_err *err)
-{
-	char elem[PATH_BUF];
-	size_t n;
-	char **a;
-
-	if (want(v, json_type_array, path, err))
-		return -1;
-	n = json_object_array_length(v);
-	a = calloc(n ? n : 1, sizeof(*a));
-	if (!a)
-		return kx_error(err, ENOMEM, "config.json: %s", path);
-	for (size_t i = 0; i < n; i++) {
-		const char *why;
-
-		indexed(elem, path, i);
-		if (dup_string(json_object_array_get_idx(v, i), elem, &a[i], err))
-			goto fail;
-		if (check && (why = check(a[i]))) {
-			field_error(err, elem, "%s", why);
-			goto fail;
-		}
-	}
-	*out = a;
-	*n_out = n;
-	return 0;
-fail:
-	free_strv(a, n);
-	return -1;
-}
-
-static const char *check_absolute(const char *s)
-{
-	return s[0] == '/' ? NULL : "must be an absolute path";
-}
-
-static const char *check_env(const char *s)
-{
-	const char *eq = strchr(s, '=');
-
-	return eq && eq != s ? NULL : "must be of the form KEY=VALUE";
-}
-
 static int parse_user(json_object *v, Katasbx__Agent__V1__User *u, struct kx_err *err)
 {
 	static const char *const p = "process.user";
 	char path[PATH_BUF];
 	json_object *f;
 
-	if (want(v, json_type_object, p, err))
+	if (oj_want(v, json_type_object, p, err))
 		return -1;
-	if (!(f = member(v, "uid")))
-		return field_error(err, "process.user.uid", "is required");
-	if (get_u32(f, "process.user.uid", &u->uid, err))
+	if (!(f = oj_member(v, "uid")))
+		return oj_field_error(err, "process.user.uid", "is required");
+	if (oj_get_u32(f, "process.user.uid", &u->uid, err))
 		return -1;
-	if (!(f = member(v, "gid")))
-		return field_error(err, "process.user.gid", "is required");
-	if (get_u32(f, "process.user.gid", &u->gid, err))
+	if (!(f = oj_member(v, "gid")))
+		return oj_field_error(err, "process.user.gid", "is required");
+	if (oj_get_u32(f, "process.user.gid", &u->gid, err))
 		return -1;
-	if ((f = member(v, "umask"))) {
-		if (get_u32(f, "process.user.umask", &u->umask, err))
+	if ((f = oj_member(v, "umask"))) {
+		if (oj_get_u32(f, "process.user.umask", &u->umask, err))
 			return -1;
 		u->has_umask = true;
 	}
-	if ((f = member(v, "additionalGids"))) {
+	if ((f = oj_member(v, "additionalGids"))) {
 		size_t n;
 
-		join(path, p, "additionalGids");
-		if (want(f, json_type_array, path, err))
+		oj_join(path, p, "additionalGids");
+		if (oj_want(f, json_type_array, path, err))
 			return -1;
 		n = json_object_array_length(f);
 		u->additional_gids = calloc(n ? n : 1, sizeof(uint32_t));
@@ -283,7 +100,7 @@ static int parse_user(json_object *v, Katasbx__Agent__V1__User *u, struct kx_err
 		for (size_t i = 0; i < n; i++) {
 			char elem[PATH_BUF];
 
-			if (get_u32(json_object_array_get_idx(f, i), indexed(elem, path, i),
+			if (oj_get_u32(json_object_array_get_idx(f, i), oj_indexed(elem, path, i),
 				    &u->additional_gids[i], err))
 				return -1;
 			u->n_additional_gids = i + 1;
@@ -297,7 +114,7 @@ static int parse_rlimits(json_object *v, Katasbx__Agent__V1__Process *p, struct 
 	static const char *const path = "process.rlimits";
 	size_t n;
 
-	if (want(v, json_type_array, path, err))
+	if (oj_want(v, json_type_array, path, err))
 		return -1;
 	n = json_object_array_length(v);
 	p->rlimits = calloc(n ? n : 1, sizeof(*p->rlimits));
@@ -310,33 +127,33 @@ static int parse_rlimits(json_object *v, Katasbx__Agent__V1__Process *p, struct 
 		cleanup_free char *type = NULL;
 		int res;
 
-		indexed(elem, path, i);
-		if (want(e, json_type_object, elem, err))
+		oj_indexed(elem, path, i);
+		if (oj_want(e, json_type_object, elem, err))
 			return -1;
 		r = malloc(sizeof(*r));
 		if (!r)
 			return kx_error(err, ENOMEM, "config.json: %s", elem);
 		katasbx__agent__v1__rlimit__init(r);
 		p->rlimits[p->n_rlimits++] = r;
-		if (req_string(e, elem, "type", &type, err))
+		if (oj_req_string(e, elem, "type", &type, err))
 			return -1;
 		res = kx_rlimit_from_name(type);
 		if (res < 0)
-			return field_error(err, join(fp, elem, "type"), "unknown rlimit \"%s\"",
+			return oj_field_error(err, oj_join(fp, elem, "type"), "unknown rlimit \"%s\"",
 					   type);
 		r->resource = res;
-		join(fp, elem, "soft");
-		if (!(f = member(e, "soft")))
-			return field_error(err, fp, "is required");
-		if (get_u64(f, fp, UINT64_MAX, &r->soft, err))
+		oj_join(fp, elem, "soft");
+		if (!(f = oj_member(e, "soft")))
+			return oj_field_error(err, fp, "is required");
+		if (oj_get_u64(f, fp, UINT64_MAX, &r->soft, err))
 			return -1;
-		join(fp, elem, "hard");
-		if (!(f = member(e, "hard")))
-			return field_error(err, fp, "is required");
-		if (get_u64(f, fp, UINT64_MAX, &r->hard, err))
+		oj_join(fp, elem, "hard");
+		if (!(f = oj_member(e, "hard")))
+			return oj_field_error(err, fp, "is required");
+		if (oj_get_u64(f, fp, UINT64_MAX, &r->hard, err))
 			return -1;
 		if (r->soft > r->hard)
-			return field_error(err, join(fp, elem, "soft"),
+			return oj_field_error(err, oj_join(fp, elem, "soft"),
 					   "must not exceed hard (%llu)",
 					   (unsigned long long)r->hard);
 	}
@@ -358,21 +175,21 @@ static void add_unknown(char list[256], const char *name)
 static int cap_set(json_object *caps, const char *key, uint64_t *mask, char unknown[256],
 		   struct kx_err *err)
 {
-	json_object *v = member(caps, key);
+	json_object *v = oj_member(caps, key);
 	char path[PATH_BUF], elem[PATH_BUF];
 
 	*mask = 0;
 	if (!v)
 		return 0;
-	join(path, "process.capabilities", key);
-	if (want(v, json_type_array, path, err))
+	oj_join(path, "process.capabilities", key);
+	if (oj_want(v, json_type_array, path, err))
 		return -1;
 	for (size_t i = 0; i < json_object_array_length(v); i++) {
 		json_object *e = json_object_array_get_idx(v, i);
 		int cap;
 
-		indexed(elem, path, i);
-		if (want(e, json_type_string, elem, err))
+		oj_indexed(elem, path, i);
+		if (oj_want(e, json_type_string, elem, err))
 			return -1;
 		cap = kx_cap_from_name(json_object_get_string(e));
 		if (cap < 0) {
@@ -390,7 +207,7 @@ static int parse_caps(json_object *v, Katasbx__Agent__V1__Process *p, char unkno
 {
 	Katasbx__Agent__V1__Capabilities *c;
 
-	if (want(v, json_type_object, "process.capabilities", err))
+	if (oj_want(v, json_type_object, "process.capabilities", err))
 		return -1;
 	c = malloc(sizeof(*c));
 	if (!c)
@@ -413,7 +230,7 @@ static int parse_process(json_object *v, struct kx_spec *spec, struct kx_err *er
 	json_object *f;
 	bool b;
 
-	if (want(v, json_type_object, path, err))
+	if (oj_want(v, json_type_object, path, err))
 		return -1;
 	p = malloc(sizeof(*p));
 	if (!p)
@@ -421,25 +238,25 @@ static int parse_process(json_object *v, struct kx_spec *spec, struct kx_err *er
 	katasbx__agent__v1__process__init(p);
 	spec->process = p;
 
-	f = member(v, "args");
+	f = oj_member(v, "args");
 	if (!f || !json_object_is_type(f, json_type_array) || !json_object_array_length(f))
-		return field_error(err, "process.args", "must be a non-empty array of strings");
-	if (string_array(f, "process.args", &p->args, &p->n_args, NULL, err))
+		return oj_field_error(err, "process.args", "must be a non-empty array of strings");
+	if (oj_string_array(f, "process.args", &p->args, &p->n_args, NULL, err))
 		return -1;
-	if ((f = member(v, "env")) &&
-	    string_array(f, "process.env", &p->env, &p->n_env, check_env, err))
+	if ((f = oj_member(v, "env")) &&
+	    oj_string_array(f, "process.env", &p->env, &p->n_env, oj_check_env, err))
 		return -1;
-	if (req_string(v, path, "cwd", &p->cwd, err))
+	if (oj_req_string(v, path, "cwd", &p->cwd, err))
 		return -1;
 	if (p->cwd[0] != '/')
-		return field_error(err, "process.cwd", "must be an absolute path, not \"%s\"",
+		return oj_field_error(err, "process.cwd", "must be an absolute path, not \"%s\"",
 				   p->cwd);
 	b = false;
-	if (opt_bool(v, path, "terminal", &b, err))
+	if (oj_opt_bool(v, path, "terminal", &b, err))
 		return -1;
 	p->terminal = b;
 	b = false;
-	if (opt_bool(v, path, "noNewPrivileges", &b, err))
+	if (oj_opt_bool(v, path, "noNewPrivileges", &b, err))
 		return -1;
 	p->no_new_privileges = b;
 
@@ -447,11 +264,11 @@ static int parse_process(json_object *v, struct kx_spec *spec, struct kx_err *er
 	if (!p->user)
 		return kx_error(err, ENOMEM, "config.json: process.user");
 	katasbx__agent__v1__user__init(p->user);	/* absent: uid 0, gid 0 */
-	if ((f = member(v, "user")) && parse_user(f, p->user, err))
+	if ((f = oj_member(v, "user")) && parse_user(f, p->user, err))
 		return -1;
-	if ((f = member(v, "rlimits")) && parse_rlimits(f, p, err))
+	if ((f = oj_member(v, "rlimits")) && parse_rlimits(f, p, err))
 		return -1;
-	if ((f = member(v, "capabilities")) && parse_caps(f, p, spec->unknown_caps, err))
+	if ((f = oj_member(v, "capabilities")) && parse_caps(f, p, spec->unknown_caps, err))
 		return -1;
 	return 0;
 }
@@ -497,9 +314,9 @@ static int host_bind(Katasbx__Agent__V1__Mount *m, const char *elem, const char 
 	char fp[PATH_BUF], *abs;
 	struct stat st;
 
-	join(fp, elem, "source");
+	oj_join(fp, elem, "source");
 	if (!*m->source)
-		return field_error(err, fp, "is required for a bind mount");
+		return oj_field_error(err, fp, "is required for a bind mount");
 	if (m->source[0] != '/') {
 		if (asprintf(&abs, "%s/%s", bundle, m->source) < 0)
 			return kx_error(err, ENOMEM, "config.json: %s", fp);
@@ -507,9 +324,9 @@ static int host_bind(Katasbx__Agent__V1__Mount *m, const char *elem, const char 
 		m->source = abs;
 	}
 	if (stat(m->source, &st) < 0)
-		return field_error(err, fp, "%s: %s", m->source, strerror(errno));
+		return oj_field_error(err, fp, "%s: %s", m->source, strerror(errno));
 	if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
-		return field_error(err, fp, "%s: only a directory or a regular file can be bound",
+		return oj_field_error(err, fp, "%s: only a directory or a regular file can be bound",
 				   m->source);
 	if (!*m->type) {
 		if (m->type != protobuf_c_empty_string)
@@ -527,24 +344,24 @@ static int parse_mount(json_object *v, const char *elem, const char *bundle,
 	char fp[PATH_BUF];
 	json_object *f;
 
-	if (want(v, json_type_object, elem, err))
+	if (oj_want(v, json_type_object, elem, err))
 		return -1;
 	m = malloc(sizeof(*m));
 	if (!m)
 		return kx_error(err, ENOMEM, "config.json: %s", elem);
 	katasbx__agent__v1__mount__init(m);
-	if (req_string(v, elem, "destination", &m->destination, err))
+	if (oj_req_string(v, elem, "destination", &m->destination, err))
 		goto fail;
 	if (m->destination[0] != '/') {
-		field_error(err, join(fp, elem, "destination"),
+		oj_field_error(err, oj_join(fp, elem, "destination"),
 			    "must be an absolute path, not \"%s\"", m->destination);
 		goto fail;
 	}
-	if (opt_string(v, elem, "type", &m->type, err) ||
-	    opt_string(v, elem, "source", &m->source, err))
+	if (oj_opt_string(v, elem, "type", &m->type, err) ||
+	    oj_opt_string(v, elem, "source", &m->source, err))
 		goto fail;
-	if ((f = member(v, "options")) &&
-	    string_array(f, join(fp, elem, "options"), &m->options, &m->n_options, NULL, err))
+	if ((f = oj_member(v, "options")) &&
+	    oj_string_array(f, oj_join(fp, elem, "options"), &m->options, &m->n_options, NULL, err))
 		goto fail;
 	/* Unset strings of a fresh message are "", never NULL. */
 	if (kx_mount_is_bind(m)) {
@@ -554,11 +371,11 @@ static int parse_mount(json_object *v, const char *elem, const char *bundle,
 		return 1;
 	}
 	if (!*m->type) {
-		field_error(err, join(fp, elem, "type"), "is required for a non-bind mount");
+		oj_field_error(err, oj_join(fp, elem, "type"), "is required for a non-bind mount");
 		goto fail;
 	}
 	if (!guest_fs_type(m->type)) {
-		field_error(err, join(fp, elem, "type"),
+		oj_field_error(err, oj_join(fp, elem, "type"),
 			    "unsupported mount type \"%s\" (the guest makes proc, sysfs, "
 			    "tmpfs, devpts, mqueue, cgroup, cgroup2; host paths need bind)",
 			    m->type);
@@ -579,7 +396,7 @@ static int parse_mounts(json_object *v, struct kx_spec *spec, struct kx_err *err
 {
 	size_t n;
 
-	if (want(v, json_type_array, "mounts", err))
+	if (oj_want(v, json_type_array, "mounts", err))
 		return -1;
 	n = json_object_array_length(v);
 	spec->mounts = calloc(n ? n : 1, sizeof(*spec->mounts));
@@ -589,7 +406,7 @@ static int parse_mounts(json_object *v, struct kx_spec *spec, struct kx_err *err
 		char elem[PATH_BUF];
 		int ret;
 
-		ret = parse_mount(json_object_array_get_idx(v, i), indexed(elem, "mounts", i),
+		ret = parse_mount(json_object_array_get_idx(v, i), oj_indexed(elem, "mounts", i),
 				  spec->bundle, &spec->mounts[spec->n_mounts], err);
 		if (ret < 0)
 			return -1;
@@ -606,13 +423,13 @@ static int parse_root(json_object *v, const char *bundle, struct kx_spec *spec,
 	struct stat st;
 
 	if (!v)
-		return field_error(err, "root", "is required");
-	if (want(v, json_type_object, "root", err))
+		return oj_field_error(err, "root", "is required");
+	if (oj_want(v, json_type_object, "root", err))
 		return -1;
-	if (req_string(v, "root", "path", &rel, err))
+	if (oj_req_string(v, "root", "path", &rel, err))
 		return -1;
 	if (!*rel)
-		return field_error(err, "root.path", "must not be empty");
+		return oj_field_error(err, "root.path", "must not be empty");
 	if (rel[0] != '/' && asprintf(&joined, "%s/%s", bundle, rel) < 0)
 		return kx_error(err, ENOMEM, "config.json: root.path");
 	spec->root_path = realpath(joined ? joined : rel, NULL);
@@ -622,8 +439,8 @@ static int parse_root(json_object *v, const char *bundle, struct kx_spec *spec,
 	if (stat(spec->root_path, &st))
 		return kx_error(err, errno, "config.json: root.path: %s", spec->root_path);
 	if (!S_ISDIR(st.st_mode))
-		return field_error(err, "root.path", "%s: not a directory", spec->root_path);
-	return opt_bool(v, "root", "readonly", &spec->root_readonly, err);
+		return oj_field_error(err, "root.path", "%s: not a directory", spec->root_path);
+	return oj_opt_bool(v, "root", "readonly", &spec->root_readonly, err);
 }
 
 /* ---- linux.seccomp ---- */
@@ -682,23 +499,23 @@ static int checked_string(json_object *o, const char *parent, const char *key,
 	char path[PATH_BUF];
 	const char *why;
 
-	if (req_string(o, parent, key, out, err))
+	if (oj_req_string(o, parent, key, out, err))
 		return -1;
 	if ((why = check(*out)))
-		return field_error(err, join(path, parent, key), "%s: %s", *out, why);
+		return oj_field_error(err, oj_join(path, parent, key), "%s: %s", *out, why);
 	return 0;
 }
 
 static int opt_errno_ret(json_object *o, const char *parent, const char *key,
 			 protobuf_c_boolean *has, uint32_t *out, struct kx_err *err)
 {
-	json_object *v = member(o, key);
+	json_object *v = oj_member(o, key);
 	char path[PATH_BUF];
 
 	if (!v)
 		return 0;
 	*has = true;
-	return get_u32(v, join(path, parent, key), out, err);
+	return oj_get_u32(v, oj_join(path, parent, key), out, err);
 }
 
 static int parse_seccomp_arg(json_object *v, const char *elem, Katasbx__Agent__V1__SeccompArg *a,
@@ -707,22 +524,22 @@ static int parse_seccomp_arg(json_object *v, const char *elem, Katasbx__Agent__V
 	char path[PATH_BUF];
 	json_object *f;
 
-	if (want(v, json_type_object, elem, err))
+	if (oj_want(v, json_type_object, elem, err))
 		return -1;
-	join(path, elem, "index");
-	if (!(f = member(v, "index")))
-		return field_error(err, path, "is required");
-	if (get_u32(f, path, &a->index, err))
+	oj_join(path, elem, "index");
+	if (!(f = oj_member(v, "index")))
+		return oj_field_error(err, path, "is required");
+	if (oj_get_u32(f, path, &a->index, err))
 		return -1;
 	if (a->index > 5)
-		return field_error(err, path, "must be 0 to 5 (a system call's arguments)");
-	join(path, elem, "value");
-	if (!(f = member(v, "value")))
-		return field_error(err, path, "is required");
-	if (get_u64(f, path, UINT64_MAX, &a->value, err))
+		return oj_field_error(err, path, "must be 0 to 5 (a system call's arguments)");
+	oj_join(path, elem, "value");
+	if (!(f = oj_member(v, "value")))
+		return oj_field_error(err, path, "is required");
+	if (oj_get_u64(f, path, UINT64_MAX, &a->value, err))
 		return -1;
-	if ((f = member(v, "valueTwo")) &&
-	    get_u64(f, join(path, elem, "valueTwo"), UINT64_MAX, &a->value_two, err))
+	if ((f = oj_member(v, "valueTwo")) &&
+	    oj_get_u64(f, oj_join(path, elem, "valueTwo"), UINT64_MAX, &a->value_two, err))
 		return -1;
 	return checked_string(v, elem, "op", seccomp_op, &a->op, err);
 }
@@ -734,19 +551,19 @@ static int parse_seccomp_rule(json_object *v, const char *elem,
 	json_object *f;
 	size_t n;
 
-	if (want(v, json_type_object, elem, err))
+	if (oj_want(v, json_type_object, elem, err))
 		return -1;
-	join(path, elem, "names");
-	if (!(f = member(v, "names")))
-		return field_error(err, path, "is required");
-	if (string_array(f, path, &r->names, &r->n_names, NULL, err))
+	oj_join(path, elem, "names");
+	if (!(f = oj_member(v, "names")))
+		return oj_field_error(err, path, "is required");
+	if (oj_string_array(f, path, &r->names, &r->n_names, NULL, err))
 		return -1;
 	if (checked_string(v, elem, "action", seccomp_action, &r->action, err) ||
 	    opt_errno_ret(v, elem, "errnoRet", &r->has_errno_ret, &r->errno_ret, err))
 		return -1;
-	if (!(f = member(v, "args")))
+	if (!(f = oj_member(v, "args")))
 		return 0;
-	if (want(f, json_type_array, join(path, elem, "args"), err))
+	if (oj_want(f, json_type_array, oj_join(path, elem, "args"), err))
 		return -1;
 	n = json_object_array_length(f);
 	r->args = calloc(n ? n : 1, sizeof(*r->args));
@@ -761,7 +578,7 @@ static int parse_seccomp_rule(json_object *v, const char *elem,
 		katasbx__agent__v1__seccomp_arg__init(r->args[i]);
 		r->n_args++;
 		snprintf(base, sizeof(base), "%s", path);
-		if (parse_seccomp_arg(json_object_array_get_idx(f, i), indexed(ep, base, i),
+		if (parse_seccomp_arg(json_object_array_get_idx(f, i), oj_indexed(ep, base, i),
 				      r->args[i], err))
 			return -1;
 	}
@@ -776,10 +593,10 @@ static int parse_seccomp(json_object *v, struct kx_spec *spec, struct kx_err *er
 	json_object *f;
 	size_t n;
 
-	if (want(v, json_type_object, p, err))
+	if (oj_want(v, json_type_object, p, err))
 		return -1;
-	if (member(v, "listenerPath"))
-		return field_error(err, join(path, p, "listenerPath"),
+	if (oj_member(v, "listenerPath"))
+		return oj_field_error(err, oj_join(path, p, "listenerPath"),
 				   "not supported (no seccomp agent)");
 	s = spec->seccomp = malloc(sizeof(*s));
 	if (!s)
@@ -789,18 +606,18 @@ static int parse_seccomp(json_object *v, struct kx_spec *spec, struct kx_err *er
 	    opt_errno_ret(v, p, "defaultErrnoRet", &s->has_default_errno_ret,
 			  &s->default_errno_ret, err))
 		return -1;
-	if ((f = member(v, "architectures")) &&
-	    string_array(f, join(path, p, "architectures"), &s->architectures,
+	if ((f = oj_member(v, "architectures")) &&
+	    oj_string_array(f, oj_join(path, p, "architectures"), &s->architectures,
 			 &s->n_architectures, NULL, err))
 		return -1;
 	for (size_t i = 0; i < s->n_architectures; i++)
 		if (seccomp_arch(s->architectures[i]))
-			return field_error(err, indexed(path, "linux.seccomp.architectures", i),
+			return oj_field_error(err, oj_indexed(path, "linux.seccomp.architectures", i),
 					   "%s: unknown architecture", s->architectures[i]);
 	/* flags (SECCOMP_FILTER_FLAG_*) are accepted and not applied */
-	if (!(f = member(v, "syscalls")))
+	if (!(f = oj_member(v, "syscalls")))
 		return 0;
-	if (want(f, json_type_array, join(path, p, "syscalls"), err))
+	if (oj_want(f, json_type_array, oj_join(path, p, "syscalls"), err))
 		return -1;
 	n = json_object_array_length(f);
 	s->syscalls = calloc(n ? n : 1, sizeof(*s->syscalls));
@@ -815,7 +632,7 @@ static int parse_seccomp(json_object *v, struct kx_spec *spec, struct kx_err *er
 		katasbx__agent__v1__seccomp_rule__init(s->syscalls[i]);
 		s->n_syscalls++;
 		if (parse_seccomp_rule(json_object_array_get_idx(f, i),
-				       indexed(elem, "linux.seccomp.syscalls", i), s->syscalls[i],
+				       oj_indexed(elem, "linux.seccomp.syscalls", i), s->syscalls[i],
 				       err))
 			return -1;
 	}
@@ -834,7 +651,7 @@ static int parse_namespaces(json_object *v, struct kx_spec *spec, struct kx_err 
 	};
 	size_t n;
 
-	if (want(v, json_type_array, "linux.namespaces", err))
+	if (oj_want(v, json_type_array, "linux.namespaces", err))
 		return -1;
 	n = json_object_array_length(v);
 	for (size_t i = 0; i < n; i++) {
@@ -843,25 +660,25 @@ static int parse_namespaces(json_object *v, struct kx_spec *spec, struct kx_err 
 		char elem[PATH_BUF], fp[PATH_BUF];
 		size_t k;
 
-		indexed(elem, "linux.namespaces", i);
-		if (want(e, json_type_object, elem, err) || req_string(e, elem, "type", &type, err) ||
-		    opt_string(e, elem, "path", &path, err))
+		oj_indexed(elem, "linux.namespaces", i);
+		if (oj_want(e, json_type_object, elem, err) || oj_req_string(e, elem, "type", &type, err) ||
+		    oj_opt_string(e, elem, "path", &path, err))
 			return -1;
 		for (k = 0; k < sizeof(known) / sizeof(known[0]); k++)
 			if (!strcmp(type, known[k].type))
 				break;
 		if (k == sizeof(known) / sizeof(known[0]))
-			return field_error(err, join(fp, elem, "type"), "unknown namespace type \"%s\"",
+			return oj_field_error(err, oj_join(fp, elem, "type"), "unknown namespace type \"%s\"",
 					   type);
 		if (known[k].bit == KX_NS_NET) {
 			if (spec->net_ns_index >= 0)
-				return field_error(err, join(fp, elem, "type"),
+				return oj_field_error(err, oj_join(fp, elem, "type"),
 						   "a second \"network\" namespace (the first is "
 						   "linux.namespaces[%d])", spec->net_ns_index);
 			spec->net_ns_index = (int)i;
 			if (path && *path) {
 				if (*path != '/')
-					return field_error(err, join(fp, elem, "path"),
+					return oj_field_error(err, oj_join(fp, elem, "path"),
 							   "\"%s\" is not an absolute path", path);
 				spec->net_ns_path = strdup(path);
 				if (!spec->net_ns_path)
@@ -879,19 +696,19 @@ static int parse_linux(json_object *v, struct kx_spec *spec, struct kx_err *err)
 {
 	json_object *f;
 
-	if (want(v, json_type_object, "linux", err))
+	if (oj_want(v, json_type_object, "linux", err))
 		return -1;
-	if ((f = member(v, "maskedPaths")) &&
-	    string_array(f, "linux.maskedPaths", &spec->masked_paths, &spec->n_masked_paths,
-			 check_absolute, err))
+	if ((f = oj_member(v, "maskedPaths")) &&
+	    oj_string_array(f, "linux.maskedPaths", &spec->masked_paths, &spec->n_masked_paths,
+			 oj_check_absolute, err))
 		return -1;
-	if ((f = member(v, "readonlyPaths")) &&
-	    string_array(f, "linux.readonlyPaths", &spec->readonly_paths,
-			 &spec->n_readonly_paths, check_absolute, err))
+	if ((f = oj_member(v, "readonlyPaths")) &&
+	    oj_string_array(f, "linux.readonlyPaths", &spec->readonly_paths,
+			 &spec->n_readonly_paths, oj_check_absolute, err))
 		return -1;
-	if ((f = member(v, "seccomp")) && parse_seccomp(f, spec, err))
+	if ((f = oj_member(v, "seccomp")) && parse_seccomp(f, spec, err))
 		return -1;
-	if ((f = member(v, "namespaces")) && parse_namespaces(f, spec, err))
+	if ((f = oj_member(v, "namespaces")) && parse_namespaces(f, spec, err))
 		return -1;
 	return 0;
 }
@@ -901,13 +718,13 @@ static int parse_annotations(json_object *v, struct kx_spec *spec, struct kx_err
 	const char *text = "{}";
 
 	if (v) {
-		if (want(v, json_type_object, "annotations", err))
+		if (oj_want(v, json_type_object, "annotations", err))
 			return -1;
 		json_object_object_foreach(v, key, val) {
 			char path[PATH_BUF];
 
 			if (!json_object_is_type(val, json_type_string))
-				return field_error(err, join(path, "annotations", key),
+				return oj_field_error(err, oj_join(path, "annotations", key),
 						   "must be a string");
 		}
 		text = json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN |
@@ -978,25 +795,25 @@ int kx_spec_parse(const char *json_text, const char *bundle, struct kx_spec *spe
 		kx_error(err, errno, "bundle %s", bundle ? bundle : ".");
 		goto out;
 	}
-	if (req_string(root, "", "ociVersion", &spec->oci_version, err) ||
-	    parse_root(member(root, "root"), spec->bundle, spec, err) ||
-	    opt_string(root, "", "hostname", &spec->hostname, err))
+	if (oj_req_string(root, "", "ociVersion", &spec->oci_version, err) ||
+	    parse_root(oj_member(root, "root"), spec->bundle, spec, err) ||
+	    oj_opt_string(root, "", "hostname", &spec->hostname, err))
 		goto out;
-	if (!(v = member(root, "process"))) {
-		field_error(err, "process", "is required");
+	if (!(v = oj_member(root, "process"))) {
+		oj_field_error(err, "process", "is required");
 		goto out;
 	}
 	if (parse_process(v, spec, err))
 		goto out;
-	if ((v = member(root, "mounts")) && parse_mounts(v, spec, err))
+	if ((v = oj_member(root, "mounts")) && parse_mounts(v, spec, err))
 		goto out;
-	if ((v = member(root, "linux")) && parse_linux(v, spec, err))
+	if ((v = oj_member(root, "linux")) && parse_linux(v, spec, err))
 		goto out;
-	if (parse_annotations(member(root, "annotations"), spec, err))
+	if (parse_annotations(oj_member(root, "annotations"), spec, err))
 		goto out;
 	/* runc's rule and words: the hostname would be the host's (here, the guest's) */
 	if (spec->hostname && *spec->hostname && !(spec->ns_types & KX_NS_UTS)) {
-		field_error(err, "hostname", "unable to set hostname without a private UTS namespace");
+		oj_field_error(err, "hostname", "unable to set hostname without a private UTS namespace");
 		goto out;
 	}
 	ret = 0;
@@ -1101,8 +918,8 @@ void kx_spec_free(struct kx_spec *spec)
 	for (size_t i = 0; i < spec->n_mounts; i++)
 		katasbx__agent__v1__mount__free_unpacked(spec->mounts[i], NULL);
 	free(spec->mounts);
-	free_strv(spec->masked_paths, spec->n_masked_paths);
-	free_strv(spec->readonly_paths, spec->n_readonly_paths);
+	oj_free_strv(spec->masked_paths, spec->n_masked_paths);
+	oj_free_strv(spec->readonly_paths, spec->n_readonly_paths);
 	if (spec->seccomp)
 		katasbx__agent__v1__seccomp__free_unpacked(spec->seccomp, NULL);
 	free(spec->annotations_json);
