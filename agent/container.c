@@ -9,6 +9,7 @@
  * the exec succeeded.
  */
 #include "agent.h"
+#include "hookexec.h"
 #include "net/netcheck.h"
 
 #include <errno.h>
@@ -274,6 +275,14 @@ static int validate_create(const pb_create_req *r, char *msg, size_t len)
 		return snprintf(msg, len, "hostname too long"), -1;
 	if (r->n_mounts > 1024 || r->n_masked_paths > 1024 || r->n_readonly_paths > 1024)
 		return snprintf(msg, len, "too many mounts or paths"), -1;
+	for (size_t i = 0; i < r->n_create_container_hooks + r->n_start_container_hooks; i++) {
+		const Katasbx__Agent__V1__Hook *h = i < r->n_create_container_hooks ?
+			r->create_container_hooks[i] :
+			r->start_container_hooks[i - r->n_create_container_hooks];
+
+		if (h->path[0] != '/' || strlen(h->path) >= 4096)
+			return snprintf(msg, len, "hook %.200s: path not absolute", h->path), -1;
+	}
 	for (size_t i = 0; i < r->n_mounts; i++) {
 		const pb_mount *m = r->mounts[i];
 
@@ -374,7 +383,10 @@ static void __attribute__((noreturn)) child_init(const pb_create_req *r, const c
 		sync_report(sync_fd, errno, "unshare");
 		_exit(1);
 	}
+	/* the spec's createContainer hooks: in the container, its root in place */
 	if (setup_rootfs(r, rootfs, share_root, &err) < 0 || find_program(r->process, &err) < 0 ||
+	    kx_hooks_run(r->create_container_hooks, r->n_create_container_hooks,
+			 "createContainer", "/", r->hook_state_creating, &err) < 0 ||
 	    (r->process->terminal && child_open_tty(sync_fd, true, &err) < 0)) {
 		sync_report_err(sync_fd, &err);
 		_exit(1);
@@ -384,6 +396,12 @@ static void __attribute__((noreturn)) child_init(const pb_create_req *r, const c
 		_exit(1);
 	if (!child_wait_byte(sync_fd))
 		_exit(1);
+	/* a failing one fails the start, and the container stops (exit 1) */
+	if (kx_hooks_run(r->start_container_hooks, r->n_start_container_hooks, "startContainer",
+			 "/", r->hook_state_created, &err) < 0) {
+		sync_report_err(sync_fd, &err);
+		_exit(1);
+	}
 	exec_process(r->process, c_seccomp, sync_fd);
 }
 

@@ -757,9 +757,55 @@ static const struct bad bad_cases[] = {
 	{ "readonlyPaths_relative", CFG("\"linux\":{\"readonlyPaths\":[\"/proc/sys\",\"proc\"]},", PROC),
 	  "linux.readonlyPaths[1]: must be an absolute path" },
 	{ "annotations_type", CFG("\"annotations\":[],", PROC), "annotations: must be an object" },
+	{ "hooks_type", CFG("\"hooks\":[],", PROC), "hooks: must be an object" },
+	{ "hooks_kind_type", CFG("\"hooks\":{\"prestart\":{}},", PROC),
+	  "hooks.prestart: must be an array" },
+	{ "hook_path_missing", CFG("\"hooks\":{\"poststop\":[{\"args\":[\"x\"]}]},", PROC),
+	  "hooks.poststop[0].path: is required" },
+	{ "hook_path_relative", CFG("\"hooks\":{\"createRuntime\":[{\"path\":\"bin/x\"}]},", PROC),
+	  "hooks.createRuntime[0].path: \"bin/x\" is not an absolute path" },
+	{ "hook_env", CFG("\"hooks\":{\"poststart\":[{\"path\":\"/x\",\"env\":[\"NOEQ\"]}]},", PROC),
+	  "hooks.poststart[0].env[0]: must be of the form KEY=VALUE" },
+	{ "hook_timeout_zero", CFG("\"hooks\":{\"prestart\":[{\"path\":\"/x\",\"timeout\":0}]},", PROC),
+	  "hooks.prestart[0].timeout: must be greater than zero" },
+	{ "hook_timeout_string",
+	  CFG("\"hooks\":{\"prestart\":[{\"path\":\"/x\",\"timeout\":\"5\"}]},", PROC),
+	  "hooks.prestart[0].timeout: must be a number" },
 	{ "annotations_value", CFG("\"annotations\":{\"a\":\"1\",\"b\":2},", PROC),
 	  "annotations.b: must be a string" },
 };
+
+static void test_hooks(void **state)
+{
+	Katasbx__Agent__V1__CreateContainerRequest cr =
+		KATASBX__AGENT__V1__CREATE_CONTAINER_REQUEST__INIT;
+	struct kx_err err = { 0 };
+	struct kx_spec s;
+
+	(void)state;
+	assert_int_equal(kx_spec_parse(CFG("\"hooks\":{"
+					   "\"createRuntime\":[{\"path\":\"/a\",\"args\":[\"a\",\"1\"]},"
+					   "{\"path\":\"/b\",\"env\":[],\"timeout\":5}],"
+					   "\"startContainer\":[{\"path\":\"/c\",\"env\":[\"X=1\"]}],"
+					   "\"poststop\":[{\"path\":\"/d\"}],\"later\":[]},", PROC),
+				       bundle, &s, &err), 0);
+	assert_int_equal(s.n_hooks[KX_HOOK_CREATE_RUNTIME], 2);
+	assert_string_equal(s.hooks[KX_HOOK_CREATE_RUNTIME][0]->path, "/a");
+	assert_int_equal(s.hooks[KX_HOOK_CREATE_RUNTIME][0]->n_args, 2);
+	assert_false(s.hooks[KX_HOOK_CREATE_RUNTIME][0]->env_set);
+	/* an empty env is an empty environment, not the runtime's */
+	assert_true(s.hooks[KX_HOOK_CREATE_RUNTIME][1]->env_set);
+	assert_int_equal(s.hooks[KX_HOOK_CREATE_RUNTIME][1]->timeout, 5);
+	assert_int_equal(s.n_hooks[KX_HOOK_PRESTART], 0);
+	assert_string_equal(s.poststop_json, "[{\"path\":\"/d\"}]");
+	assert_string_equal(s.warnings, "config.json: hooks.later: not a kind of hook, ignored");
+	kx_spec_create_request(&s, &cr);
+	assert_int_equal(cr.n_start_container_hooks, 1);
+	assert_string_equal(cr.start_container_hooks[0]->env[0], "X=1");
+	assert_int_equal(cr.n_create_container_hooks, 0);
+	kx_spec_free(&s);
+	assert_null(s.poststop_json);
+}
 
 static void test_bad(void **state)
 {
@@ -789,6 +835,7 @@ int main(void)
 		cmocka_unit_test(test_process_parse),
 		cmocka_unit_test(test_unknown_caps),
 		cmocka_unit_test(test_create_request),
+		cmocka_unit_test(test_hooks),
 	};
 	size_t n_good = sizeof(good) / sizeof(good[0]);
 	size_t n_bad = sizeof(bad_cases) / sizeof(bad_cases[0]);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "agent.pb-c.h"
+#include "hooks.h"
 #include "log.h"
 #include "monitor.pb-c.h"
 #include "sockets.h"
@@ -73,27 +74,53 @@ static void vm_started(void *ctx, const struct kx_boot *b)
 	save_state(m);
 }
 
+/* Each line of text as a warning of its own. */
+static void warn_lines(const char *text)
+{
+	while (*text) {
+		size_t n = strcspn(text, "\n");
+
+		kx_warn("%.*s", (int)n, text);
+		text += n + (text[n] == '\n');
+	}
+}
+
 static int boot(struct mon *m, struct kx_err *err)
 {
 	const struct kx_config *cfg = m->a->cfg;
 	char rundir[4096], record[4096];
 	Katasbx__Agent__V1__CreateContainerRequest cr =
 		KATASBX__AGENT__V1__CREATE_CONTAINER_REQUEST__INIT;
+	cleanup_free char *state_creating = NULL, *state_created = NULL;
 
 	if (kx_state_path(rundir, sizeof(rundir), cfg->root, m->a->id, NULL) ||
 	    kx_state_path(record, sizeof(record), cfg->root, m->a->id, KX_NET_RECORD))
 		return kx_error(err, ENAMETOOLONG, "state directory of %s", m->a->id);
-	if (m->a->spec->unknown_caps[0])
-		kx_warn(KX_UNKNOWN_CAPS_WARNING, m->a->spec->unknown_caps);
-	if (m->a->late_net && !m->a->start && !m->a->share_dir &&
-	    m->a->spec->net_ns_index >= 0 && !m->a->spec->net_ns_path) {
-		/* the task's pid is ours: its namespace is where CNI puts what it makes */
-		if (unshare(CLONE_NEWNET))
-			return kx_error(err, errno, "a network namespace for %s", m->a->id);
+	const struct kx_spec *spec = m->a->spec;
+	bool new_ns = spec->net_ns_index >= 0 && !spec->net_ns_path && !m->a->share_dir;
+	bool late = new_ns && m->a->late_net && !m->a->start;
+	bool create_hooks = spec->n_hooks[KX_HOOK_PRESTART] || spec->n_hooks[KX_HOOK_CREATE_RUNTIME];
+
+	if (spec->unknown_caps[0])
+		kx_warn(KX_UNKNOWN_CAPS_WARNING, spec->unknown_caps);
+	warn_lines(spec->warnings);
+	/*
+	 * The task's pid is ours: its network namespace is where CNI (ctr run
+	 * --cni, a createRuntime hook as nerdctl's) puts what it makes.
+	 */
+	if ((late || (new_ns && create_hooks)) && unshare(CLONE_NEWNET))
+		return kx_error(err, errno, "a network namespace for %s", m->a->id);
+	if (kx_spec_run_hooks(spec, KX_HOOK_PRESTART, &m->st, "creating", err) ||
+	    kx_spec_run_hooks(spec, KX_HOOK_CREATE_RUNTIME, &m->st, "creating", err))
+		return -1;
+	if (late) {
 		if (kx_net_open_late(&m->net, err))
 			return -1;
-	} else if (kx_net_open(&m->net, m->a->spec, err) ||
-		   kx_net_record(&m->net, record, err)) {
+	} else if (new_ns && create_hooks) {
+		/* what the hooks made in our namespace goes with us and QEMU: no record */
+		if (kx_net_open_ns(&m->net, "/proc/self/ns/net", "the network the hooks made", err))
+			return -1;
+	} else if (kx_net_open(&m->net, spec, err) || kx_net_record(&m->net, record, err)) {
 		/* what is to be wired is recorded before it is, for a delete after a crash */
 		return -1;
 	}
@@ -108,8 +135,12 @@ static int boot(struct mon *m, struct kx_err *err)
 	snprintf(m->st.channel, sizeof(m->st.channel), "%s", m->b.channel);
 	snprintf(m->st.boot, sizeof(m->st.boot), "%s", m->b.how);
 
-	kx_spec_create_request(m->a->spec, &cr);
+	kx_spec_create_request(spec, &cr);
 	cr.container_id = (char *)m->a->id;
+	cr.hook_state_creating = state_creating = kx_hook_state(spec->oci_version, &m->st, "creating");
+	cr.hook_state_created = state_created = kx_hook_state(spec->oci_version, &m->st, "created");
+	if (!state_creating || !state_created)
+		return kx_error(err, ENOMEM, "create container %s", m->a->id);
 	cr.rootfs_tag = KX_ROOTFS_TAG;
 	cr.rootfs_subdir = m->a->share_dir ? (char *)m->a->rootfs_subdir : m->b.rootfs_subdir;
 	cr.network = m->net.msg;
@@ -300,7 +331,8 @@ int kx_monitor_run(const struct kx_monitor_args *a, struct kx_err *err)
 	signal(SIGPIPE, SIG_IGN);
 	m.sig_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 
-	if (kx_state_write(a->cfg->root, &m.st, err) || listen_monitor(&m, err) ||
+	if (kx_state_write(a->cfg->root, &m.st, err) ||
+	    kx_poststop_record(a->cfg->root, a->id, a->spec, err) || listen_monitor(&m, err) ||
 	    boot(&m, err))
 		goto fail;
 	m.st.status = KX_STATUS_CREATED;

@@ -6,6 +6,8 @@
  */
 #include "monitor_int.h"
 
+#include "hooks.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -263,6 +265,15 @@ static void on_exec_started(struct mon *m, int pi)
 		pr->stdin_open = true;
 }
 
+/* The spec: a failing poststart hook is a warning; the container runs on. */
+static void run_poststart(struct mon *m)
+{
+	struct kx_err err;
+
+	if (kx_spec_run_hooks(m->a->spec, KX_HOOK_POSTSTART, &m->st, "running", &err))
+		kx_warn("%s", err.msg);
+}
+
 static void on_agent_response(struct mon *m, struct pending *p, Ttrpc__Response *r)
 {
 	int code = r->status ? r->status->code : TTRPC_OK;
@@ -297,6 +308,7 @@ static void on_agent_response(struct mon *m, struct pending *p, Ttrpc__Response 
 				save_state(m);
 			}
 			kx_debug("phase container-started %.1f ms", kx_log_elapsed_ms());
+			run_poststart(m);
 		} else if (p->client < 0) {
 			/* run: nobody else to tell; the exit status follows from Wait */
 			kx_log(KX_LOG_ERROR, "start container %s: %s", m->a->id, emsg);

@@ -809,7 +809,8 @@ int kx_spec_parse(const char *json_text, const char *bundle, struct kx_spec *spe
 		goto out;
 	if ((v = oj_member(root, "linux")) && parse_linux(v, spec, err))
 		goto out;
-	if (parse_annotations(oj_member(root, "annotations"), spec, err))
+	if (parse_annotations(oj_member(root, "annotations"), spec, err) ||
+	    oj_parse_hooks(oj_member(root, "hooks"), spec, err))
 		goto out;
 	/* runc's rule and words: the hostname would be the host's (here, the guest's) */
 	if (spec->hostname && *spec->hostname && !(spec->ns_types & KX_NS_UTS)) {
@@ -924,6 +925,7 @@ void kx_spec_free(struct kx_spec *spec)
 		katasbx__agent__v1__seccomp__free_unpacked(spec->seccomp, NULL);
 	free(spec->annotations_json);
 	free(spec->net_ns_path);
+	oj_free_hooks(spec);
 	memset(spec, 0, sizeof(*spec));
 	spec->net_ns_index = -1;
 }
@@ -944,6 +946,10 @@ void kx_spec_create_request(const struct kx_spec *spec,
 	cr->guest_pid = !(spec->ns_types & KX_NS_PID);
 	cr->guest_ipc = !(spec->ns_types & KX_NS_IPC);
 	cr->guest_uts = !(spec->ns_types & KX_NS_UTS);
+	cr->n_create_container_hooks = spec->n_hooks[KX_HOOK_CREATE_CONTAINER];
+	cr->create_container_hooks = spec->hooks[KX_HOOK_CREATE_CONTAINER];
+	cr->n_start_container_hooks = spec->n_hooks[KX_HOOK_START_CONTAINER];
+	cr->start_container_hooks = spec->hooks[KX_HOOK_START_CONTAINER];
 }
 
 int kx_process_parse(const char *json_text, Katasbx__Agent__V1__Process **out,

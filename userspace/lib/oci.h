@@ -18,6 +18,20 @@
 #define KX_NS_UTS 4u
 #define KX_NS_NET 8u
 
+/* config.json's hooks, in the order the runtime runs them */
+enum kx_hook_kind {
+	KX_HOOK_PRESTART,		/* host, at create (deprecated, before createRuntime) */
+	KX_HOOK_CREATE_RUNTIME,		/* host, at create, before the container is made */
+	KX_HOOK_CREATE_CONTAINER,	/* guest, in the container, before it is created */
+	KX_HOOK_START_CONTAINER,	/* guest, in the container, just before its process */
+	KX_HOOK_POSTSTART,		/* host, once the process runs */
+	KX_HOOK_POSTSTOP,		/* host, once the container is deleted */
+	KX_HOOK_KINDS
+};
+
+/* The name of the kind in config.json ("createRuntime"). */
+const char *kx_hook_kind_name(enum kx_hook_kind k);
+
 struct kx_spec {
 	char *oci_version;
 	char *bundle;			/* absolute, canonical bundle directory */
@@ -59,6 +73,15 @@ struct kx_spec {
 	 * runc: "ignoring unknown or unavailable capabilities: [...]").
 	 */
 	char unknown_caps[256];
+	Katasbx__Agent__V1__Hook **hooks[KX_HOOK_KINDS];
+	size_t n_hooks[KX_HOOK_KINDS];
+	char *poststop_json;		/* hooks.poststop as JSON text, kept for the delete */
+	/*
+	 * What else the spec says that is taken but not applied as written,
+	 * one "config.json: FIELD: ..." line each, for the caller to warn of
+	 * (runc warns of such input too).
+	 */
+	char warnings[1024];
 };
 
 #define KX_UNKNOWN_CAPS_WARNING "ignoring unknown or unavailable capabilities: [%s]"

@@ -48,4 +48,16 @@ int oj_string_array(json_object *v, const char *path, char ***out, size_t *n_out
 const char *oj_check_absolute(const char *s);
 const char *oj_check_env(const char *s);
 
+struct kx_spec;
+/* Add a line "config.json: PATH: MESSAGE" to spec->warnings. */
+void oj_warn(struct kx_spec *spec, const char *path, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/*
+ * config.json's "hooks" (v, may be NULL) into spec->hooks (oci_hooks.c): each
+ * with an absolute path, args, env and a timeout above zero. A kind of hook
+ * the spec does not define is warned about and left out (runc ignores it).
+ */
+int oj_parse_hooks(json_object *v, struct kx_spec *spec, struct kx_err *err);
+void oj_free_hooks(struct kx_spec *spec);
+
 #endif

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "fsutil.h"
+#include "hooks.h"
 #include "log.h"
 #include "net/sandbox.h"
 
@@ -238,6 +239,20 @@ int kx_state_remove(const char *root, const char *id, struct kx_err *err)
 		if (errno == ENOENT)
 			return 0;
 		return kx_error(err, errno, "open %s", dir);
+	}
+	/* the container is gone: its poststop hooks run before its state does */
+	snprintf(path, sizeof(path), "%s/%s", dir, KX_POSTSTOP_RECORD);
+	if (access(path, F_OK) == 0) {
+		struct kx_state st;
+		struct kx_err e;
+
+		if (kx_state_read(root, id, &st, &e)) {
+			memset(&st, 0, sizeof(st));
+			snprintf(st.id, sizeof(st.id), "%s", id);
+		}
+		kx_poststop_run(path, &st);
+		kx_state_clear(&st);
+		unlink(path);
 	}
 	while ((de = readdir(d))) {
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))

@@ -144,6 +144,14 @@ int pod_create(struct task *t, const struct kx_spec *spec, struct ttrpc_reply *r
 	char share[PATH_MAX];
 	struct kx_err err;
 
+	for (int k = 0; k < KX_HOOK_KINDS; k++)
+		if (spec->n_hooks[k]) {
+			/* a pod's container has no monitor of its own to run them */
+			ttrpc_reply_error(rp, TTRPC_INVALID_ARGUMENT,
+					  "task %s: config.json: hooks.%s: not supported in a "
+					  "container of a pod", t->id, kx_hook_kind_name(k));
+			return -1;
+		}
 	if (shim_pod_share(share, sizeof(share), cfg.root, t->sandbox)) {
 		ttrpc_reply_error(rp, TTRPC_INTERNAL, "task %s: pod share", t->id);
 		return -1;

@@ -293,9 +293,7 @@ static void msg_free(struct kx_net *net)
 
 int kx_net_open(struct kx_net *net, const struct kx_spec *spec, struct kx_err *err)
 {
-	struct scan s;
-	char field[64];
-	int type;
+	char field[80];
 
 	kx_net_init(net);
 	if (spec->net_ns_index < 0) {
@@ -305,16 +303,25 @@ int kx_net_open(struct kx_net *net, const struct kx_spec *spec, struct kx_err *e
 	}
 	if (!spec->net_ns_path)
 		return 0;
-	snprintf(field, sizeof(field), "linux.namespaces[%d].path", spec->net_ns_index);
-	snprintf(net->netns_path, sizeof(net->netns_path), "%s", spec->net_ns_path);
+	snprintf(field, sizeof(field), "config.json: linux.namespaces[%d].path",
+		 spec->net_ns_index);
+	return kx_net_open_ns(net, spec->net_ns_path, field, err);
+}
+
+int kx_net_open_ns(struct kx_net *net, const char *path, const char *what, struct kx_err *err)
+{
+	struct scan s;
+	int type;
+
+	kx_net_init(net);
+	snprintf(net->netns_path, sizeof(net->netns_path), "%s", path);
 	net->netns_fd = open(net->netns_path, O_RDONLY | O_CLOEXEC);
 	if (net->netns_fd < 0)
-		return kx_error(err, errno, "config.json: %s: %s", field, net->netns_path);
+		return kx_error(err, errno, "%s: %s", what, net->netns_path);
 	type = ioctl(net->netns_fd, NS_GET_NSTYPE);
 	if (type != CLONE_NEWNET) {
 		kx_net_close(net);
-		return kx_error(err, 0, "config.json: %s: %s is not a network namespace", field,
-				spec->net_ns_path);
+		return kx_error(err, 0, "%s: %s is not a network namespace", what, path);
 	}
 	if (scan_read(net->netns_fd, &s, err)) {
 		kx_error_wrap(err, "network namespace %s", net->netns_path);

@@ -57,6 +57,8 @@ void kx_net_init(struct kx_net *net);
  * field (linux.namespaces[N].path) or the interface; nothing is changed.
  */
 int kx_net_open(struct kx_net *net, const struct kx_spec *spec, struct kx_err *err);
+/* The same for the namespace at path; errors start with what. */
+int kx_net_open_ns(struct kx_net *net, const char *path, const char *what, struct kx_err *err);
 /*
  * A network for a spec whose namespace has no path, in a create that others
  * may configure before start (ctr run --cni runs CNI on /proc/PID/ns/net of
