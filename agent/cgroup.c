@@ -4,6 +4,7 @@
  * stats, for signalling all of it, and as the root of its cgroup namespace.
  */
 #include "agent.h"
+#include "cgfile.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -18,7 +19,7 @@ static char *cgroup_gc_list[CGROUP_GC_MAX];
 
 void cgroup_setup(void)
 {
-	static const char *const ctrl[] = { "+cpu", "+memory", "+pids" };
+	static const char *const ctrl[] = { "+cpu", "+cpuset", "+memory", "+pids" };
 	static const char *const files[] = { "/sys/fs/cgroup/cgroup.subtree_control",
 					     AGENT_CGROUP_DIR "/cgroup.subtree_control" };
 
@@ -26,7 +27,7 @@ void cgroup_setup(void)
 		log_err("mkdir %s: %s", AGENT_CGROUP_DIR, strerror(errno));
 	/* One by one: a controller the kernel lacks must not keep the others off. */
 	for (size_t f = 0; f < 2; f++)
-		for (size_t i = 0; i < 3; i++)
+		for (size_t i = 0; i < sizeof(ctrl) / sizeof(ctrl[0]); i++)
 			if (write_file(files[f], ctrl[i]) < 0)
 				log_dbg("%s %s: %s", files[f], ctrl[i], strerror(errno));
 }
@@ -165,5 +166,26 @@ int cgroup_update(const char *cg, int64_t memory_max, int64_t cpu_quota, uint64_
 		if (write_limit(cg, "pids.max", val, msg, len))
 			return -1;
 	}
+	return 0;
+}
+
+int cgroup_check_writes(Katasbx__Agent__V1__CgroupWrite *const *w, size_t n, char *msg, size_t len)
+{
+	if (n > 64)
+		return snprintf(msg, len, "too many cgroup writes"), -1;
+	for (size_t i = 0; i < n; i++)
+		if (!kx_cgroup_file_ok(w[i]->file) || strlen(w[i]->value) > 4096)
+			return snprintf(msg, len, "cgroup file \"%.80s\" invalid", w[i]->file), -1;
+	return 0;
+}
+
+int cgroup_write_all(const char *cg, Katasbx__Agent__V1__CgroupWrite *const *w, size_t n,
+		     char *msg, size_t len)
+{
+	char m[200];
+
+	for (size_t i = 0; i < n; i++)
+		if (write_limit(cg, w[i]->file, w[i]->value, m, sizeof(m)))
+			return snprintf(msg, len, "%s: %s", w[i]->field, m), -1;
 	return 0;
 }

@@ -275,6 +275,8 @@ static int validate_create(const pb_create_req *r, char *msg, size_t len)
 		return snprintf(msg, len, "hostname too long"), -1;
 	if (r->n_mounts > 1024 || r->n_masked_paths > 1024 || r->n_readonly_paths > 1024)
 		return snprintf(msg, len, "too many mounts or paths"), -1;
+	if (cgroup_check_writes(r->cgroup, r->n_cgroup, msg, len))
+		return -1;
 	for (size_t i = 0; i < r->n_create_container_hooks + r->n_start_container_hooks; i++) {
 		const Katasbx__Agent__V1__Hook *h = i < r->n_create_container_hooks ?
 			r->create_container_hooks[i] :
@@ -561,6 +563,11 @@ int container_create(const struct call *call, const pb_create_req *r)
 	c->rootfs_mounted = true;
 	if (mkdir(c->cgroup, 0755) < 0 && errno != EEXIST)
 		log_err("mkdir %s: %s", c->cgroup, strerror(errno));
+	/* the spec's limits hold from the first instruction of its init */
+	if (cgroup_write_all(c->cgroup, r->cgroup, r->n_cgroup, msg, sizeof(msg)) < 0) {
+		kx_error(&err, 0, "%s", msg);
+		goto fail;
+	}
 	p = process_new(c, "");
 	if (!p) {
 		kx_error(&err, ENOMEM, "container %s", c->id);

@@ -758,6 +758,35 @@ static const struct bad bad_cases[] = {
 	  "linux.readonlyPaths[1]: must be an absolute path" },
 	{ "annotations_type", CFG("\"annotations\":[],", PROC), "annotations: must be an object" },
 	{ "hooks_type", CFG("\"hooks\":[],", PROC), "hooks: must be an object" },
+#define RS(x) CFG("\"linux\":{\"resources\":" x "},", PROC)
+	{ "resources_type", RS("[]"), "linux.resources: must be an object" },
+	{ "memory_limit_string", RS("{\"memory\":{\"limit\":\"64m\"}}"),
+	  "linux.resources.memory.limit: must be a number" },
+	{ "memory_limit_negative", RS("{\"memory\":{\"limit\":-2}}"),
+	  "linux.resources.memory.limit: must be -1 (no limit) or above" },
+	{ "memory_swap_without_limit", RS("{\"memory\":{\"swap\":1048576}}"),
+	  "linux.resources.memory.swap: unable to set swap limit without memory limit" },
+	{ "memory_swap_below_limit", RS("{\"memory\":{\"limit\":2097152,\"swap\":1048576}}"),
+	  "linux.resources.memory.swap: memory+swap limit (1048576) should be >= memory limit" },
+	{ "cpu_shares_range", RS("{\"cpu\":{\"shares\":1}}"),
+	  "linux.resources.cpu.shares: must be 2 to 262144" },
+	{ "cpu_period_range", RS("{\"cpu\":{\"period\":10}}"),
+	  "linux.resources.cpu.period: must be 1000 to 1000000" },
+	{ "cpu_quota_double", RS("{\"cpu\":{\"quota\":1.5}}"),
+	  "linux.resources.cpu.quota: must be an integer" },
+	{ "cpu_cpus", RS("{\"cpu\":{\"cpus\":\"0;1\"}}"),
+	  "linux.resources.cpu.cpus: \"0;1\" is not a list of numbers and ranges" },
+	{ "pids_string", RS("{\"pids\":{\"limit\":\"5\"}}"),
+	  "linux.resources.pids.limit: must be a number" },
+	{ "unified_file", RS("{\"unified\":{\"cgroup.procs\":\"1\"}}"),
+	  "linux.resources.unified.cgroup.procs: not a file of the memory, cpu, cpuset or pids controller" },
+	{ "unified_path", RS("{\"unified\":{\"memory.max/../x\":\"1\"}}"),
+	  "not a file of the memory, cpu, cpuset or pids controller" },
+	{ "unified_value", RS("{\"unified\":{\"memory.high\":5}}"),
+	  "linux.resources.unified.memory.high: must be a string" },
+	{ "device_allow_missing", RS("{\"devices\":[{\"access\":\"rwm\"}]}"),
+	  "linux.resources.devices[0].allow: is required" },
+#undef RS
 	{ "hooks_kind_type", CFG("\"hooks\":{\"prestart\":{}},", PROC),
 	  "hooks.prestart: must be an array" },
 	{ "hook_path_missing", CFG("\"hooks\":{\"poststop\":[{\"args\":[\"x\"]}]},", PROC),
@@ -807,6 +836,66 @@ static void test_hooks(void **state)
 	assert_null(s.poststop_json);
 }
 
+/* "file=value file=value ..." of s's cgroup writes */
+static const char *writes(const struct kx_spec *s, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < s->n_cgroup && n < len; i++)
+		n += snprintf(buf + n, len - n, "%s%s=%s", i ? " " : "", s->cgroup[i]->file,
+			      s->cgroup[i]->value);
+	return buf;
+}
+
+static void test_resources(void **state)
+{
+	struct kx_err err = { 0 };
+	struct kx_spec s;
+	char buf[512];
+
+	(void)state;
+	/* as runc converts them for cgroup v2 */
+	assert_int_equal(kx_spec_parse(CFG("\"linux\":{\"resources\":{"
+					   "\"memory\":{\"limit\":67108864,\"reservation\":-1,"
+					   "\"swap\":100663296},"
+					   "\"cpu\":{\"shares\":1024,\"quota\":50000,\"period\":100000,"
+					   "\"cpus\":\"0-1\",\"mems\":\"\"},"
+					   "\"pids\":{\"limit\":-1},\"unified\":{\"memory.high\":\"max\"},"
+					   "\"devices\":[{\"allow\":false,\"access\":\"rwm\"},"
+					   "{\"allow\":true,\"type\":\"c\",\"major\":1,\"minor\":3}]}},",
+					   PROC), bundle, &s, &err), 0);
+	assert_string_equal(writes(&s, buf, sizeof(buf)),
+			    "memory.max=67108864 memory.low=max memory.swap.max=33554432 "
+			    "cpu.weight=39 cpu.max=50000 100000 cpuset.cpus=0-1 pids.max=max "
+			    "memory.high=max");
+	assert_string_equal(s.cgroup[0]->field, "linux.resources.memory.limit");
+	assert_string_equal(s.warnings, "");
+	kx_spec_free(&s);
+	assert_null(s.cgroup);
+
+	/* 0 leaves a file; a period alone is cpu.max "max PERIOD" (runc's) */
+	assert_int_equal(kx_spec_parse(CFG("\"linux\":{\"resources\":{"
+					   "\"memory\":{\"limit\":0,\"swap\":-1},"
+					   "\"cpu\":{\"period\":200000},\"pids\":{\"limit\":0}}},",
+					   PROC), bundle, &s, &err), 0);
+	assert_string_equal(writes(&s, buf, sizeof(buf)), "memory.swap.max=max cpu.max=max 200000");
+	kx_spec_free(&s);
+
+	/* what a VM cannot apply is a warning per field */
+	assert_int_equal(kx_spec_parse(CFG("\"linux\":{\"resources\":{"
+					   "\"memory\":{\"swappiness\":10},\"blockIO\":{\"weight\":10},"
+					   "\"devices\":[{\"allow\":true,\"type\":\"b\",\"major\":8,"
+					   "\"minor\":0,\"access\":\"r\"}]}},", PROC),
+				       bundle, &s, &err), 0);
+	assert_int_equal(s.n_cgroup, 0);
+	assert_non_null(strstr(s.warnings, "config.json: linux.resources.memory.swappiness: "
+					   "not applied (cgroup v1 only)"));
+	assert_non_null(strstr(s.warnings, "config.json: linux.resources.blockIO: not applied"));
+	assert_non_null(strstr(s.warnings, "config.json: linux.resources.devices[0]: not applied"));
+	kx_spec_free(&s);
+}
+
 static void test_bad(void **state)
 {
 	const struct bad *b = *state;
@@ -836,6 +925,7 @@ int main(void)
 		cmocka_unit_test(test_unknown_caps),
 		cmocka_unit_test(test_create_request),
 		cmocka_unit_test(test_hooks),
+		cmocka_unit_test(test_resources),
 	};
 	size_t n_good = sizeof(good) / sizeof(good[0]);
 	size_t n_bad = sizeof(bad_cases) / sizeof(bad_cases[0]);

@@ -85,6 +85,27 @@ static void warn_lines(const char *text)
 	}
 }
 
+/*
+ * Limits above what the VM has hold only as far as the VM goes: say so (the
+ * VM is not sized from the spec's limits yet).
+ */
+static void warn_above_vm(const struct kx_spec *spec, const struct kx_config *cfg)
+{
+	for (size_t i = 0; i < spec->n_cgroup; i++) {
+		const Katasbx__Agent__V1__CgroupWrite *w = spec->cgroup[i];
+		unsigned long long q, p = 100000;
+
+		if (!strcmp(w->file, "memory.max") && strcmp(w->value, "max") &&
+		    strtoull(w->value, NULL, 10) > (unsigned long long)cfg->mem_mib << 20)
+			kx_warn("config.json: %s: %s bytes is above the VM's memory (%u MiB), "
+				"the most the container gets", w->field, w->value, cfg->mem_mib);
+		if (!strcmp(w->file, "cpu.max") && sscanf(w->value, "%llu %llu", &q, &p) >= 1 &&
+		    q > p * cfg->vcpus)
+			kx_warn("config.json: %s: a quota of %llu in %llu us is above the VM's %u "
+				"CPU(s), the most the container gets", w->field, q, p, cfg->vcpus);
+	}
+}
+
 static int boot(struct mon *m, struct kx_err *err)
 {
 	const struct kx_config *cfg = m->a->cfg;
@@ -104,6 +125,7 @@ static int boot(struct mon *m, struct kx_err *err)
 	if (spec->unknown_caps[0])
 		kx_warn(KX_UNKNOWN_CAPS_WARNING, spec->unknown_caps);
 	warn_lines(spec->warnings);
+	warn_above_vm(spec, cfg);
 	/*
 	 * The task's pid is ours: its network namespace is where CNI (ctr run
 	 * --cni, a createRuntime hook as nerdctl's) puts what it makes.

@@ -710,6 +710,8 @@ static int parse_linux(json_object *v, struct kx_spec *spec, struct kx_err *err)
 		return -1;
 	if ((f = oj_member(v, "namespaces")) && parse_namespaces(f, spec, err))
 		return -1;
+	if (oj_parse_resources(oj_member(v, "resources"), spec, err))
+		return -1;
 	return 0;
 }
 
@@ -926,6 +928,7 @@ void kx_spec_free(struct kx_spec *spec)
 	free(spec->annotations_json);
 	free(spec->net_ns_path);
 	oj_free_hooks(spec);
+	oj_free_resources(spec);
 	memset(spec, 0, sizeof(*spec));
 	spec->net_ns_index = -1;
 }
@@ -950,6 +953,8 @@ void kx_spec_create_request(const struct kx_spec *spec,
 	cr->create_container_hooks = spec->hooks[KX_HOOK_CREATE_CONTAINER];
 	cr->n_start_container_hooks = spec->n_hooks[KX_HOOK_START_CONTAINER];
 	cr->start_container_hooks = spec->hooks[KX_HOOK_START_CONTAINER];
+	cr->n_cgroup = spec->n_cgroup;
+	cr->cgroup = spec->cgroup;
 }
 
 int kx_process_parse(const char *json_text, Katasbx__Agent__V1__Process **out,

@@ -76,6 +76,9 @@ struct kx_spec {
 	Katasbx__Agent__V1__Hook **hooks[KX_HOOK_KINDS];
 	size_t n_hooks[KX_HOOK_KINDS];
 	char *poststop_json;		/* hooks.poststop as JSON text, kept for the delete */
+	/* linux.resources as the guest cgroup's writes (oci_resources.c) */
+	Katasbx__Agent__V1__CgroupWrite **cgroup;
+	size_t n_cgroup;
 	/*
 	 * What else the spec says that is taken but not applied as written,
 	 * one "config.json: FIELD: ..." line each, for the caller to warn of

@@ -59,5 +59,8 @@ void oj_warn(struct kx_spec *spec, const char *path, const char *fmt, ...)
  */
 int oj_parse_hooks(json_object *v, struct kx_spec *spec, struct kx_err *err);
 void oj_free_hooks(struct kx_spec *spec);
+/* linux.resources (v, may be NULL) into spec->cgroup (oci_resources.c). */
+int oj_parse_resources(json_object *v, struct kx_spec *spec, struct kx_err *err);
+void oj_free_resources(struct kx_spec *spec);
 
 #endif

@@ -2,8 +2,8 @@
 /*
  * spec: a default config.json, as `runc spec` writes one, that katasbx runs
  * as it is: an interactive sh on a terminal, runc's capabilities, rlimits,
- * mounts, namespaces, masked and read-only paths, over a read-only rootfs/.
- * linux.resources is left out: limits at create are not applied yet.
+ * mounts, namespaces, masked and read-only paths, devices denied but the
+ * default ones, over a read-only rootfs/.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -102,6 +102,14 @@ static json_object *default_spec(void)
 		"nosuid", "noexec", "nodev", "relatime", "ro", NULL }));
 	json_object_object_add(s, "mounts", a);
 	l = json_object_new_object();
+	o = json_object_new_object();
+	json_object_object_add(o, "allow", json_object_new_boolean(0));
+	json_object_object_add(o, "access", json_object_new_string("rwm"));
+	a = json_object_new_array();
+	json_object_array_add(a, o);
+	o = json_object_new_object();
+	json_object_object_add(o, "devices", a);
+	json_object_object_add(l, "resources", o);
 	a = json_object_new_array();
 	for (const char *const *t = ns; *t; t++) {
 		o = json_object_new_object();
