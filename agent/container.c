@@ -277,6 +277,18 @@ static int validate_create(const pb_create_req *r, char *msg, size_t len)
 		return snprintf(msg, len, "too many mounts or paths"), -1;
 	if (cgroup_check_writes(r->cgroup, r->n_cgroup, msg, len))
 		return -1;
+	if (r->n_sysctls > 256 || r->n_devices > 256)
+		return snprintf(msg, len, "too many sysctls or devices"), -1;
+	for (size_t i = 0; i < r->n_sysctls; i++) {
+		const char *k = r->sysctls[i]->key;
+
+		if (!k[0] || k[0] == '.' || strchr(k, '/') || strstr(k, "..") || strlen(k) > 200)
+			return snprintf(msg, len, "sysctl \"%.80s\" invalid", k), -1;
+	}
+	for (size_t i = 0; i < r->n_devices; i++)
+		if (r->devices[i]->path[0] != '/' || strlen(r->devices[i]->path) >= 4096)
+			return snprintf(msg, len, "device %.200s: path not absolute",
+					r->devices[i]->path), -1;
 	for (size_t i = 0; i < r->n_create_container_hooks + r->n_start_container_hooks; i++) {
 		const Katasbx__Agent__V1__Hook *h = i < r->n_create_container_hooks ?
 			r->create_container_hooks[i] :
@@ -347,6 +359,24 @@ static void die_of_signals(void)
 		sigaction(sig, &sa, NULL);
 }
 
+/* linux.sysctl: each key's /proc/sys file, written in the container's namespaces */
+static int set_sysctls(const pb_create_req *r, struct kx_err *err)
+{
+	for (size_t i = 0; i < r->n_sysctls; i++) {
+		char path[300];
+		char *c;
+
+		snprintf(path, sizeof(path), "/proc/sys/%s", r->sysctls[i]->key);
+		for (c = path + 10; *c; c++)
+			if (*c == '.')
+				*c = '/';
+		if (write_file(path, r->sysctls[i]->value) < 0)
+			return kx_error(err, errno, "linux.sysctl.%s: write \"%s\" to %s",
+					r->sysctls[i]->key, r->sysctls[i]->value, path);
+	}
+	return 0;
+}
+
 /* join: ipc, uts (-1: its own); netns: its network namespace (-1: the guest's) */
 static void __attribute__((noreturn)) child_init(const pb_create_req *r, const char *rootfs,
 						  const char *share_root, void *c_seccomp,
@@ -383,6 +413,11 @@ static void __attribute__((noreturn)) child_init(const pb_create_req *r, const c
 	/* After the agent moved us into our cgroup: the cgroup ns is rooted there. */
 	if (unshare(flags) < 0) {
 		sync_report(sync_fd, errno, "unshare");
+		_exit(1);
+	}
+	/* in its namespaces now: /proc/sys shows their sysctls */
+	if (set_sysctls(r, &err) < 0) {
+		sync_report_err(sync_fd, &err);
 		_exit(1);
 	}
 	/* the spec's createContainer hooks: in the container, its root in place */

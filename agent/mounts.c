@@ -289,6 +289,40 @@ static int enter_root(const char *rootfs, struct kx_err *err)
 	return 0;
 }
 
+/* linux.devices: each node made at its path in the root, parents too, as runc */
+static int make_devices(int rootfd, const pb_create_req *r, struct kx_err *err)
+{
+	for (size_t i = 0; i < r->n_devices; i++) {
+		const Katasbx__Agent__V1__Device *d = r->devices[i];
+		char dir[4096], *slash;
+		const char *base;
+		mode_t type = d->type[0] == 'b' ? S_IFBLK : d->type[0] == 'p' ? S_IFIFO : S_IFCHR;
+		int dfd;
+
+		snprintf(dir, sizeof(dir), "%s", d->path);
+		slash = strrchr(dir, '/');
+		base = d->path + (slash - dir) + 1;
+		*slash = '\0';
+		if (!*base || !strcmp(base, ".") || !strcmp(base, ".."))
+			return kx_error(err, 0, "linux.devices: %s: not a file path", d->path);
+		if ((*dir && kx_root_mkpath(rootfd, dir, false) < 0) ||
+		    (dfd = kx_root_open(rootfd, *dir ? dir : "/", O_PATH | O_DIRECTORY)) < 0)
+			return kx_error(err, errno, "linux.devices: %s", d->path);
+		/* one the rootfs has already is replaced, as runc replaces it */
+		unlinkat(dfd, base, 0);
+		if (mknodat(dfd, base, type | (d->file_mode & 07777),
+			    makedev((unsigned int)d->major, (unsigned int)d->minor)) < 0 ||
+		    fchownat(dfd, base, d->uid, d->gid, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    fchmodat(dfd, base, d->file_mode & 07777, 0) < 0) {
+			kx_error(err, errno, "linux.devices: mknod %s", d->path);
+			close(dfd);
+			return -1;
+		}
+		close(dfd);
+	}
+	return 0;
+}
+
 int setup_rootfs(const pb_create_req *r, const char *rootfs, const char *share_root,
 		 struct kx_err *err)
 {
@@ -308,7 +342,7 @@ int setup_rootfs(const pb_create_req *r, const char *rootfs, const char *share_r
 		if (is_dev_tmpfs(r->mounts[i]))
 			dev_tmpfs = true;
 	}
-	if (dev_tmpfs && populate_dev(rootfd, err) < 0)
+	if ((dev_tmpfs && populate_dev(rootfd, err) < 0) || make_devices(rootfd, r, err) < 0)
 		goto out;
 	if (enter_root(rootfs, err) < 0)
 		goto out;

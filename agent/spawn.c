@@ -291,6 +291,15 @@ void exec_process(const pb_process *p, void *seccomp, int sync_fd)
 			_exit(127);
 		}
 	}
+	if (p->has_oom_score_adj) {
+		char v[16];
+
+		snprintf(v, sizeof(v), "%d", (int)p->oom_score_adj);
+		if (write_file("/proc/self/oom_score_adj", v) < 0) {
+			sync_report(sync_fd, errno, "set process.oomScoreAdj %s", v);
+			_exit(127);
+		}
+	}
 	if (caps && drop_bounding(caps->bounding) < 0) {
 		sync_report(sync_fd, errno, "drop capabilities from the bounding set");
 		_exit(127);

@@ -50,6 +50,9 @@ refused args-not-executable "$A = [\"/proc/version\"]" 'exec: "/proc/version": P
 refused hostname-without-uts ".hostname = \"x\" | .linux.namespaces |= map(select(.type != \"uts\"))" \
 	'hostname: unable to set hostname without a private UTS namespace'
 
+same sysctl-devices-oom ".linux.sysctl = {\"net.ipv4.ip_forward\": \"1\", \"kernel.shmmni\": \"1234\"} | .process.oomScoreAdj = 500 | .linux.devices = [{\"path\": \"/dev/mynull\", \"type\": \"c\", \"major\": 1, \"minor\": 3, \"fileMode\": 438, \"uid\": 5, \"gid\": 6}, {\"path\": \"/dev/sub/fifo\", \"type\": \"p\", \"fileMode\": 384}] | $A = [\"sh\", \"-c\", \"cat /proc/sys/net/ipv4/ip_forward /proc/sys/kernel/shmmni /proc/self/oom_score_adj; ls -ln /dev/mynull /dev/sub/fifo | cut -c1-30; echo x > /dev/mynull && echo wrote\"]"
+refused sysctl-not-namespaced ".linux.sysctl = {\"vm.swappiness\": \"1\"}" 'sysctl "vm.swappiness" is not in a separate kernel namespace'
+
 # linux.resources hold from the start, in the container's cgroup in the guest, as runc
 # writes them on a cgroup v2 host (this host's runc uses v1: no side by side here)
 R=.linux.resources

@@ -270,7 +270,7 @@ static int parse_process(json_object *v, struct kx_spec *spec, struct kx_err *er
 		return -1;
 	if ((f = oj_member(v, "capabilities")) && parse_caps(f, p, spec->unknown_caps, err))
 		return -1;
-	return 0;
+	return oj_parse_process_extra(v, spec, err);
 }
 
 static bool has_option(char **opts, size_t n, const char *a, const char *b)
@@ -647,7 +647,8 @@ static int parse_namespaces(json_object *v, struct kx_spec *spec, struct kx_err 
 {
 	static const struct { const char *type; unsigned int bit; } known[] = {
 		{ "pid", KX_NS_PID }, { "ipc", KX_NS_IPC }, { "uts", KX_NS_UTS },
-		{ "network", KX_NS_NET }, { "mount", 0 }, { "user", 0 }, { "cgroup", 0 }, { "time", 0 },
+		{ "network", KX_NS_NET }, { "mount", 0 }, { "user", KX_NS_USER }, { "cgroup", 0 },
+		{ "time", 0 },
 	};
 	size_t n;
 
@@ -710,7 +711,8 @@ static int parse_linux(json_object *v, struct kx_spec *spec, struct kx_err *err)
 		return -1;
 	if ((f = oj_member(v, "namespaces")) && parse_namespaces(f, spec, err))
 		return -1;
-	if (oj_parse_resources(oj_member(v, "resources"), spec, err))
+	if (oj_parse_resources(oj_member(v, "resources"), spec, err) ||
+	    oj_parse_linux_extra(v, spec, err))
 		return -1;
 	return 0;
 }
@@ -929,6 +931,7 @@ void kx_spec_free(struct kx_spec *spec)
 	free(spec->net_ns_path);
 	oj_free_hooks(spec);
 	oj_free_resources(spec);
+	oj_free_linux_extra(spec);
 	memset(spec, 0, sizeof(*spec));
 	spec->net_ns_index = -1;
 }
@@ -955,6 +958,10 @@ void kx_spec_create_request(const struct kx_spec *spec,
 	cr->start_container_hooks = spec->hooks[KX_HOOK_START_CONTAINER];
 	cr->n_cgroup = spec->n_cgroup;
 	cr->cgroup = spec->cgroup;
+	cr->n_sysctls = spec->n_sysctls;
+	cr->sysctls = spec->sysctls;
+	cr->n_devices = spec->n_devices;
+	cr->devices = spec->devices;
 }
 
 int kx_process_parse(const char *json_text, Katasbx__Agent__V1__Process **out,

@@ -17,6 +17,7 @@
 #define KX_NS_IPC 2u
 #define KX_NS_UTS 4u
 #define KX_NS_NET 8u
+#define KX_NS_USER 16u
 
 /* config.json's hooks, in the order the runtime runs them */
 enum kx_hook_kind {
@@ -79,6 +80,11 @@ struct kx_spec {
 	/* linux.resources as the guest cgroup's writes (oci_resources.c) */
 	Katasbx__Agent__V1__CgroupWrite **cgroup;
 	size_t n_cgroup;
+	/* linux.sysctl and linux.devices, for the guest (oci_linux.c) */
+	Katasbx__Agent__V1__Sysctl **sysctls;
+	size_t n_sysctls;
+	Katasbx__Agent__V1__Device **devices;
+	size_t n_devices;
 	/*
 	 * What else the spec says that is taken but not applied as written,
 	 * one "config.json: FIELD: ..." line each, for the caller to warn of

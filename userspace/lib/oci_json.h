@@ -62,5 +62,13 @@ void oj_free_hooks(struct kx_spec *spec);
 /* linux.resources (v, may be NULL) into spec->cgroup (oci_resources.c). */
 int oj_parse_resources(json_object *v, struct kx_spec *spec, struct kx_err *err);
 void oj_free_resources(struct kx_spec *spec);
+/*
+ * The rest of "linux" (oci_linux.c): sysctl, devices, and what is refused or
+ * warned about; after the namespaces are known. And process's oomScoreAdj
+ * and security labels, once spec->process is there.
+ */
+int oj_parse_linux_extra(json_object *v, struct kx_spec *spec, struct kx_err *err);
+int oj_parse_process_extra(json_object *v, struct kx_spec *spec, struct kx_err *err);
+void oj_free_linux_extra(struct kx_spec *spec);
 
 #endif
