@@ -244,13 +244,13 @@ void cgroup_kill(const char *cg);
 int cgroup_signal(const char *cg, int sig);
 /* rmdir now, or later from cgroup_gc() once the killed processes are gone. */
 void cgroup_remove(const char *cg);
-/* New limits (0: unchanged, -1: max); -1 and a message naming the file on failure. */
-int cgroup_update(const char *cg, int64_t memory_max, int64_t cpu_quota, uint64_t cpu_period,
-		  int64_t pids_max, char *msg, size_t len);
-/* Writes of the spec's resources: each file allowed (kx_cgroup_file_ok). */
+/* Writes of the spec's or an update's resources: each file allowed (kx_cgroup_file_ok). */
 int cgroup_check_writes(Katasbx__Agent__V1__CgroupWrite *const *w, size_t n, char *msg,
 			size_t len);
-/* Each in order; -1 and "FIELD: FILE \"VALUE\": why" at the first that fails. */
+/*
+ * Each in order; -1 and "FIELD: FILE \"VALUE\": why" at the first that fails.
+ * A keep_quota cpu.max write keeps the quota the file has.
+ */
 int cgroup_write_all(const char *cg, Katasbx__Agent__V1__CgroupWrite *const *w, size_t n,
 		     char *msg, size_t len);
 void cgroup_gc(void);

@@ -114,14 +114,6 @@ uint64_t cgroup_value(const char *cg, const char *file, const char *key)
 	return 0;
 }
 
-static void limit_str(char *buf, size_t len, int64_t v)
-{
-	if (v < 0)
-		snprintf(buf, len, "max");
-	else
-		snprintf(buf, len, "%lld", (long long)v);
-}
-
 static int write_limit(const char *cg, const char *file, const char *val, char *msg, size_t len)
 {
 	char path[256];
@@ -131,42 +123,6 @@ static int write_limit(const char *cg, const char *file, const char *val, char *
 		return 0;
 	snprintf(msg, len, "%s \"%s\": %s", file, val, strerror(errno));
 	return -1;
-}
-
-int cgroup_update(const char *cg, int64_t memory_max, int64_t cpu_quota, uint64_t cpu_period,
-		  int64_t pids_max, char *msg, size_t len)
-{
-	char val[64], quota[32];
-
-	if (memory_max) {
-		limit_str(val, sizeof(val), memory_max);
-		if (write_limit(cg, "memory.max", val, msg, len))
-			return -1;
-	}
-	if (cpu_quota || cpu_period) {
-		if (cpu_quota) {
-			limit_str(quota, sizeof(quota), cpu_quota);
-		} else {
-			/* a period alone keeps the quota: cpu.max is "QUOTA PERIOD" */
-			char path[256], cur[64];
-
-			snprintf(path, sizeof(path), "%s/cpu.max", cg);
-			if (read_file(path, cur, sizeof(cur)) < 0 || sscanf(cur, "%31s", quota) != 1)
-				snprintf(quota, sizeof(quota), "max");
-		}
-		if (cpu_period)
-			snprintf(val, sizeof(val), "%s %llu", quota, (unsigned long long)cpu_period);
-		else
-			snprintf(val, sizeof(val), "%s", quota);
-		if (write_limit(cg, "cpu.max", val, msg, len))
-			return -1;
-	}
-	if (pids_max) {
-		limit_str(val, sizeof(val), pids_max);
-		if (write_limit(cg, "pids.max", val, msg, len))
-			return -1;
-	}
-	return 0;
 }
 
 int cgroup_check_writes(Katasbx__Agent__V1__CgroupWrite *const *w, size_t n, char *msg, size_t len)
@@ -184,8 +140,21 @@ int cgroup_write_all(const char *cg, Katasbx__Agent__V1__CgroupWrite *const *w, 
 {
 	char m[200];
 
-	for (size_t i = 0; i < n; i++)
-		if (write_limit(cg, w[i]->file, w[i]->value, m, sizeof(m)))
+	for (size_t i = 0; i < n; i++) {
+		const char *val = w[i]->value;
+		char path[256], cur[64], quota[24], merged[64];
+
+		/* "max PERIOD" keeping the quota: cpu.max is "QUOTA PERIOD" */
+		if (w[i]->keep_quota && !strcmp(w[i]->file, "cpu.max") &&
+		    !strncmp(val, "max ", 4)) {
+			snprintf(path, sizeof(path), "%s/cpu.max", cg);
+			if (read_file(path, cur, sizeof(cur)) < 0 || sscanf(cur, "%23s", quota) != 1)
+				snprintf(quota, sizeof(quota), "max");
+			snprintf(merged, sizeof(merged), "%s %s", quota, val + 4);
+			val = merged;
+		}
+		if (write_limit(cg, w[i]->file, val, m, sizeof(m)))
 			return snprintf(msg, len, "%s: %s", w[i]->field, m), -1;
+	}
 	return 0;
 }

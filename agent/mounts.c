@@ -7,6 +7,7 @@
  * read-only paths, read-only root, hostname.
  */
 #include "agent.h"
+#include "mountopt.h"
 #include "rootpath.h"
 
 #include <errno.h>
@@ -20,35 +21,6 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-struct mount_opt {
-	const char *name;
-	bool clear;
-	unsigned long flag;
-};
-
-static const struct mount_opt mount_opts[] = {
-	{ "ro", false, MS_RDONLY },		{ "rw", true, MS_RDONLY },
-	{ "nosuid", false, MS_NOSUID },		{ "suid", true, MS_NOSUID },
-	{ "nodev", false, MS_NODEV },		{ "dev", true, MS_NODEV },
-	{ "noexec", false, MS_NOEXEC },		{ "exec", true, MS_NOEXEC },
-	{ "sync", false, MS_SYNCHRONOUS },	{ "async", true, MS_SYNCHRONOUS },
-	{ "dirsync", false, MS_DIRSYNC },	{ "remount", false, MS_REMOUNT },
-	{ "mand", false, MS_MANDLOCK },		{ "nomand", true, MS_MANDLOCK },
-	{ "atime", true, MS_NOATIME },		{ "noatime", false, MS_NOATIME },
-	{ "diratime", true, MS_NODIRATIME },	{ "nodiratime", false, MS_NODIRATIME },
-	{ "relatime", false, MS_RELATIME },	{ "norelatime", true, MS_RELATIME },
-	{ "strictatime", false, MS_STRICTATIME }, { "nostrictatime", true, MS_STRICTATIME },
-	{ "bind", false, MS_BIND },		{ "rbind", false, MS_BIND | MS_REC },
-	{ "defaults", false, 0 },
-};
-
-static const struct mount_opt prop_opts[] = {
-	{ "private", false, MS_PRIVATE },	{ "rprivate", false, MS_PRIVATE | MS_REC },
-	{ "shared", false, MS_SHARED },		{ "rshared", false, MS_SHARED | MS_REC },
-	{ "slave", false, MS_SLAVE },		{ "rslave", false, MS_SLAVE | MS_REC },
-	{ "unbindable", false, MS_UNBINDABLE }, { "runbindable", false, MS_UNBINDABLE | MS_REC },
-};
-
 #define N_OPTS(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Options to mount flags, propagation flags, and a data string for the rest. */
@@ -61,24 +33,15 @@ static int parse_options(const pb_mount *m, unsigned long *flags, unsigned long 
 	data[0] = '\0';
 	for (size_t i = 0; i < m->n_options; i++) {
 		const char *o = m->options[i];
-		bool known = false;
+		const struct kx_mount_opt *mo = kx_mount_opt(o);
 
-		for (size_t k = 0; k < N_OPTS(mount_opts) && !known; k++) {
-			if (strcmp(o, mount_opts[k].name))
-				continue;
-			known = true;
-			if (mount_opts[k].clear)
-				*flags &= ~mount_opts[k].flag;
-			else
-				*flags |= mount_opts[k].flag;
-		}
-		for (size_t k = 0; k < N_OPTS(prop_opts) && !known; k++) {
-			if (!strcmp(o, prop_opts[k].name)) {
-				known = true;
-				*prop = prop_opts[k].flag;
-			}
-		}
-		if (known || !*o)
+		if (mo && mo->propagation)
+			*prop = mo->flag;
+		else if (mo && mo->clear)
+			*flags &= ~mo->flag;
+		else if (mo)
+			*flags |= mo->flag;
+		if (mo || !*o)
 			continue;
 		/* Tokens only for the host's own helpers. */
 		if (!strcmp(o, "tmpcopyup") || !strncmp(o, "x-", 2))

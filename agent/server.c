@@ -302,10 +302,8 @@ static int h_update(const struct call *call, const ProtobufCMessage *req,
 	c = container_get(call, r->container_id, &ret);
 	if (!c)
 		return ret;
-	if (r->memory_max < -1 || r->cpu_max_quota < -1 || r->pids_max < -1)
-		return reply_err(call, TTRPC_INVALID_ARGUMENT, "a limit below -1");
-	if (cgroup_update(c->cgroup, r->memory_max, r->cpu_max_quota, r->cpu_max_period,
-			  r->pids_max, msg, sizeof(msg)) < 0)
+	if (cgroup_check_writes(r->writes, r->n_writes, msg, sizeof(msg)) ||
+	    cgroup_write_all(c->cgroup, r->writes, r->n_writes, msg, sizeof(msg)) < 0)
 		return reply_err(call, TTRPC_INVALID_ARGUMENT, "container %s: %s",
 				 r->container_id, msg);
 	return reply(call, TTRPC_OK, NULL, NULL);

@@ -16,6 +16,16 @@ echo "TAP version 13"
 compat_base || { finish runc-compat; exit 1; }
 
 A=.process.args
+# status_within SECS WANT CMD...: CMD (a state command) says status WANT within SECS
+status_within() {
+	local t=$1 want=$2
+	shift 2
+	for _ in $(seq $((t * 20))); do
+		[ "$("$@" 2>/dev/null | jq -r .status 2>/dev/null)" = "$want" ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
 mkdir -p "$WORK/hostdir" && echo "from the host" >"$WORK/hostdir/f"
 
 same spec-as-is "$A = [\"sh\", \"-c\", \"echo hi; id; grep -E '^Cap(Inh|Prm|Eff|Bnd|Amb)' /proc/self/status\"]"
@@ -86,6 +96,74 @@ refused memory-swap-below "$R.memory = {\"limit\": 67108864, \"swap\": 1048576}"
 	'linux.resources.memory.swap: memory+swap limit (1048576) should be >= memory limit (67108864)'
 refused cpus-not-there "$R.cpu = {\"cpus\": \"0-63\"}" 'linux.resources.cpu.cpus: cpuset.cpus "0-63"'
 
+# update: runc's flags, or -r FILE; the limits in the guest cgroup at once, a lone
+# period keeping the quota; wrong input refused with runc's words, and nothing changed
+d=$(mkcase upd "$A = [\"sleep\", \"300\"]")
+(cd "$d" && runc --root "$WORK/runc" run -d r-upd >/dev/null 2>&1 </dev/null)
+rt run --detach --bundle "$d" k-upd >/dev/null 2>&1 </dev/null
+lim() {
+	rt exec k-upd sh -c 'cd /sys/fs/cgroup && cat memory.max memory.swap.max cpu.max cpu.weight pids.max' \
+		2>&1 | tr '\n' ' '
+}
+rt update --memory 64m --memory-swap 96M --cpu-quota 50000 --cpu-share 512 --pids-limit 40 k-upd \
+	2>"$WORK/err"; krc=$?
+out1=$(lim)
+rt update --cpu-period 200000 k-upd 2>>"$WORK/err"; krc2=$?
+out2=$(lim)
+echo '{"memory": {"limit": -1}, "pids": {"limit": -1}, "blockIO": {"weight": 10}}' >"$WORK/res.json"
+rt update -r "$WORK/res.json" k-upd 2>"$WORK/err3"; krc3=$?
+out3=$(lim)
+if [ "$krc$krc2$krc3" = 000 ] && [ ! -s "$WORK/err" ] &&
+   [ "$out1" = "67108864 33554432 50000 100000 20 40 " ] &&
+   [ "$out2" = "67108864 33554432 50000 200000 20 40 " ] &&
+   [ "$out3" = "max max 50000 200000 20 max " ] &&
+   grep -q "warning: $WORK/res.json: blockIO: not applied" "$WORK/err3"; then
+	ok "update: flags, then a lone --cpu-period keeping the quota, then -r FILE, in the guest cgroup"
+else
+	not_ok "update of a running container" "exits $krc $krc2 $krc3 $(cat "$WORK/err" "$WORK/err3")" \
+		"flags: '$out1'" "period: '$out2'" "-r: '$out3'"
+fi
+for args in "--memory abc|invalid value for memory: invalid size: 'abc'" \
+	    "--cpu-quota x|invalid value for cpu-quota:" "--memory -2|invalid value for memory:" \
+	    "-r /nonexist|open /nonexist: no such file" "--bogus|flag --bogus is not one of its flags" \
+	    "--memory-swap 1m|unable to set swap limit without memory limit"; do
+	words=${args#*|} args=${args%%|*}
+	runc --root "$WORK/runc" update $args r-upd >/dev/null 2>&1; rrc=$?
+	rt update $args k-upd 2>"$WORK/err"; krc=$?
+	if [ "$rrc$krc" = 11 ] && grep -qiF -- "$words" "$WORK/err" && [ "$(lim)" = "$out3" ]; then
+		ok "update $args: exit 1 as under runc, nothing changed: $(cat "$WORK/err")"
+	else
+		not_ok "update $args: refused as under runc" "runc: exit $rrc" "katasbx: exit $krc $(cat "$WORK/err")"
+	fi
+done
+echo '{"memory": {"limit": "64m"}}' | rt update -r - k-upd 2>"$WORK/err"; krc=$?
+if [ "$krc" = 1 ] && grep -q "stdin: memory.limit: must be a number" "$WORK/err"; then
+	ok "update -r - with a string limit names the field: $(cat "$WORK/err")"
+else
+	not_ok "update -r - with a string limit" "exit $krc $(cat "$WORK/err")"
+fi
+rt pause k-upd && rt update --memory 32m k-upd 2>"$WORK/err"; krc=$?
+rt resume k-upd
+if [ "$krc" = 1 ] && grep -q "container is paused (its VM is stopped): resume it first" "$WORK/err" &&
+   [ "$(lim)" = "$out3" ]; then
+	ok "update of a paused container is refused (its VM is stopped): $(cat "$WORK/err")"
+else
+	not_ok "update of a paused container" "exit $krc $(cat "$WORK/err")"
+fi
+runc --root "$WORK/runc" kill r-upd KILL; rt kill k-upd KILL
+status_within 5 stopped runc --root "$WORK/runc" state r-upd
+for id in upd nosuch; do
+	runc --root "$WORK/runc" update --memory 32m "r-$id" 2>"$WORK/runc.err"; rrc=$?
+	rt update --memory 32m "k-$id" 2>"$WORK/err"; krc=$?
+	words="container not running"; [ $id = nosuch ] && words="does not exist"
+	if [ "$rrc$krc" = 11 ] && grep -q "$words" "$WORK/err" && grep -q "$words" "$WORK/runc.err"; then
+		ok "update of a $([ $id = upd ] && echo stopped || echo missing) container: exit 1, runc's words: $(cat "$WORK/err")"
+	else
+		not_ok "update of k-$id" "runc: exit $rrc $(cat "$WORK/runc.err")" "katasbx: exit $krc $(cat "$WORK/err")"
+	fi
+done
+runc --root "$WORK/runc" delete -f r-upd >/dev/null 2>&1; rt delete --force k-upd >/dev/null 2>&1
+
 # run in the foreground deletes the container once it exited, as runc's; --keep keeps it
 d=$(mkcase gone "$A = [\"true\"]")
 (cd "$d" && runc --root "$WORK/runc" run r-gone >/dev/null 2>&1 </dev/null)
@@ -106,16 +184,6 @@ rt delete k-kept >/dev/null 2>&1
 # kill: a created container dies of TERM, as runc's; a delete right after kill -9
 # works; kill of a stopped one says runc's words
 d=$(mkcase killme "$A = [\"sleep\", \"100\"]")
-# status_within SECS WANT CMD...: CMD (a state command) says status WANT within SECS
-status_within() {
-	local t=$1 want=$2
-	shift 2
-	for _ in $(seq $((t * 20))); do
-		[ "$("$@" 2>/dev/null | jq -r .status 2>/dev/null)" = "$want" ] && return 0
-		sleep 0.05
-	done
-	return 1
-}
 (cd "$d" && runc --root "$WORK/runc" create r-kc >/dev/null 2>&1 </dev/null)
 runc --root "$WORK/runc" kill r-kc TERM
 status_within 5 stopped runc --root "$WORK/runc" state r-kc && rst=stopped || rst=not-stopped
@@ -149,7 +217,7 @@ rt delete --force k-k9 >/dev/null 2>&1
 # The command line: --help for every command, one line for a flag a command lacks,
 # runc's exit codes.
 bad=
-for c in create start run state kill delete exec pause resume list check template pool spec; do
+for c in create start run state kill delete exec update pause resume list check template pool spec features; do
 	out=$(rt "$c" --help 2>&1) && echo "$out" | grep -q "^usage: katasbx-runtime .*$c" || bad="$bad $c"
 done
 [ -z "$bad" ] && ok "--help of every command exits 0 with its usage" || not_ok "--help of:$bad"
@@ -185,6 +253,26 @@ if echo "$v" | grep -q '^katasbx-runtime version ' && echo "$v" | grep -Eq '^com
 	ok "--version: $(echo $v)"
 else
 	not_ok "--version names the version, the commit and the spec" "$v"
+fi
+
+# features: runc 1.1's document, of what this build takes: its keys are runc's, its
+# lists within runc's (the same capabilities), user namespaces and cgroup v1 left out
+rt features >"$WORK/kf.json" 2>"$WORK/err"; krc=$?
+runc features >"$WORK/rf.json"
+keys='[paths | select(.[-1] | type == "string") | join(".")] | map(select(startswith("annotations.") | not)) | sort'
+sub() { jq -e --slurpfile r "$WORK/rf.json" "$1" "$WORK/kf.json" >/dev/null; }
+if [ "$krc" = 0 ] && [ ! -s "$WORK/err" ] &&
+   [ "$(jq -c "$keys" "$WORK/kf.json")" = "$(jq -c "$keys" "$WORK/rf.json")" ] &&
+   sub '(.hooks - $r[0].hooks) == [] and (.mountOptions - $r[0].mountOptions) == []' &&
+   sub '.linux.capabilities == $r[0].linux.capabilities' &&
+   sub '(.linux.namespaces | index("user")) == null and (.linux.namespaces - $r[0].linux.namespaces) == []' &&
+   sub '(.linux.seccomp.actions - $r[0].linux.seccomp.actions) == [] and (.linux.seccomp.archs | index("SCMP_ARCH_X86_64"))' &&
+   sub '.linux.cgroup == {"v1": false, "v2": true, "systemd": false, "systemdUser": false}' &&
+   sub '.hooks | length == 6' &&
+   sub ".ociVersionMax == \"$("$RT" --version | sed -n 's/^spec: //p')\""; then
+	ok "features: runc's document, within runc's lists: $(jq -c '.linux.namespaces' "$WORK/kf.json")"
+else
+	not_ok "features" "exit $krc $(cat "$WORK/err")" "$(diff <(jq -c "$keys" "$WORK/kf.json") <(jq -c "$keys" "$WORK/rf.json") | head -n 5)"
 fi
 
 # spec: runc spec's config.json but for the hostname and the version; it runs as it

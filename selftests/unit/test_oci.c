@@ -896,6 +896,52 @@ static void test_resources(void **state)
 	kx_spec_free(&s);
 }
 
+/* An update's document: the same conversion, named after it, a lone period keeping the quota */
+static void test_resources_update(void **state)
+{
+	Katasbx__Agent__V1__CgroupWrite **w;
+	struct kx_err err = { 0 };
+	char warn[256];
+	size_t n;
+
+	(void)state;
+	assert_int_equal(kx_resources_update("{\"memory\":{\"limit\":-1},\"cpu\":{\"period\":200000},"
+					     "\"blockIO\":{\"weight\":10}}", "res.json", &w, &n,
+					     warn, sizeof(warn), &err), 0);
+	assert_int_equal(n, 3);
+	/* runc: no memory limit, no swap limit either */
+	assert_string_equal(w[1]->file, "memory.swap.max");
+	assert_string_equal(w[1]->value, "max");
+	assert_string_equal(w[2]->value, "max 200000");
+	assert_true(w[2]->keep_quota);
+	assert_string_equal(w[2]->field, "cpu.period");
+	assert_string_equal(warn, "res.json: blockIO: not applied (the guest's devices and network "
+				  "are not the host's)");
+	kx_cgroup_writes_free(w, n);
+
+	/* with a quota, cpu.max is written as it is */
+	assert_int_equal(kx_resources_update("{\"cpu\":{\"quota\":5000,\"period\":10000}}", "update",
+					     &w, &n, warn, sizeof(warn), &err), 0);
+	assert_int_equal(n, 1);
+	assert_false(w[0]->keep_quota);
+	kx_cgroup_writes_free(w, n);
+
+	assert_int_equal(kx_resources_update("{\"memory\":{\"swap\":1048576}}", "update", &w, &n,
+					     warn, sizeof(warn), &err), -1);
+	assert_string_equal(err.msg, "update: memory.swap: unable to set swap limit without memory "
+				     "limit");
+	assert_null(w);
+	assert_int_equal(kx_resources_update("[1]", "stdin", &w, &n, warn, sizeof(warn), &err), -1);
+	assert_string_equal(err.msg, "stdin: resources: must be an object");
+	assert_int_equal(kx_resources_update("{\"memory\":", "stdin", &w, &n, warn, sizeof(warn),
+					     &err), -1);
+	assert_non_null(strstr(err.msg, "stdin: "));
+	/* the document's name was this call's only: config.json is named again */
+	assert_int_equal(kx_spec_parse(CFG("\"linux\":{\"resources\":{\"pids\":{\"limit\":\"5\"}}},",
+					   PROC), bundle, &(struct kx_spec){ 0 }, &err), -1);
+	assert_string_equal(err.msg, "config.json: linux.resources.pids.limit: must be a number");
+}
+
 static void test_bad(void **state)
 {
 	const struct bad *b = *state;
@@ -926,6 +972,7 @@ int main(void)
 		cmocka_unit_test(test_create_request),
 		cmocka_unit_test(test_hooks),
 		cmocka_unit_test(test_resources),
+		cmocka_unit_test(test_resources_update),
 	};
 	size_t n_good = sizeof(good) / sizeof(good[0]);
 	size_t n_bad = sizeof(bad_cases) / sizeof(bad_cases[0]);

@@ -163,3 +163,63 @@ void kx_vm_dir_remove(const char *dir)
 	if (rmdir(dir) && errno != ENOENT)
 		kx_warn("remove %s: %s", dir, strerror(errno));
 }
+
+char *kx_read_text(int fd, const char *path, size_t max, struct kx_err *err)
+{
+	size_t len = 0, cap = 8192;
+	char *buf = malloc(cap + 1), *nb;
+
+	if (!buf) {
+		kx_error(err, ENOMEM, "read %s", path);
+		return NULL;
+	}
+	for (;;) {
+		ssize_t n = read(fd, buf + len, cap - len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			kx_error(err, errno, "read %s", path);
+			goto fail;
+		}
+		if (n == 0)
+			break;
+		len += n;
+		if (len > max) {
+			kx_error(err, EFBIG, "%s: larger than %zu bytes", path, max);
+			goto fail;
+		}
+		if (len == cap) {
+			cap = cap * 2 > max ? max + 1 : cap * 2;
+			nb = realloc(buf, cap + 1);
+			if (!nb) {
+				kx_error(err, ENOMEM, "read %s", path);
+				goto fail;
+			}
+			buf = nb;
+		}
+	}
+	buf[len] = '\0';
+	if (strlen(buf) != len) {
+		kx_error(err, 0, "%s: contains a NUL byte", path);
+		goto fail;
+	}
+	return buf;
+fail:
+	free(buf);
+	return NULL;
+}
+
+char *kx_read_text_file(const char *path, size_t max, struct kx_err *err)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	char *text;
+
+	if (fd < 0) {
+		kx_error(err, errno, "open %s", path);
+		return NULL;
+	}
+	text = kx_read_text(fd, path, max, err);
+	close(fd);
+	return text;
+}

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* Directories: make a path, list the names in one, remove a VM's. */
+/* Directories: make a path, list the names in one, remove a VM's; read a text file. */
 #ifndef KX_FSUTIL_H
 #define KX_FSUTIL_H
 
@@ -35,5 +35,12 @@ void kx_vm_dir_remove(const char *dir);
  * dir: true when all is gone (or was), false if something is still there.
  */
 bool kx_unbind_dir(const char *dir);
+/*
+ * All of fd (path names it in errors) as a NUL-terminated string: an error if
+ * it holds a NUL byte or more than max bytes.
+ */
+char *kx_read_text(int fd, const char *path, size_t max, struct kx_err *err);
+/* kx_read_text of the file at path. */
+char *kx_read_text_file(const char *path, size_t max, struct kx_err *err);
 
 #endif

@@ -11,6 +11,7 @@
 
 #include "hookexec.h"
 #include "log.h"
+#include "oci.h"
 #include "oci_json.h"
 
 char *kx_hook_state(const char *oci_version, const struct kx_state *st, const char *status)
@@ -92,7 +93,7 @@ void kx_poststop_run(const char *record, const struct kx_state *st)
 		goto out;
 	}
 	spec.oci_version = (char *)((v = oj_member(o, "ociVersion")) ? json_object_get_string(v) :
-				    "1.0.2");
+				    KX_OCI_VERSION);
 	/* the bundle as create saw it: the state's may be empty after a crash */
 	if ((v = oj_member(o, "bundle")) && json_object_is_type(v, json_type_string))
 		snprintf(s.bundle, sizeof(s.bundle), "%s", json_object_get_string(v));

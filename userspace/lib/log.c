@@ -95,3 +95,13 @@ void kx_log_set_name(const char *name)
 {
 	log_name = name;
 }
+
+void kx_warn_lines(const char *text)
+{
+	while (*text) {
+		size_t n = strcspn(text, "\n");
+
+		kx_warn("%.*s", (int)n, text);
+		text += n + (text[n] == '\n');
+	}
+}

@@ -23,6 +23,8 @@ double kx_log_elapsed_ms(void);
 
 #define kx_debug(...) kx_log(KX_LOG_DEBUG, __VA_ARGS__)
 #define kx_warn(...) kx_log(KX_LOG_WARN, __VA_ARGS__)
+/* Each line of text as a warning of its own. */
+void kx_warn_lines(const char *text);
 #define kx_info(...) kx_log(KX_LOG_INFO, __VA_ARGS__)
 
 #endif

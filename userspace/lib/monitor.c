@@ -74,17 +74,6 @@ static void vm_started(void *ctx, const struct kx_boot *b)
 	save_state(m);
 }
 
-/* Each line of text as a warning of its own. */
-static void warn_lines(const char *text)
-{
-	while (*text) {
-		size_t n = strcspn(text, "\n");
-
-		kx_warn("%.*s", (int)n, text);
-		text += n + (text[n] == '\n');
-	}
-}
-
 /*
  * Limits above what the VM has hold only as far as the VM goes: say so (the
  * VM is not sized from the spec's limits yet).
@@ -124,7 +113,7 @@ static int boot(struct mon *m, struct kx_err *err)
 
 	if (spec->unknown_caps[0])
 		kx_warn(KX_UNKNOWN_CAPS_WARNING, spec->unknown_caps);
-	warn_lines(spec->warnings);
+	kx_warn_lines(spec->warnings);
 	warn_above_vm(spec, cfg);
 	/*
 	 * The task's pid is ours: its network namespace is where CNI (ctr run

@@ -338,7 +338,8 @@ static void on_client_request(struct mon *m, int ci, struct ttrpc_frame *f)
 				       ci, f->stream_id);
 		} else if (m->paused) {
 			ttrpc_send_response(&c->conn, f->stream_id, TTRPC_FAILED_PRECONDITION,
-					    "container is paused", NULL, &err);
+					    "container is paused (its VM is stopped): resume it first",
+					    NULL, &err);
 		} else if ((pi = container_init(m, q->container_id, ci, f->stream_id)) >= 0) {
 			r.container_id = m->procs[pi].cid;
 			if (agent_send(m, "StatsContainer", &r.base, P_STATS, ci, f->stream_id))
@@ -370,7 +371,8 @@ static void on_client_request(struct mon *m, int ci, struct ttrpc_frame *f)
 					    "malformed update request", NULL, &err);
 		} else if (m->paused) {
 			ttrpc_send_response(&c->conn, f->stream_id, TTRPC_FAILED_PRECONDITION,
-					    "container is paused", NULL, &err);
+					    "container is paused (its VM is stopped): resume it first",
+					    NULL, &err);
 		} else if ((pi = container_init(m, u->container_id, ci, f->stream_id)) >= 0) {
 			char *cid = u->container_id;
 

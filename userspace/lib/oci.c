@@ -18,6 +18,7 @@
 
 #include <json-c/json.h>
 
+#include "fsutil.h"
 #include "oci_json.h"
 
 #define CONFIG_MAX (16u << 20)	/* a config.json larger than this is a mistake */
@@ -35,6 +36,12 @@ static const char *const cap_names[] = {
 	"CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF",
 	"CAP_CHECKPOINT_RESTORE",
 };
+
+const char *kx_cap_name(int cap)
+{
+	return cap >= 0 && cap < (int)(sizeof(cap_names) / sizeof(cap_names[0])) ? cap_names[cap] :
+									      NULL;
+}
 
 int kx_cap_from_name(const char *name)
 {
@@ -453,23 +460,28 @@ static const char *one_of(const char *s, const char *const *names)
 	return "unknown";
 }
 
+const char *const kx_seccomp_actions[] = {
+	"SCMP_ACT_ALLOW", "SCMP_ACT_ERRNO", "SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS",
+	"SCMP_ACT_KILL_THREAD", "SCMP_ACT_LOG", "SCMP_ACT_TRACE", "SCMP_ACT_TRAP", NULL,
+};
+/* the guest's: x86-64 and what runs on it */
+const char *const kx_seccomp_archs[] = {
+	"SCMP_ARCH_X32", "SCMP_ARCH_X86", "SCMP_ARCH_X86_64", NULL,
+};
+const char *const kx_seccomp_operators[] = {
+	"SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_LE", "SCMP_CMP_LT",
+	"SCMP_CMP_MASKED_EQ", "SCMP_CMP_NE", NULL,
+};
+
 static const char *seccomp_action(const char *s)
 {
-	static const char *const ok[] = {
-		"SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD", "SCMP_ACT_TRAP",
-		"SCMP_ACT_ERRNO", "SCMP_ACT_TRACE", "SCMP_ACT_ALLOW", "SCMP_ACT_LOG", NULL,
-	};
-
 	if (!strcmp(s, "SCMP_ACT_NOTIFY"))
 		return "not supported (no seccomp agent)";
-	return one_of(s, ok) ? "unknown action" : NULL;
+	return one_of(s, kx_seccomp_actions) ? "unknown action" : NULL;
 }
 
 static const char *seccomp_arch(const char *s)
 {
-	static const char *const ok[] = {
-		"SCMP_ARCH_X86", "SCMP_ARCH_X86_64", "SCMP_ARCH_X32", NULL,
-	};
 	static const char *const foreign[] = {
 		"SCMP_ARCH_ARM", "SCMP_ARCH_AARCH64", "SCMP_ARCH_MIPS", "SCMP_ARCH_MIPS64",
 		"SCMP_ARCH_MIPS64N32", "SCMP_ARCH_MIPSEL", "SCMP_ARCH_MIPSEL64",
@@ -479,17 +491,12 @@ static const char *seccomp_arch(const char *s)
 	};
 
 	/* profiles list every architecture; the guest is x86-64, the others do not apply */
-	return one_of(s, ok) && one_of(s, foreign) ? "unknown architecture" : NULL;
+	return one_of(s, kx_seccomp_archs) && one_of(s, foreign) ? "unknown architecture" : NULL;
 }
 
 static const char *seccomp_op(const char *s)
 {
-	static const char *const ok[] = {
-		"SCMP_CMP_NE", "SCMP_CMP_LT", "SCMP_CMP_LE", "SCMP_CMP_EQ", "SCMP_CMP_GE",
-		"SCMP_CMP_GT", "SCMP_CMP_MASKED_EQ", NULL,
-	};
-
-	return one_of(s, ok) ? "unknown operator" : NULL;
+	return one_of(s, kx_seccomp_operators) ? "unknown operator" : NULL;
 }
 
 /* A required string member checked by check (which says what is wrong, or NULL). */
@@ -639,17 +646,19 @@ static int parse_seccomp(json_object *v, struct kx_spec *spec, struct kx_err *er
 	return 0;
 }
 
+const struct kx_ns_type kx_ns_types[] = {
+	{ "cgroup", 0, true }, { "ipc", KX_NS_IPC, true }, { "mount", 0, true },
+	{ "network", KX_NS_NET, true }, { "pid", KX_NS_PID, true }, { "uts", KX_NS_UTS, true },
+	{ "user", KX_NS_USER, false }, { "time", KX_NS_TIME, false }, { NULL, 0, false },
+};
+
 /*
  * linux.namespaces: the guest makes the container's own; which of them name
  * an existing one by path (a pod's container names its sandbox's) is kept.
  */
 static int parse_namespaces(json_object *v, struct kx_spec *spec, struct kx_err *err)
 {
-	static const struct { const char *type; unsigned int bit; } known[] = {
-		{ "pid", KX_NS_PID }, { "ipc", KX_NS_IPC }, { "uts", KX_NS_UTS },
-		{ "network", KX_NS_NET }, { "mount", 0 }, { "user", KX_NS_USER }, { "cgroup", 0 },
-		{ "time", 0 },
-	};
+	const struct kx_ns_type *known = kx_ns_types;
 	size_t n;
 
 	if (oj_want(v, json_type_array, "linux.namespaces", err))
@@ -665,10 +674,10 @@ static int parse_namespaces(json_object *v, struct kx_spec *spec, struct kx_err 
 		if (oj_want(e, json_type_object, elem, err) || oj_req_string(e, elem, "type", &type, err) ||
 		    oj_opt_string(e, elem, "path", &path, err))
 			return -1;
-		for (k = 0; k < sizeof(known) / sizeof(known[0]); k++)
+		for (k = 0; known[k].type; k++)
 			if (!strcmp(type, known[k].type))
 				break;
-		if (k == sizeof(known) / sizeof(known[0]))
+		if (!known[k].type)
 			return oj_field_error(err, oj_join(fp, elem, "type"), "unknown namespace type \"%s\"",
 					   type);
 		if (known[k].bit == KX_NS_NET) {
@@ -829,53 +838,6 @@ out:
 	return ret;
 }
 
-/* The whole of path, NUL-terminated; at most CONFIG_MAX bytes. */
-static char *read_file(int fd, const char *path, struct kx_err *err)
-{
-	size_t len = 0, cap = 8192;
-	char *buf = malloc(cap + 1), *nb;
-
-	if (!buf) {
-		kx_error(err, ENOMEM, "read %s", path);
-		return NULL;
-	}
-	for (;;) {
-		ssize_t n = read(fd, buf + len, cap - len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			kx_error(err, errno, "read %s", path);
-			goto fail;
-		}
-		if (n == 0)
-			break;
-		len += n;
-		if (len == cap) {
-			if (cap >= CONFIG_MAX) {
-				kx_error(err, EFBIG, "%s: larger than %u bytes", path, CONFIG_MAX);
-				goto fail;
-			}
-			cap *= 2;
-			nb = realloc(buf, cap + 1);
-			if (!nb) {
-				kx_error(err, ENOMEM, "read %s", path);
-				goto fail;
-			}
-			buf = nb;
-		}
-	}
-	buf[len] = '\0';
-	if (strlen(buf) != len) {
-		kx_error(err, 0, "%s: contains a NUL byte", path);
-		goto fail;
-	}
-	return buf;
-fail:
-	free(buf);
-	return NULL;
-}
-
 int kx_spec_load(const char *bundle, struct kx_spec *spec, struct kx_err *err)
 {
 	cleanup_free char *dir = NULL, *path = NULL, *text = NULL;
@@ -906,7 +868,7 @@ int kx_spec_load(const char *bundle, struct kx_spec *spec, struct kx_err *err)
 			return kx_error(err, ENOENT, "bundle %s: no config.json", dir);
 		return kx_error(err, errno, "open %s", path);
 	}
-	text = read_file(fd, path, err);
+	text = kx_read_text(fd, path, CONFIG_MAX, err);
 	if (!text)
 		return -1;
 	return kx_spec_parse(text, dir, spec, err);
@@ -930,7 +892,7 @@ void kx_spec_free(struct kx_spec *spec)
 	free(spec->annotations_json);
 	free(spec->net_ns_path);
 	oj_free_hooks(spec);
-	oj_free_resources(spec);
+	kx_cgroup_writes_free(spec->cgroup, spec->n_cgroup);
 	oj_free_linux_extra(spec);
 	memset(spec, 0, sizeof(*spec));
 	spec->net_ns_index = -1;

@@ -13,11 +13,15 @@
 #include "agent.pb-c.h"
 #include "kx_error.h"
 
+/* The OCI runtime spec version this build follows (state, spec, features). */
+#define KX_OCI_VERSION "1.0.2"
+
 #define KX_NS_PID 1u
 #define KX_NS_IPC 2u
 #define KX_NS_UTS 4u
 #define KX_NS_NET 8u
 #define KX_NS_USER 16u
+#define KX_NS_TIME 32u
 
 /* config.json's hooks, in the order the runtime runs them */
 enum kx_hook_kind {
@@ -122,6 +126,37 @@ bool kx_mount_is_bind(const Katasbx__Agent__V1__Mount *m);
 int kx_process_parse(const char *json_text, Katasbx__Agent__V1__Process **out,
 		     char unknown_caps[256], struct kx_err *err);
 
+/*
+ * An OCI LinuxResources (runc update's -r file or flags, containerd's Update)
+ * as the writes of an update of the container's guest cgroup, converted as
+ * linux.resources is at create; errors and warnings (lines into warnings)
+ * name doc and the field ("update: memory.swap: ..."). A cpu period without
+ * a quota keeps the quota the cgroup has (runc update's merge). Free *w with
+ * kx_cgroup_writes_free.
+ */
+int kx_resources_update(const char *json_text, const char *doc,
+			Katasbx__Agent__V1__CgroupWrite ***w, size_t *n, char *warnings,
+			size_t warnings_size, struct kx_err *err);
+void kx_cgroup_writes_free(Katasbx__Agent__V1__CgroupWrite **w, size_t n);
+
+/*
+ * What the parser takes, for `features`: linux.namespaces types (applied:
+ * the guest makes one; else refused or warned of), NULL-terminated; the
+ * seccomp actions, architectures and operators a profile may name (a foreign
+ * architecture is taken too, and does not apply), NULL-terminated.
+ */
+struct kx_ns_type {
+	const char *type;
+	unsigned int bit;	/* KX_NS_*, 0 for those always made */
+	bool applied;
+};
+extern const struct kx_ns_type kx_ns_types[];
+extern const char *const kx_seccomp_actions[];
+extern const char *const kx_seccomp_archs[];
+extern const char *const kx_seccomp_operators[];
+
+/* Capability number to name, NULL if unknown. */
+const char *kx_cap_name(int cap);
 /* Capability name ("CAP_NET_ADMIN") to number, -1 if unknown. */
 int kx_cap_from_name(const char *name);
 /* Rlimit name ("RLIMIT_NOFILE") to number, -1 if unknown. */

@@ -26,19 +26,6 @@ const char *kx_hook_kind_name(enum kx_hook_kind k)
 	return k < KX_HOOK_KINDS ? kind_names[k] : "?";
 }
 
-void oj_warn(struct kx_spec *spec, const char *path, const char *fmt, ...)
-{
-	size_t len = strlen(spec->warnings);
-	char msg[600];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	snprintf(spec->warnings + len, sizeof(spec->warnings) - len, "%sconfig.json: %s: %s",
-		 len ? "\n" : "", path, msg);
-}
-
 static int parse_hook(json_object *v, const char *elem, Katasbx__Agent__V1__Hook *h,
 		      struct kx_err *err)
 {

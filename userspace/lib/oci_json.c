@@ -7,6 +7,22 @@
 #include <stdio.h>
 #include <string.h>
 
+/* What errors and warnings name the document by; per thread (the shim's). */
+static _Thread_local const char *doc_name;
+
+const char *oj_doc(const char *name)
+{
+	const char *was = doc_name;
+
+	doc_name = name;
+	return was;
+}
+
+static const char *doc(void)
+{
+	return doc_name ? doc_name : "config.json";
+}
+
 /* "config.json: PATH: MESSAGE"; returns -1. */
 int oj_field_error(struct kx_err *err, const char *path, const char *fmt, ...)
 {
@@ -16,7 +32,20 @@ int oj_field_error(struct kx_err *err, const char *path, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	return kx_error(err, 0, "config.json: %s: %s", path, msg);
+	return kx_error(err, 0, "%s: %s: %s", doc(), path, msg);
+}
+
+void oj_warn_in(char *buf, size_t size, const char *path, const char *fmt, ...)
+{
+	size_t len = strnlen(buf, size);
+	char msg[600];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (len < size)
+		snprintf(buf + len, size - len, "%s%s: %s: %s", len ? "\n" : "", doc(), path, msg);
 }
 
 const char *oj_join(char *buf, const char *parent, const char *key)
@@ -70,7 +99,7 @@ int oj_dup_string(json_object *v, const char *path, char **out, struct kx_err *e
 		return oj_field_error(err, path, "must not contain NUL bytes");
 	*out = strdup(s);
 	if (!*out)
-		return kx_error(err, ENOMEM, "config.json: %s", path);
+		return kx_error(err, ENOMEM, "%s: %s", doc(), path);
 	return 0;
 }
 
@@ -158,7 +187,7 @@ int oj_string_array(json_object *v, const char *path, char ***out, size_t *n_out
 	n = json_object_array_length(v);
 	a = calloc(n ? n : 1, sizeof(*a));
 	if (!a)
-		return kx_error(err, ENOMEM, "config.json: %s", path);
+		return kx_error(err, ENOMEM, "%s: %s", doc(), path);
 	for (size_t i = 0; i < n; i++) {
 		const char *why;
 

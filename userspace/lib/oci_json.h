@@ -17,6 +17,11 @@
 
 #define PATH_BUF 256	/* a field's dotted path */
 
+/*
+ * The document errors and warnings name (NULL: "config.json"), in this
+ * thread until set again; returns the one before.
+ */
+const char *oj_doc(const char *name);
 /* "config.json: PATH: MESSAGE"; returns -1. */
 int oj_field_error(struct kx_err *err, const char *path, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -49,9 +54,12 @@ const char *oj_check_absolute(const char *s);
 const char *oj_check_env(const char *s);
 
 struct kx_spec;
-/* Add a line "config.json: PATH: MESSAGE" to spec->warnings. */
-void oj_warn(struct kx_spec *spec, const char *path, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+/* Add a line "config.json: PATH: MESSAGE" to buf (size bytes, a string). */
+void oj_warn_in(char *buf, size_t size, const char *path, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* oj_warn_in spec->warnings. */
+#define oj_warn(spec, path, ...) \
+	oj_warn_in((spec)->warnings, sizeof((spec)->warnings), path, __VA_ARGS__)
 /*
  * config.json's "hooks" (v, may be NULL) into spec->hooks (oci_hooks.c): each
  * with an absolute path, args, env and a timeout above zero. A kind of hook
@@ -59,9 +67,8 @@ void oj_warn(struct kx_spec *spec, const char *path, const char *fmt, ...)
  */
 int oj_parse_hooks(json_object *v, struct kx_spec *spec, struct kx_err *err);
 void oj_free_hooks(struct kx_spec *spec);
-/* linux.resources (v, may be NULL) into spec->cgroup (oci_resources.c). */
+/* linux.resources (v, may be NULL) into spec->resources (oci_resources.c). */
 int oj_parse_resources(json_object *v, struct kx_spec *spec, struct kx_err *err);
-void oj_free_resources(struct kx_spec *spec);
 /*
  * The rest of "linux" (oci_linux.c): sysctl, devices, and what is refused or
  * warned about; after the namespaces are known. And process's oomScoreAdj

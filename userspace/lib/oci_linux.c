@@ -202,6 +202,9 @@ int oj_parse_linux_extra(json_object *v, struct kx_spec *spec, struct kx_err *er
 	if (spec->ns_types & KX_NS_USER)
 		return oj_field_error(err, "linux.namespaces", "a \"user\" namespace is not "
 				      "supported (yet)");
+	if (spec->ns_types & KX_NS_TIME)
+		oj_warn(spec, "linux.namespaces", "a \"time\" namespace is not made (the container "
+			"has the guest's clocks)");
 	if (oj_opt_string(v, "linux", "rootfsPropagation", &prop, err))
 		return -1;
 	if (prop) {

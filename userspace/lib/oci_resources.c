@@ -5,7 +5,8 @@
  * memory.low, memory.swap.max as swap minus limit, cpu.weight from shares,
  * cpu.max, cpuset.*, pids.max, unified as is). What a VM cannot apply (the
  * host's block devices, v1-only knobs) is a warning; a wrong value an error
- * naming the field.
+ * naming the field. The same conversion serves updates (runc update,
+ * containerd's Update), where a cpu period alone keeps the quota.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -19,6 +20,10 @@
 struct writes {
 	Katasbx__Agent__V1__CgroupWrite ***w;
 	size_t *n;
+	char *warnings;		/* oj_warn_in's buffer */
+	size_t warnings_size;
+	const char *root;	/* "linux.resources", or "" for an update's own document */
+	bool update;
 };
 
 static int add(struct writes *ws, const char *file, const char *value, const char *field,
@@ -28,18 +33,18 @@ static int add(struct writes *ws, const char *file, const char *value, const cha
 
 	nw = realloc(*ws->w, (*ws->n + 1) * sizeof(*nw));
 	if (!nw)
-		return kx_error(err, ENOMEM, "config.json: %s", field);
+		return kx_error(err, ENOMEM, "%s", field);
 	*ws->w = nw;
 	w = malloc(sizeof(*w));
 	if (!w)
-		return kx_error(err, ENOMEM, "config.json: %s", field);
+		return kx_error(err, ENOMEM, "%s", field);
 	katasbx__agent__v1__cgroup_write__init(w);
 	nw[(*ws->n)++] = w;
 	w->file = strdup(file);
 	w->value = strdup(value);
 	w->field = strdup(field);
 	if (!w->file || !w->value || !w->field)
-		return kx_error(err, ENOMEM, "config.json: %s", field);
+		return kx_error(err, ENOMEM, "%s", field);
 	return 0;
 }
 
@@ -89,23 +94,24 @@ static void limit_str(char *buf, size_t len, int64_t v)
 
 /* Members that cannot be applied in a VM: each one set is a warning. */
 static void not_applied(json_object *o, const char *parent, const char *const *keys,
-			const char *why, struct kx_spec *spec)
+			const char *why, struct writes *ws)
 {
 	char path[PATH_BUF];
 
 	for (; *keys; keys++)
 		if (oj_member(o, *keys))
-			oj_warn(spec, oj_join(path, parent, *keys), "not applied (%s)", why);
+			oj_warn_in(ws->warnings, ws->warnings_size, oj_join(path, parent, *keys),
+				   "not applied (%s)", why);
 }
 
-static int memory(json_object *v, struct writes *ws, struct kx_spec *spec, struct kx_err *err)
+static int memory(json_object *v, struct writes *ws, struct kx_err *err)
 {
-	static const char *const p = "linux.resources.memory";
 	static const char *const v1_only[] = { "kernel", "kernelTCP", "swappiness",
 					       "disableOOMKiller", NULL };
-	char path[PATH_BUF], val[32];
+	char p[PATH_BUF], path[PATH_BUF], val[32];
 	int64_t limit, low, swap;
 
+	oj_join(p, ws->root, "memory");
 	if (oj_want(v, json_type_object, p, err) ||
 	    get_limit(v, p, "limit", &limit, path, err) ||
 	    (limit && (limit_str(val, sizeof(val), limit), add(ws, "memory.max", val, path, err))) ||
@@ -113,8 +119,8 @@ static int memory(json_object *v, struct writes *ws, struct kx_spec *spec, struc
 	    (low && (limit_str(val, sizeof(val), low), add(ws, "memory.low", val, path, err))) ||
 	    get_limit(v, p, "swap", &swap, path, err))
 		return -1;
-	/* runc: swap is memory+swap; cgroup v2 limits swap alone */
-	if (swap == -1) {
+	/* runc: swap is memory+swap; cgroup v2 limits swap alone; no memory limit, no swap's */
+	if (swap == -1 || (limit == -1 && !swap)) {
 		if (add(ws, "memory.swap.max", "max", path, err))
 			return -1;
 	} else if (swap) {
@@ -127,22 +133,22 @@ static int memory(json_object *v, struct writes *ws, struct kx_spec *spec, struc
 		if (add(ws, "memory.swap.max", val, path, err))
 			return -1;
 	}
-	not_applied(v, p, v1_only, "cgroup v1 only", spec);
+	not_applied(v, p, v1_only, "cgroup v1 only", ws);
 	return 0;
 }
 
-static int cpu(json_object *v, struct writes *ws, struct kx_spec *spec, struct kx_err *err)
+static int cpu(json_object *v, struct writes *ws, struct kx_err *err)
 {
-	static const char *const p = "linux.resources.cpu";
 	static const char *const v1_only[] = { "realtimeRuntime", "realtimePeriod", NULL };
 	static const struct { const char *key, *file; } sets[] = {
 		{ "cpus", "cpuset.cpus" }, { "mems", "cpuset.mems" },
 	};
-	char path[PATH_BUF], val[64];
+	char p[PATH_BUF], path[PATH_BUF], val[64];
 	int64_t shares, quota, period;
 	bool has_shares, has_period;
 	json_object *f;
 
+	oj_join(p, ws->root, "cpu");
 	if (oj_want(v, json_type_object, p, err) ||
 	    get_int(v, p, "shares", &shares, &has_shares, path, err))
 		return -1;
@@ -169,6 +175,8 @@ static int cpu(json_object *v, struct writes *ws, struct kx_spec *spec, struct k
 			snprintf(val + n, sizeof(val) - n, " %" PRId64, period);
 		if (add(ws, "cpu.max", val, oj_join(path, p, quota ? "quota" : "period"), err))
 			return -1;
+		/* runc update: a period alone leaves the quota as it was */
+		(*ws->w)[*ws->n - 1]->keep_quota = ws->update && !quota;
 	}
 	for (size_t i = 0; i < sizeof(sets) / sizeof(sets[0]); i++) {
 		cleanup_free char *s = NULL;
@@ -182,17 +190,17 @@ static int cpu(json_object *v, struct writes *ws, struct kx_spec *spec, struct k
 		if (*s && add(ws, sets[i].file, s, path, err))
 			return -1;
 	}
-	not_applied(v, p, v1_only, "cgroup v1 only", spec);
+	not_applied(v, p, v1_only, "cgroup v1 only", ws);
 	return 0;
 }
 
 static int pids(json_object *v, struct writes *ws, struct kx_err *err)
 {
-	static const char *const p = "linux.resources.pids";
-	char path[PATH_BUF], val[32];
+	char p[PATH_BUF], path[PATH_BUF], val[32];
 	int64_t limit;
 	bool set;
 
+	oj_join(p, ws->root, "pids");
 	if (oj_want(v, json_type_object, p, err) || get_int(v, p, "limit", &limit, &set, path, err))
 		return -1;
 	/* runc: 0 leaves it, negative is no limit */
@@ -204,8 +212,9 @@ static int pids(json_object *v, struct writes *ws, struct kx_err *err)
 
 static int unified(json_object *v, struct writes *ws, struct kx_err *err)
 {
-	static const char *const p = "linux.resources.unified";
+	char p[PATH_BUF];
 
+	oj_join(p, ws->root, "unified");
 	if (oj_want(v, json_type_object, p, err))
 		return -1;
 	json_object_object_foreach(v, key, val) {
@@ -243,11 +252,12 @@ static bool default_device(const char *type, int64_t major, int64_t minor)
 	return false;
 }
 
-static int devices(json_object *v, struct kx_spec *spec, struct kx_err *err)
+static int devices(json_object *v, struct writes *ws, struct kx_err *err)
 {
-	static const char *const p = "linux.resources.devices";
+	char p[PATH_BUF];
 	size_t n;
 
+	oj_join(p, ws->root, "devices");
 	if (oj_want(v, json_type_array, p, err))
 		return -1;
 	n = json_object_array_length(v);
@@ -274,42 +284,71 @@ static int devices(json_object *v, struct kx_spec *spec, struct kx_err *err)
 		if (allow && type && (default_device(type, major, minor) ||
 				      (access && !strcmp(access, "m"))))
 			continue;
-		oj_warn(spec, elem, "not applied (the container has the guest's default devices only)");
+		oj_warn_in(ws->warnings, ws->warnings_size, elem,
+			   "not applied (the container has the guest's default devices only)");
 	}
 	return 0;
 }
 
-static int parse(json_object *v, struct writes *ws, struct kx_spec *spec, struct kx_err *err)
+static int parse(json_object *v, struct writes *ws, struct kx_err *err)
 {
 	static const char *const vm_not[] = { "blockIO", "hugepageLimits", "network", "rdma",
 					      NULL };
 	json_object *f;
 
-	if (oj_want(v, json_type_object, "linux.resources", err))
+	if (oj_want(v, json_type_object, *ws->root ? ws->root : "resources", err))
 		return -1;
-	if (((f = oj_member(v, "memory")) && memory(f, ws, spec, err)) ||
-	    ((f = oj_member(v, "cpu")) && cpu(f, ws, spec, err)) ||
+	if (((f = oj_member(v, "memory")) && memory(f, ws, err)) ||
+	    ((f = oj_member(v, "cpu")) && cpu(f, ws, err)) ||
 	    ((f = oj_member(v, "pids")) && pids(f, ws, err)) ||
 	    ((f = oj_member(v, "unified")) && unified(f, ws, err)) ||
-	    ((f = oj_member(v, "devices")) && devices(f, spec, err)))
+	    ((f = oj_member(v, "devices")) && devices(f, ws, err)))
 		return -1;
-	not_applied(v, "linux.resources", vm_not, "the guest's devices and network are not the host's",
-		    spec);
+	not_applied(v, ws->root, vm_not, "the guest's devices and network are not the host's", ws);
 	return 0;
 }
 
 int oj_parse_resources(json_object *v, struct kx_spec *spec, struct kx_err *err)
 {
-	struct writes ws = { &spec->cgroup, &spec->n_cgroup };
+	struct writes ws = { &spec->cgroup, &spec->n_cgroup, spec->warnings,
+			     sizeof(spec->warnings), "linux.resources", false };
 
-	return v ? parse(v, &ws, spec, err) : 0;
+	return v ? parse(v, &ws, err) : 0;
 }
 
-void oj_free_resources(struct kx_spec *spec)
+void kx_cgroup_writes_free(Katasbx__Agent__V1__CgroupWrite **w, size_t n)
 {
-	for (size_t i = 0; i < spec->n_cgroup; i++)
-		katasbx__agent__v1__cgroup_write__free_unpacked(spec->cgroup[i], NULL);
-	free(spec->cgroup);
-	spec->cgroup = NULL;
-	spec->n_cgroup = 0;
+	for (size_t i = 0; i < n; i++)
+		katasbx__agent__v1__cgroup_write__free_unpacked(w[i], NULL);
+	free(w);
+}
+
+int kx_resources_update(const char *json_text, const char *doc,
+			Katasbx__Agent__V1__CgroupWrite ***w, size_t *n, char *warnings,
+			size_t warnings_size, struct kx_err *err)
+{
+	struct writes ws = { w, n, warnings, warnings_size, "", true };
+	enum json_tokener_error jerr;
+	json_object *v;
+	const char *was;
+	int ret;
+
+	*w = NULL;
+	*n = 0;
+	if (warnings_size)
+		warnings[0] = 0;
+	v = json_tokener_parse_verbose(json_text, &jerr);
+	if (!v)
+		return kx_error(err, 0, "%s: %s", doc, jerr == json_tokener_success ?
+				"must be an object" : json_tokener_error_desc(jerr));
+	was = oj_doc(doc);
+	ret = parse(v, &ws, err);
+	oj_doc(was);
+	json_object_put(v);
+	if (ret) {
+		kx_cgroup_writes_free(*w, *n);
+		*w = NULL;
+		*n = 0;
+	}
+	return ret;
 }

@@ -15,6 +15,7 @@
 #include "hooks.h"
 #include "log.h"
 #include "net/sandbox.h"
+#include "oci.h"
 
 static const char *const status_names[] = {
 	[KX_STATUS_CREATING] = "creating",
@@ -342,7 +343,7 @@ char *kx_state_oci_json(const struct kx_state *st)
 	enum kx_status s = kx_state_effective(st);
 	char *out;
 
-	json_object_object_add(o, "ociVersion", json_object_new_string("1.0.2"));
+	json_object_object_add(o, "ociVersion", json_object_new_string(KX_OCI_VERSION));
 	json_object_object_add(o, "id", json_object_new_string(st->id));
 	json_object_object_add(o, "status", json_object_new_string(kx_status_name(s)));
 	json_object_object_add(o, "pid",

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "agent.pb-c.h"
+#include "fsutil.h"
 #include "log.h"
 #include "monitor.h"
 #include "monitor.pb-c.h"
@@ -32,42 +33,7 @@
 
 #define DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 #define MAX_ENV 256
-
-static char *read_file(const char *path, struct kx_err *err)
-{
-	FILE *f = fopen(path, "re");
-	char *buf = NULL;
-	size_t len = 0, n;
-
-	if (!f) {
-		kx_error(err, 0, "--process %s: %s", path, strerror(errno));
-		return NULL;
-	}
-	for (;;) {
-		char *nb = realloc(buf, len + 65536 + 1);
-
-		if (!nb) {
-			free(buf);
-			fclose(f);
-			kx_error(err, 0, "--process %s: out of memory", path);
-			return NULL;
-		}
-		buf = nb;
-		n = fread(buf + len, 1, 65536, f);
-		len += n;
-		if (n < 65536)
-			break;
-	}
-	if (ferror(f)) {
-		free(buf);
-		fclose(f);
-		kx_error(err, 0, "--process %s: read error", path);
-		return NULL;
-	}
-	fclose(f);
-	buf[len] = '\0';
-	return buf;
-}
+#define PROCESS_MAX (1u << 20)	/* a process.json larger than this is a mistake */
 
 /* UID[:GID], decimal. */
 static int parse_user(const char *s, uint32_t *uid, uint32_t *gid)
@@ -323,10 +289,10 @@ int cmd_exec(struct kx_config *cfg, int argc, char **argv)
 			kx_state_clear(&st);
 			return fail("exec: --process takes no COMMAND, --env, --cwd or --user");
 		}
-		json = read_file(process_file, &err);
+		json = kx_read_text_file(process_file, PROCESS_MAX, &err);
 		if (!json) {
 			kx_state_clear(&st);
-			return fail("exec: %s", err.msg);
+			return fail("exec: --process: %s", err.msg);
 		}
 		if (kx_process_parse(json, &parsed, unknown_caps, &err)) {
 			/* its messages name config.json, where a process usually is */

@@ -9,10 +9,9 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "oci.h"
 #include "runtime.h"
 #include "state.h"
-
-#define VERSION "0.1.0"
 
 #include "commit.h"	/* KX_COMMIT, from git at build time */
 
@@ -69,12 +68,16 @@ static const struct {
 	{ "kill", cmd_kill, "kill [--all] ID [SIGNAL]" },
 	{ "delete", cmd_delete, "delete [--force] ID" },
 	{ "exec", cmd_exec, EXEC_USAGE },
+	{ "update", cmd_update, "update [--resources FILE|-] [--memory SIZE] [--memory-reservation SIZE] "
+				"[--memory-swap SIZE] [--cpu-share N] [--cpu-quota US] [--cpu-period US] "
+				"[--cpuset-cpus LIST] [--cpuset-mems LIST] [--pids-limit N] ID" },
 	{ "pause", cmd_pause, "pause ID" }, { "resume", cmd_resume, "resume ID" },
 	{ "list", cmd_list, "list [--quiet] [--format table|json]" },
 	{ "check", cmd_check, "check" },
 	{ "template", cmd_template, "template create | list | destroy KEY... | destroy --all" },
 	{ "pool", cmd_pool, "pool [--size N] [--interfaces N]" },
 	{ "spec", cmd_spec, "spec [--bundle DIR]" },
+	{ "features", cmd_features, "features" },
 };
 
 static void usage(FILE *f)
@@ -170,8 +173,8 @@ int main(int argc, char **argv)
 		case O_CONFIG: config_path = optarg; break;
 		case O_SYSTEMD: break;	/* accepted for runc compatibility; cgroups are in the guest */
 		case O_VERSION: case 'v':
-			printf("katasbx-runtime version %s\ncommit: %s\nspec: 1.0.2\n", VERSION,
-			       KX_COMMIT);
+			printf("katasbx-runtime version %s\ncommit: %s\nspec: %s\n", KX_VERSION,
+			       KX_COMMIT, KX_OCI_VERSION);
 			return 0;
 		case O_HELP: case 'h':
 			usage(stdout);

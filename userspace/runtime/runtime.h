@@ -4,6 +4,8 @@
 
 #include "config.h"
 
+#define KX_VERSION "0.1.0"
+
 /* exec's synopsis, for --help and its usage errors */
 #define EXEC_USAGE "exec [--process FILE] [--env K=V]... [--cwd DIR] [--user UID[:GID]] " \
 	"[--tty] [--console-socket S] [--detach] [--pid-file F] ID [COMMAND [ARG...]]"
@@ -23,6 +25,8 @@ int cmd_template(struct kx_config *cfg, int argc, char **argv);
 int cmd_pool(struct kx_config *cfg, int argc, char **argv);
 int cmd_spec(struct kx_config *cfg, int argc, char **argv);
 int cmd_exec(struct kx_config *cfg, int argc, char **argv);
+int cmd_update(struct kx_config *cfg, int argc, char **argv);
+int cmd_features(struct kx_config *cfg, int argc, char **argv);
 
 /*
  * runc's console socket: a new pty whose master goes to socket_path

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "oci.h"
 #include "runtime.h"
 
 static json_object *strings(const char *const *v)
@@ -59,7 +60,7 @@ static json_object *default_spec(void)
 	json_object *s = json_object_new_object(), *p = json_object_new_object();
 	json_object *o, *a, *l;
 
-	json_object_object_add(s, "ociVersion", json_object_new_string("1.0.2"));
+	json_object_object_add(s, "ociVersion", json_object_new_string(KX_OCI_VERSION));
 	json_object_object_add(p, "terminal", json_object_new_boolean(1));
 	o = json_object_new_object();
 	json_object_object_add(o, "uid", json_object_new_int(0));

@@ -12,6 +12,7 @@
 #include "containerd/cgroups/v2/metrics.pb-c.h"
 #include "containerd/events/task.pb-c.h"
 #include "containerd/task/v2/shim.pb-c.h"
+#include "log.h"
 #include "monitor.h"
 #include "monitor.pb-c.h"
 #include "service.h"
@@ -228,33 +229,12 @@ out:
 		containerd__task__v2__resize_pty_request__free_unpacked(r, NULL);
 }
 
-/* An integer member of obj.key ("memory.limit"), or 0 when absent or null. */
-static int64_t json_limit(json_object *o, const char *obj, const char *key, bool *bad)
-{
-	json_object *sub, *v;
-
-	if (!json_object_object_get_ex(o, obj, &sub) || !sub)
-		return 0;
-	if (!json_object_is_type(sub, json_type_object)) {
-		*bad = true;
-		return 0;
-	}
-	if (!json_object_object_get_ex(sub, key, &v) || !v)
-		return 0;
-	if (!json_object_is_type(v, json_type_int)) {
-		*bad = true;
-		return 0;
-	}
-	return json_object_get_int64(v);
-}
-
 /*
  * Update: the OCI LinuxResources JSON containerd sends (an Any of type
  * types.containerd.io/opencontainers/runtime-spec/1/LinuxResources) becomes
- * the agent's UpdateContainer for the container's guest cgroup: memory.limit
- * (memory.max), cpu.quota and cpu.period (cpu.max), pids.limit (pids.max).
- * A negative limit is "max"; 0 or absent leaves the file as it is; other
- * fields are ignored.
+ * the agent's UpdateContainer for the container's guest cgroup, converted as
+ * linux.resources is at create and as `katasbx-runtime update` converts its
+ * own; what a VM cannot apply is logged as a warning.
  */
 void m_update(void *ctx, const struct ttrpc_request_info *rq, struct ttrpc_reply *rp)
 {
@@ -265,9 +245,7 @@ void m_update(void *ctx, const struct ttrpc_request_info *rq, struct ttrpc_reply
 		KATASBX__AGENT__V1__UPDATE_CONTAINER_REQUEST__INIT;
 	Google__Protobuf__Empty empty = GOOGLE__PROTOBUF__EMPTY__INIT;
 	char mid[KX_ID_MAX + 1], cid[KX_ID_MAX + 1], *json = NULL;
-	json_object *o = NULL;
-	bool bad = false;
-	int64_t period;
+	char doc[KX_ID_MAX + 32], warnings[1024];
 	struct task *t;
 	struct kx_err err;
 
@@ -282,29 +260,13 @@ void m_update(void *ctx, const struct ttrpc_request_info *rq, struct ttrpc_reply
 		goto out;
 	}
 	json = strndup((const char *)r->resources->value.data, r->resources->value.len);
-	o = json ? json_tokener_parse(json) : NULL;
-	if (!o || !json_object_is_type(o, json_type_object)) {
-		ttrpc_reply_error(rp, TTRPC_INVALID_ARGUMENT, "update %s: resources: not a JSON object",
-				  r->id);
+	snprintf(doc, sizeof(doc), "update %s: resources", r->id);
+	if (!json || kx_resources_update(json, doc, &u.writes, &u.n_writes, warnings,
+					 sizeof(warnings), &err)) {
+		ttrpc_reply_error(rp, TTRPC_INVALID_ARGUMENT, "%s", json ? err.msg : "out of memory");
 		goto out;
 	}
-	u.memory_max = json_limit(o, "memory", "limit", &bad);
-	u.cpu_max_quota = json_limit(o, "cpu", "quota", &bad);
-	period = json_limit(o, "cpu", "period", &bad);
-	u.pids_max = json_limit(o, "pids", "limit", &bad);
-	if (bad || period < 0) {
-		ttrpc_reply_error(rp, TTRPC_INVALID_ARGUMENT,
-				  "update %s: memory.limit, cpu.quota, cpu.period, pids.limit "
-				  "must be integers", r->id);
-		goto out;
-	}
-	u.cpu_max_period = period;
-	if (u.memory_max < 0)
-		u.memory_max = -1;
-	if (u.cpu_max_quota < 0)
-		u.cpu_max_quota = -1;
-	if (u.pids_max < 0)
-		u.pids_max = -1;
+	kx_warn_lines(warnings);
 	if (!(t = get_task(r->id, NULL, rp)))
 		goto out;
 	if (t->status == T_STOPPED) {
@@ -322,7 +284,7 @@ void m_update(void *ctx, const struct ttrpc_request_info *rq, struct ttrpc_reply
 	else
 		ttrpc_reply_set(rp, &empty.base);
 out:
-	json_object_put(o);
+	kx_cgroup_writes_free(u.writes, u.n_writes);
 	free(json);
 	containerd__task__v2__update_task_request__free_unpacked(r, NULL);
 }
