@@ -76,7 +76,8 @@ $(GEN)/commit.h: FORCE
 	printf '#define KX_COMMIT "%s"\n' "$$c" > $@.tmp; \
 	cmp -s $@.tmp $@ && rm $@.tmp || mv $@.tmp $@
 FORCE:
-$(BUILD)/obj/host/userspace/runtime/main.o: $(GEN)/commit.h
+$(BUILD)/obj/host/userspace/runtime/main.o \
+$(BUILD)/obj/host/userspace/runtime/features.o: $(GEN)/commit.h
 
 $(GEN)/%.pb-c.c $(GEN)/%.pb-c.h: proto/%.proto
 	@mkdir -p $(GEN)
