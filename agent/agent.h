@@ -234,7 +234,11 @@ int container_exec(const struct call *call, const char *id, const char *exec_id,
 int container_signal(const struct call *call, const char *id, const char *exec_id,
 		      uint32_t sig, bool all);
 int container_remove(const struct call *call, const char *id);
+
+/* ---- stats.c ---- */
+
 int container_stats(const struct call *call, const char *id);
+int container_processes(const struct call *call, const char *id);
 
 /* ---- cgroup.c ---- */
 

@@ -994,23 +994,6 @@ int container_remove(const struct call *call, const char *id)
 	return 0;
 }
 
-int container_stats(const struct call *call, const char *id)
-{
-	Katasbx__Agent__V1__StatsContainerResponse r =
-		KATASBX__AGENT__V1__STATS_CONTAINER_RESPONSE__INIT;
-	struct container *c;
-	int ret;
-
-	c = container_get(call, id, &ret);
-	if (!c)
-		return ret;
-	r.memory_current = cgroup_value(c->cgroup, "memory.current", NULL);
-	r.cpu_usage_usec = cgroup_value(c->cgroup, "cpu.stat", "usage_usec");
-	r.pids_current = cgroup_value(c->cgroup, "pids.current", NULL);
-	reply(call, TTRPC_OK, NULL, &r.base);
-	return 0;
-}
-
 void containers_kill_all(void)
 {
 	for (struct container *c = containers; c; c = c->next) {

@@ -291,6 +291,14 @@ static int h_stats(const struct call *call, const ProtobufCMessage *req,
 	return container_stats(call, r->container_id);
 }
 
+static int h_processes(const struct call *call, const ProtobufCMessage *req,
+		       const ProtobufCBinaryData *raw)
+{
+	const Katasbx__Agent__V1__ContainerRequest *r = (const void *)req;
+
+	return container_processes(call, r->container_id);
+}
+
 static int h_update(const struct call *call, const ProtobufCMessage *req,
 		    const ProtobufCBinaryData *raw)
 {
@@ -375,6 +383,7 @@ static const struct method methods[] = {
 	{ "ReadStderr", &katasbx__agent__v1__read_stream_request__descriptor, h_read_stderr },
 	{ "TtyWinResize", &katasbx__agent__v1__tty_win_resize_request__descriptor, h_winsize },
 	{ "StatsContainer", &katasbx__agent__v1__container_request__descriptor, h_stats },
+	{ "ListProcesses", &katasbx__agent__v1__container_request__descriptor, h_processes },
 	{ "UpdateContainer", &katasbx__agent__v1__update_container_request__descriptor,
 	  h_update },
 	{ "RemoveContainer", &katasbx__agent__v1__container_request__descriptor, h_remove },

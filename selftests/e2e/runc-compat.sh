@@ -99,6 +99,7 @@ refused cpus-not-there "$R.cpu = {\"cpus\": \"0-63\"}" 'linux.resources.cpu.cpus
 # update: runc's flags, or -r FILE; the limits in the guest cgroup at once, a lone
 # period keeping the quota; wrong input refused with runc's words, and nothing changed
 d=$(mkcase upd "$A = [\"sleep\", \"300\"]")
+mkdir -p "$d/rootfs/etc" && echo "root:x:0:0:root:/root:/bin/sh" >"$d/rootfs/etc/passwd"
 (cd "$d" && runc --root "$WORK/runc" run -d r-upd >/dev/null 2>&1 </dev/null)
 rt run --detach --bundle "$d" k-upd >/dev/null 2>&1 </dev/null
 lim() {
@@ -150,8 +151,77 @@ if [ "$krc" = 1 ] && grep -q "container is paused (its VM is stopped): resume it
 else
 	not_ok "update of a paused container" "exit $krc $(cat "$WORK/err")"
 fi
+# ps: runc's table (ps -ef's columns, the user named from the container's passwd) and
+# json, the pids the guest's; ps options other than -ef refused (they would be the host's)
+rps=$(runc --root "$WORK/runc" ps r-upd 2>&1)
+kps=$(rt ps k-upd 2>&1); krc=$?
+kjs=$(rt ps --format json k-upd 2>&1); kjrc=$?
+rjs=$(runc --root "$WORK/runc" ps -f json r-upd 2>&1)
+cols() { awk 'NR == 1 { print } NR > 1 { print $1, $6, $8, $9 }'; }
+if [ "$krc$kjrc" = 00 ] && [ "$(echo "$kps" | cols)" = "$(echo "$rps" | cols)" ] &&
+   [ "$(echo "$kjs" | jq length)" = "$(echo "$rjs" | jq length)" ] &&
+   [ "$(echo "$kjs" | jq -r '.[]')" = "$(echo "$kps" | awk 'NR > 1 { print $2 }')" ] &&
+   echo "$kps" | awk 'NR > 1 && ($5 !~ /^[0-9][0-9]:[0-9][0-9]$/ || $7 !~ /^00:00:0[0-9]$/) { exit 1 }'; then
+	ok "ps: runc's columns and rows, json the same pids: $(echo "$kps" | sed -n 2p | tr -s ' ')"
+else
+	not_ok "ps as runc" "runc: $rps $rjs" "katasbx: exit $krc $kps" "json: exit $kjrc $kjs"
+fi
+rt ps k-upd -ef >/dev/null 2>&1; krc=$?
+rt ps k-upd -o pid,comm 2>"$WORK/err" >/dev/null; krc2=$?
+rt ps --format xml k-upd 2>"$WORK/err2" >/dev/null; krc3=$?
+runc --root "$WORK/runc" ps --format xml r-upd >/dev/null 2>&1; rrc3=$?
+if [ "$krc$krc2$krc3" = "01$rrc3" ] && grep -q "run ps there: exec k-upd ps ARGS" "$WORK/err" &&
+   grep -q "invalid format option" "$WORK/err2"; then
+	ok "ps -ef is the table; other ps options refused, naming exec: $(cat "$WORK/err")"
+else
+	not_ok "ps options" "exits $krc $krc2 $krc3 (runc $rrc3)" "$(cat "$WORK/err" "$WORK/err2")"
+fi
+# events --stats: runc's document (its keys; memory and pids as runc gives them on a
+# cgroup v2 host) with the guest cgroup's numbers, the limits just set among them
+rt update --memory 48m --pids-limit 30 k-upd
+rt events --stats k-upd >"$WORK/ev.json" 2>"$WORK/err"; krc=$?
+runc --root "$WORK/runc" events --stats r-upd >"$WORK/rev.json"
+if [ "$krc" = 0 ] && [ ! -s "$WORK/err" ] &&
+   [ "$(jq -c '[.type, .id, (.data | keys)]' "$WORK/ev.json")" = "$(jq -c '[.type, "k-upd", (.data | keys)]' "$WORK/rev.json")" ] &&
+   jq -e --slurpfile r "$WORK/rev.json" '(.data.memory.usage | keys) - ($r[0].data.memory.usage | keys) == [] and
+	.data.memory.usage.limit == 50331648 and .data.memory.usage.usage > 0 and
+	.data.pids == {"current": 1, "limit": 30} and .data.cpu.usage.total > 0 and
+	(.data.memory.raw | has("anon")) and .data.memory.swap.usage >= .data.memory.usage.usage' \
+	"$WORK/ev.json" >/dev/null; then
+	ok "events --stats: runc's keys, the guest cgroup's numbers: $(jq -c '[.data.memory.usage, .data.pids]' "$WORK/ev.json")"
+else
+	not_ok "events --stats" "exit $krc $(cat "$WORK/err")" "$(jq -c 'del(.data.memory.raw)' "$WORK/ev.json")" \
+		"runc: $(jq -c '.data | keys' "$WORK/rev.json")"
+fi
+# events: stats every --interval, and an oom event when the OOM killer ends a process
+# (tail of /dev/zero holds one endless line: it grows past the 48m limit)
+rt events --interval 300ms k-upd >"$WORK/evs" 2>"$WORK/err" &
+evpid=$!
+rt exec k-upd tail /dev/zero >/dev/null 2>&1; xrc=$?
+for _ in $(seq 60); do grep -q '"type":"oom"' "$WORK/evs" && break; sleep 0.1; done
+sleep 1
+kill $evpid; wait $evpid 2>/dev/null
+nstats=$(grep -c '"type":"stats"' "$WORK/evs")
+if [ "$xrc" = 137 ] && [ "$nstats" -ge 3 ] && grep -qx '{"type":"oom","id":"k-upd"}' "$WORK/evs" &&
+   ! grep -v '^{"type":"\(stats\|oom\)","id":"k-upd"' "$WORK/evs" | grep -q .; then
+	ok "events --interval 300ms: $nstats stats events and the oom of tail /dev/zero (exit $xrc)"
+else
+	not_ok "events loop" "exec exit $xrc, $nstats stats" "$(grep -v stats "$WORK/evs" | head -n 3)" "$(cat "$WORK/err")"
+fi
 runc --root "$WORK/runc" kill r-upd KILL; rt kill k-upd KILL
 status_within 5 stopped runc --root "$WORK/runc" state r-upd
+rt events k-upd >"$WORK/evs" 2>"$WORK/err"; krc=$?
+rt events --stats k-upd 2>"$WORK/err2"; krc2=$?
+runc --root "$WORK/runc" events --stats r-upd 2>"$WORK/runc.err"; rrc2=$?
+if [ "$krc$krc2$rrc2" = 111 ] && [ ! -s "$WORK/evs" ] && grep -q "container with id k-upd is not running" "$WORK/err2" &&
+   grep -q "is not running" "$WORK/runc.err" &&
+   [ "$(rt ps k-upd)" = "$(runc --root "$WORK/runc" ps r-upd)" ] &&
+   [ "$(rt ps -f json k-upd)" = "$(runc --root "$WORK/runc" ps -f json r-upd)" ]; then
+	ok "a stopped container: events says runc's words, ps shows no process, as runc"
+else
+	not_ok "events and ps of a stopped container" "events: exit $krc $krc2 (runc $rrc2) $(cat "$WORK/err" "$WORK/err2")" \
+		"ps: $(rt ps k-upd 2>&1) $(rt ps -f json k-upd 2>&1)"
+fi
 for id in upd nosuch; do
 	runc --root "$WORK/runc" update --memory 32m "r-$id" 2>"$WORK/runc.err"; rrc=$?
 	rt update --memory 32m "k-$id" 2>"$WORK/err"; krc=$?
@@ -217,7 +287,7 @@ rt delete --force k-k9 >/dev/null 2>&1
 # The command line: --help for every command, one line for a flag a command lacks,
 # runc's exit codes.
 bad=
-for c in create start run state kill delete exec update pause resume list check template pool spec features; do
+for c in create start run state kill delete exec update pause resume ps events list check template pool spec features; do
 	out=$(rt "$c" --help 2>&1) && echo "$out" | grep -q "^usage: katasbx-runtime .*$c" || bad="$bad $c"
 done
 [ -z "$bad" ] && ok "--help of every command exits 0 with its usage" || not_ok "--help of:$bad"
@@ -231,6 +301,21 @@ for args in "run --bogus x" "delete -z x" "--bogus list" "run --bundle"; do
 		not_ok "katasbx-runtime $args: one line, runc's exit code" "exit $krc (runc $rrc)" "$(cat "$WORK/err")"
 	fi
 done
+# --preserve-fds: 0 as runc; more refused before anything is made (runc hands the host's
+# descriptors 3.. to the process; a VM's process cannot have them)
+d=$(mkcase pfds "$A = [\"true\"]")
+(cd "$d" && runc --root "$WORK/runc" run --preserve-fds 0 r-pfds >/dev/null 2>&1 </dev/null); rrc=$?
+rt run --preserve-fds 0 --bundle "$d" k-pfds >/dev/null 2>"$WORK/err" </dev/null; krc=$?
+rt run --preserve-fds 2 --bundle "$d" k-pfds2 >/dev/null 2>"$WORK/err2" </dev/null 3</dev/null 4</dev/null; krc2=$?
+rt exec --preserve-fds x k-pfds true 2>"$WORK/err3"; krc3=$?
+if [ "$rrc$krc$krc2$krc3" = 0011 ] && [ ! -s "$WORK/err" ] &&
+   grep -q "run: --preserve-fds 2: the container's processes run in a VM" "$WORK/err2" &&
+   grep -q 'invalid value "x" for flag --preserve-fds' "$WORK/err3" && left=$(nothing_left k-pfds2); then
+	ok "--preserve-fds 0 runs as under runc; 2 is refused, nothing left: $(cat "$WORK/err2")"
+else
+	not_ok "--preserve-fds" "runc: exit $rrc" "katasbx: exits $krc $krc2 $krc3 $(cat "$WORK/err" "$WORK/err2" "$WORK/err3")" "${left:-}"
+fi
+rt delete --force k-pfds >/dev/null 2>&1
 rt delete --force nosuch 2>"$WORK/err"; krc=$?
 runc --root "$WORK/runc" delete --force nosuch 2>/dev/null; rrc=$?
 rt delete nosuch 2>"$WORK/err2"; krc2=$?

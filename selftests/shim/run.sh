@@ -258,12 +258,22 @@ if [ "$out" = "67108864 50000 100000 64 " ]; then
 else
 	not_ok "Update sets memory.max, cpu.max, pids.max" "update: $u" "limits: $out"
 fi
+# Stats after it: the limits as containerd's Metrics (CRI's availableBytes is
+# usage_limit less the working set), the counters of memory.stat by name
+lim=$(c task metrics --format json sleeper 2>&1 |
+	jq -c '[.memory.usage_limit, .pids.limit, (.memory.anon > 0), (.memory.file >= 0), (.cpu.user_usec >= 0)]' 2>&1)
+if [ "$lim" = "[67108864,64,true,true,true]" ]; then
+	ok "ctr task metrics after Update: memory.usage_limit, pids.limit, memory.stat's anon: $lim"
+else
+	not_ok "ctr task metrics shows the limits" "$lim"
+fi
 u=$(update sleeper '{"memory":{"limit":-1},"cpu":{"period":200000},"pids":{"limit":-1}}' 2>&1)
 out=$(limits u2)
-if [ "$out" = "max 50000 200000 max " ]; then
-	ok "Update: -1 is max, a cpu period alone keeps the quota: $out"
+lim=$(c task metrics --format json sleeper 2>&1 | jq -c '[.memory.usage_limit > 1e19, .pids.limit > 1e19]' 2>&1)
+if [ "$out" = "max 50000 200000 max " ] && [ "$lim" = "[true,true]" ]; then
+	ok "Update: -1 is max, a cpu period alone keeps the quota: $out; Metrics' limits MaxUint64"
 else
-	not_ok "Update with -1 and a period alone" "update: $u" "limits: $out"
+	not_ok "Update with -1 and a period alone" "update: $u" "limits: $out" "metrics: $lim"
 fi
 u=$(update sleeper '{"memory":{"limit":"lots"}}' 2>&1)
 rc=$?

@@ -32,7 +32,8 @@ enum pending_kind {
 	P_WRITE_IN,
 	P_CLOSE_IN,
 	P_FORWARD,	/* a forwarded signal: nobody waits for the answer */
-	P_STATS,
+	P_STATS,	/* the agent's answer relayed as it is: StatsContainer, ListProcesses */
+	P_PROCESSES,
 	P_EXEC,
 	P_CREATE,	/* a further container */
 	P_REMOVE,

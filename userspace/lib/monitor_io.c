@@ -361,24 +361,27 @@ static void on_agent_response(struct mon *m, struct pending *p, Ttrpc__Response 
 			remove_done(m, p->proc);
 		reply_client(m, p->client, p->client_stream, code, emsg);
 		break;
-	case P_STATS: {
-		Katasbx__Agent__V1__StatsContainerResponse *sr = NULL;
+	case P_STATS:
+	case P_PROCESSES: {
+		const ProtobufCMessageDescriptor *d = p->kind == P_STATS ?
+			&katasbx__agent__v1__stats_container_response__descriptor :
+			&katasbx__agent__v1__list_processes_response__descriptor;
+		ProtobufCMessage *sr = NULL;
 		struct kx_err err;
 
 		if (code == TTRPC_OK)
-			sr = katasbx__agent__v1__stats_container_response__unpack(NULL,
-					r->payload.len, r->payload.data);
+			sr = protobuf_c_message_unpack(d, NULL, r->payload.len, r->payload.data);
 		if (!sr) {
 			reply_client(m, p->client, p->client_stream,
 				     code == TTRPC_OK ? TTRPC_INTERNAL : code,
-				     code == TTRPC_OK ? "malformed stats from the agent" : emsg);
+				     code == TTRPC_OK ? "malformed answer from the agent" : emsg);
 			break;
 		}
 		if (p->client >= 0 && m->clients[p->client].used &&
 		    ttrpc_send_response(&m->clients[p->client].conn, p->client_stream, TTRPC_OK,
-					NULL, &sr->base, &err))
+					NULL, sr, &err))
 			kx_debug("reply to runtime client: %s", err.msg);
-		katasbx__agent__v1__stats_container_response__free_unpacked(sr, NULL);
+		protobuf_c_message_free_unpacked(sr, NULL);
 		break;
 	}
 	case P_READ_OUT:

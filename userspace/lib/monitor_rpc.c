@@ -2,8 +2,8 @@
 /*
  * The monitor's side of ROOT/ID/monitor.sock: its clients and the ttrpc
  * methods of katasbx.monitor.v1.Monitor (Start, Kill, Exec, WaitExec, Stats,
- * CreateContainer, StartContainer, DeleteContainer, Update, ResizePty,
- * Pause, Resume).
+ * ListProcesses, CreateContainer, StartContainer, DeleteContainer, Update,
+ * ResizePty, Pause, Resume).
  */
 #include "monitor_int.h"
 
@@ -322,8 +322,11 @@ static void on_client_request(struct mon *m, int ci, struct ttrpc_frame *f)
 			wait_exec(m, w->container_id, w->exec_id, ci, f->stream_id);
 		if (w)
 			katasbx__monitor__v1__wait_exec_request__free_unpacked(w, NULL);
-	} else if (!strcmp(req->method, "Stats") || !strcmp(req->method, "StartContainer") ||
+	} else if (!strcmp(req->method, "Stats") || !strcmp(req->method, "ListProcesses") ||
+		   !strcmp(req->method, "StartContainer") ||
 		   !strcmp(req->method, "DeleteContainer")) {
+		bool stats = !strcmp(req->method, "Stats");
+		bool procs = !strcmp(req->method, "ListProcesses");
 		Katasbx__Monitor__V1__ContainerRequest *q =
 			katasbx__monitor__v1__container_request__unpack(NULL, req->payload.len,
 									req->payload.data);
@@ -333,7 +336,7 @@ static void on_client_request(struct mon *m, int ci, struct ttrpc_frame *f)
 		if (!q) {
 			ttrpc_send_response(&c->conn, f->stream_id, TTRPC_INVALID_ARGUMENT,
 					    "malformed container request", NULL, &err);
-		} else if (strcmp(req->method, "Stats")) {
+		} else if (!stats && !procs) {
 			container_call(m, q->container_id, !strcmp(req->method, "StartContainer"),
 				       ci, f->stream_id);
 		} else if (m->paused) {
@@ -342,7 +345,8 @@ static void on_client_request(struct mon *m, int ci, struct ttrpc_frame *f)
 					    NULL, &err);
 		} else if ((pi = container_init(m, q->container_id, ci, f->stream_id)) >= 0) {
 			r.container_id = m->procs[pi].cid;
-			if (agent_send(m, "StatsContainer", &r.base, P_STATS, ci, f->stream_id))
+			if (agent_send(m, stats ? "StatsContainer" : "ListProcesses", &r.base,
+				       stats ? P_STATS : P_PROCESSES, ci, f->stream_id))
 				ttrpc_send_response(&c->conn, f->stream_id, TTRPC_UNAVAILABLE,
 						    "cannot ask the agent", NULL, &err);
 		}

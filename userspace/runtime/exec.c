@@ -216,7 +216,7 @@ static pid_t spawn_waiter(const struct kx_config *cfg, const char *id, const cha
 
 int cmd_exec(struct kx_config *cfg, int argc, char **argv)
 {
-	enum { O_PIDFILE = 256, O_CONSOLE };
+	enum { O_PIDFILE = 256, O_CONSOLE, O_PRESERVE };
 	static const struct option opts[] = {
 		{ "process", required_argument, NULL, 'p' },
 		{ "env", required_argument, NULL, 'e' },
@@ -226,6 +226,7 @@ int cmd_exec(struct kx_config *cfg, int argc, char **argv)
 		{ "tty", no_argument, NULL, 't' },
 		{ "pid-file", required_argument, NULL, O_PIDFILE },
 		{ "console-socket", required_argument, NULL, O_CONSOLE },
+		{ "preserve-fds", required_argument, NULL, O_PRESERVE },
 		{ 0 }
 	};
 	Katasbx__Monitor__V1__ExecRequest x = KATASBX__MONITOR__V1__EXEC_REQUEST__INIT;
@@ -266,6 +267,10 @@ int cmd_exec(struct kx_config *cfg, int argc, char **argv)
 		case 't': tty = true; break;
 		case O_PIDFILE: pid_file = optarg; break;
 		case O_CONSOLE: console = optarg; break;
+		case O_PRESERVE:
+			if (preserve_fds("exec", optarg))
+				return 1;
+			break;
 		default:
 			return 1;	/* getopt_cmd said which flag */
 		}

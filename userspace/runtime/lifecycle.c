@@ -37,6 +37,7 @@ static int parse_create(int argc, char **argv, struct create_opts *o, bool run)
 		{ "no-pivot", no_argument, NULL, 'P' },
 		{ "no-new-keyring", no_argument, NULL, 'K' },
 		{ "keep", no_argument, NULL, 'k' },
+		{ "preserve-fds", required_argument, NULL, 'F' },
 		{ 0 }
 	};
 	int c;
@@ -54,6 +55,10 @@ static int parse_create(int argc, char **argv, struct create_opts *o, bool run)
 			break;
 		case 'c': o->console_socket = optarg; break;
 		case 'P': case 'K': break;	/* the guest decides; accepted for runc callers */
+		case 'F':
+			if (preserve_fds(argv[0], optarg))
+				return 1;
+			break;
 		case 'k':
 			if (!run)
 				return fail("%s: --keep is only for run", argv[0]);

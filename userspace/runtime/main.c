@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* katasbx-runtime: an OCI runtime command line that runs containers in micro-VMs. */
+#include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <stdarg.h>
@@ -54,16 +55,33 @@ int getopt_cmd(int argc, char **argv, const char *optstring, const struct option
 	return '?';
 }
 
+int preserve_fds(const char *cmd, const char *arg)
+{
+	char *end;
+	unsigned long n;
+
+	errno = 0;
+	n = strtoul(arg, &end, 10);
+	if (errno || !*arg || *end || *arg == '-')
+		return fail("%s: invalid value \"%s\" for flag --preserve-fds: not a count of "
+			    "descriptors", cmd, arg);
+	if (n)
+		return fail("%s: --preserve-fds %lu: the container's processes run in a VM, "
+			    "where descriptors of the host beyond stdio cannot be passed "
+			    "(socket activation's LISTEN_FDS included)", cmd, n);
+	return 0;
+}
+
 static const struct {
 	const char *name;
 	int (*fn)(struct kx_config *, int, char **);
 	const char *help;
 } commands[] = {
 	{ "create", cmd_create, "create [--bundle DIR] [--pid-file FILE] [--console-socket SOCK] "
-				"[--no-pivot] [--no-new-keyring] ID" },
+				"[--no-pivot] [--no-new-keyring] [--preserve-fds 0] ID" },
 	{ "start", cmd_start, "start ID" },
 	{ "run", cmd_run, "run [--bundle DIR] [--pid-file FILE] [--console-socket SOCK] [--detach] "
-			  "[--keep] [--no-pivot] [--no-new-keyring] ID" },
+			  "[--keep] [--no-pivot] [--no-new-keyring] [--preserve-fds 0] ID" },
 	{ "state", cmd_state, "state ID" },
 	{ "kill", cmd_kill, "kill [--all] ID [SIGNAL]" },
 	{ "delete", cmd_delete, "delete [--force] ID" },
@@ -72,6 +90,8 @@ static const struct {
 				"[--memory-swap SIZE] [--cpu-share N] [--cpu-quota US] [--cpu-period US] "
 				"[--cpuset-cpus LIST] [--cpuset-mems LIST] [--pids-limit N] ID" },
 	{ "pause", cmd_pause, "pause ID" }, { "resume", cmd_resume, "resume ID" },
+	{ "ps", cmd_ps, "ps [--format table|json] ID" },
+	{ "events", cmd_events, "events [--stats] [--interval DURATION] ID" },
 	{ "list", cmd_list, "list [--quiet] [--format table|json]" },
 	{ "check", cmd_check, "check" },
 	{ "template", cmd_template, "template create | list | destroy KEY... | destroy --all" },

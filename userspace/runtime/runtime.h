@@ -8,7 +8,7 @@
 
 /* exec's synopsis, for --help and its usage errors */
 #define EXEC_USAGE "exec [--process FILE] [--env K=V]... [--cwd DIR] [--user UID[:GID]] " \
-	"[--tty] [--console-socket S] [--detach] [--pid-file F] ID [COMMAND [ARG...]]"
+	"[--tty] [--console-socket S] [--detach] [--pid-file F] [--preserve-fds 0] ID [COMMAND [ARG...]]"
 
 /* Each command: argument parsing plus calls into libkatasbx. Returns the exit code. */
 int cmd_create(struct kx_config *cfg, int argc, char **argv);
@@ -27,6 +27,8 @@ int cmd_spec(struct kx_config *cfg, int argc, char **argv);
 int cmd_exec(struct kx_config *cfg, int argc, char **argv);
 int cmd_update(struct kx_config *cfg, int argc, char **argv);
 int cmd_features(struct kx_config *cfg, int argc, char **argv);
+int cmd_ps(struct kx_config *cfg, int argc, char **argv);
+int cmd_events(struct kx_config *cfg, int argc, char **argv);
 
 /*
  * runc's console socket: a new pty whose master goes to socket_path
@@ -50,5 +52,11 @@ int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  */
 struct option;
 int getopt_cmd(int argc, char **argv, const char *optstring, const struct option *longopts);
+
+/*
+ * runc's --preserve-fds N of create, run and exec: 0 is taken; more is
+ * refused (1 after saying why), a VM's processes having no host descriptors.
+ */
+int preserve_fds(const char *cmd, const char *arg);
 
 #endif

@@ -130,6 +130,28 @@ void m_resume(void *ctx, const struct ttrpc_request_info *rq, struct ttrpc_reply
 	containerd__task__v2__resume_request__free_unpacked(r, NULL);
 }
 
+/* containerd reads a limit of "max" (0 from the agent) as MaxUint64 */
+static uint64_t max_limit(uint64_t v)
+{
+	return v ? v : UINT64_MAX;
+}
+
+/*
+ * memory.stat's counters into MemoryStat's fields of the same names
+ * (containerd's numbers 1 to 31 are memory.stat's keys; the rest are not).
+ */
+static void memory_stat(Io__Containerd__Cgroups__V2__MemoryStat *mem,
+			const Katasbx__Agent__V1__StatsContainerResponse *sr)
+{
+	for (size_t i = 0; i < sr->n_memory_stat; i++) {
+		const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field_by_name(
+			mem->base.descriptor, sr->memory_stat[i]->key);
+
+		if (f && f->id <= 31 && f->type == PROTOBUF_C_TYPE_UINT64)
+			*(uint64_t *)((char *)mem + f->offset) = sr->memory_stat[i]->value;
+	}
+}
+
 /* The guest cgroup's counters, as containerd's cgroups v2 Metrics in an Any. */
 void m_stats(void *ctx, const struct ttrpc_request_info *rq, struct ttrpc_reply *rp)
 {
@@ -140,6 +162,7 @@ void m_stats(void *ctx, const struct ttrpc_request_info *rq, struct ttrpc_reply 
 	Io__Containerd__Cgroups__V2__PidsStat pids = IO__CONTAINERD__CGROUPS__V2__PIDS_STAT__INIT;
 	Io__Containerd__Cgroups__V2__CPUStat cpu = IO__CONTAINERD__CGROUPS__V2__CPUSTAT__INIT;
 	Io__Containerd__Cgroups__V2__MemoryStat mem = IO__CONTAINERD__CGROUPS__V2__MEMORY_STAT__INIT;
+	Io__Containerd__Cgroups__V2__MemoryEvents ev = IO__CONTAINERD__CGROUPS__V2__MEMORY_EVENTS__INIT;
 	Katasbx__Monitor__V1__ContainerRequest cq = KATASBX__MONITOR__V1__CONTAINER_REQUEST__INIT;
 	Katasbx__Agent__V1__StatsContainerResponse *sr = NULL;
 	Google__Protobuf__Any any = GOOGLE__PROTOBUF__ANY__INIT;
@@ -167,11 +190,28 @@ void m_stats(void *ctx, const struct ttrpc_request_info *rq, struct ttrpc_reply 
 		goto out;
 	}
 	pids.current = sr->pids_current;
+	pids.limit = max_limit(sr->pids_max);
 	cpu.usage_usec = sr->cpu_usage_usec;
+	cpu.user_usec = sr->cpu_user_usec;
+	cpu.system_usec = sr->cpu_system_usec;
+	cpu.nr_periods = sr->cpu_nr_periods;
+	cpu.nr_throttled = sr->cpu_nr_throttled;
+	cpu.throttled_usec = sr->cpu_throttled_usec;
+	memory_stat(&mem, sr);
 	mem.usage = sr->memory_current;
+	mem.usage_limit = max_limit(sr->memory_max);
+	mem.swap_usage = sr->swap_current;
+	mem.swap_limit = max_limit(sr->swap_max);
+	mem.max_usage = sr->memory_peak;
+	ev.low = sr->memory_events_low;
+	ev.high = sr->memory_events_high;
+	ev.max = sr->memory_events_max;
+	ev.oom = sr->memory_events_oom;
+	ev.oom_kill = sr->oom_kill;
 	mt.pids = &pids;
 	mt.cpu = &cpu;
 	mt.memory = &mem;
+	mt.memory_events = &ev;
 	any.type_url = "io.containerd.cgroups.v2.Metrics";
 	any.value.len = io__containerd__cgroups__v2__metrics__get_packed_size(&mt);
 	buf = malloc(any.value.len ? any.value.len : 1);
