@@ -402,6 +402,16 @@ expect_fail "QEMU missing" "qemu" e5 env KATASBX_QEMU=/nonexistent/qemu-system-x
 	"$RT" --root "$ROOT" run --keep --bundle "$b" e5
 expect_fail "guest not answering within the boot timeout" "did not answer" e6 \
 	rt --template off --boot-timeout 300 run --keep --bundle "$b" e6
+# a template whose guest does not answer: the same guest booted afresh would not either,
+# so the error comes after one boot timeout, not two (a new key: another memory size)
+expect_fail "a template's guest not answering fails the create, with QEMU's and the console's last lines" \
+	"make template .*: the template's agent did not answer (the guest console's last line: .*; QEMU's: " e6b \
+	rt --debug --log "$WORK/e6b.log" --memory 200 --boot-timeout 300 run --keep --bundle "$b" e6b
+if grep -q "making template" "$WORK/e6b.log" && ! grep -q "qemu-ready" "$WORK/e6b.log"; then
+	ok "... and no fresh boot was tried after it"
+else
+	not_ok "a silent template guest, then no second boot" "$(grep -E "making template|qemu-ready" "$WORK/e6b.log")"
+fi
 expect_fail "QEMU failing to start" "qemu" e8 rt --kernel /etc/hostname run --keep --bundle "$b" e8
 rt --log "$WORK/log.json" --log-format json run --keep --bundle "$WORK/no-such-bundle" e9 2>/dev/null
 grep -q '"level":"error"' "$WORK/log.json" && grep -q '"msg":"bundle' "$WORK/log.json" \

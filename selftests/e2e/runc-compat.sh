@@ -393,6 +393,22 @@ else
 	not_ok "runtime.md's sample settings file" "$(cat "$WORK/err")" "$(head -n 3 "$WORK/sample.conf")"
 fi
 
+# check: the settings file it read; --boot boots a guest as a sandbox's, leaving nothing;
+# one that does not answer (a boot timeout too short) says so, with QEMU's last line
+out=$("$RT" --config "$WORK/sample.conf" --root "$ROOT" --kernel "$here/build/guest/vmlinux" \
+	--initrd "$here/build/guest/initrd.img" --accel tcg check --boot 2>&1); rc=$?
+"$RT" --root "$ROOT" --boot-timeout 200 --accel tcg check --boot >"$WORK/chk" 2>&1; rc2=$?
+if [ "$rc$rc2" = 01 ] && echo "$out" | grep -q "^settings: *$WORK/sample.conf$" &&
+   echo "$out" | grep -Eq '^boot: *a guest booted with tcg in [0-9.]+ s$' &&
+   grep -q "^settings: *none" "$WORK/chk" &&
+   grep -q "^boot: *failed with tcg: the guest agent did not answer (.*QEMU's: " "$WORK/chk" &&
+   [ -z "$(ls -A "$ROOT" | grep '^\.check')" ] && ! pgrep -f "$ROOT/\.check" >/dev/null; then
+	ok "check --boot: $(echo "$out" | grep '^boot:' | tr -s ' '); too short a timeout: exit 1, said"
+else
+	not_ok "check --boot" "exit $rc: $(echo "$out" | grep -E '^(settings|boot):')" \
+		"short timeout: exit $rc2 $(grep -E '^(settings|boot):' "$WORK/chk")" "$(ls -A "$ROOT")"
+fi
+
 # The README's use example, as written but for its directory and --root.
 ex=$WORK/readme-example.sh
 {

@@ -29,6 +29,7 @@ struct booting {
 	struct kx_net *net;	/* the sandbox's network, NULL or n 0: none */
 	bool pool;		/* a warm pool's VM: its identity comes when claimed */
 	char warning[1200];	/* why a clone was not possible, said if booting works */
+	bool guest_silent;	/* the template's guest did not answer: a boot's would not */
 };
 
 /* Connect to the agent and wait for its Check. */
@@ -44,12 +45,16 @@ static int agent_up(struct booting *bt, int timeout_ms, struct kx_err *err)
 	if (ttrpc_call(&bt->b->agent, AGENT_SERVICE, "Check", &empty.base,
 		       &katasbx__agent__v1__check_response__descriptor,
 		       (ProtobufCMessage **)&check, timeout_ms, err)) {
-		char tail[300];
+		char tail[300], qemu[300];
 
-		/* the console goes with the state directory: its last word goes in the error */
+		/*
+		 * The console and QEMU's log go with the state directory: their last
+		 * words go in the error
+		 */
 		kx_file_last_line(bt->b->vm.console_path, tail, sizeof(tail));
+		kx_file_last_line(bt->b->vm.log_path, qemu, sizeof(qemu));
 		return kx_error_wrap(err, "the guest agent did not answer (the guest console's "
-				     "last line: %s)", tail);
+				     "last line: %s; QEMU's: %s)", tail, qemu);
 	}
 	kx_debug("phase agent-ready %.1f ms, guest kernel %s", kx_log_elapsed_ms(),
 		 check->kernel_release);
@@ -110,6 +115,7 @@ static bool clone_boot(struct booting *bt, const struct kx_vm_config *base)
 		kx_template_dir(dir, sizeof(dir), cfg->root);
 	if (kx_template_get(dir, base, cfg->boot_timeout_ms, &t, &err)) {
 		snprintf(bt->warning, sizeof(bt->warning), "%s", err.msg);
+		bt->guest_silent = t.guest_silent;
 		return false;
 	}
 	kx_debug("phase template-ready %.1f ms, template %s (%s, memory in %s)",
@@ -176,6 +182,12 @@ static int boot_vm(struct booting *bt, struct kx_vm_config *vc, const char *rund
 	snprintf(b->channel, sizeof(b->channel), "%s", kx_channel_name(vc->channel));
 	if (cfg->template && clone_boot(bt, vc))
 		return 0;
+	/* the same kernel, initrd and accelerator: waiting a second boot timeout is no use */
+	if (bt->guest_silent) {
+		kx_error(err, 0, "%s", bt->warning);
+		err->errnum = ETIMEDOUT;
+		return -1;
+	}
 	/* a failure that stops the boot too is reported once, as the boot's */
 	if (cold_boot(bt, vc, err)) {
 		kx_boot_stop(b);

@@ -197,8 +197,10 @@ int kx_config_load(struct kx_config *c, const char *path, bool must_exist, struc
 	fclose(f);
 	if (line == -2)
 		return kx_error(err, ENOMEM, "read config %s", path);
-	if (!line)
+	if (!line) {
+		snprintf(c->loaded_from, sizeof(c->loaded_from), "%s", path);
 		return 0;
+	}
 	if (l.failed)
 		return kx_error_wrap(err, "%s:%d", path, line);
 	return kx_error(err, 0, "%s:%d: expected key = value (at most %d characters a line)",

@@ -30,6 +30,7 @@ struct kx_config {
 	char template_dir[1024];	/* "" = ROOT/.templates */
 	bool warm;			/* take a VM from ROOT's warm pool when one runs */
 	bool debug;
+	char loaded_from[1024];		/* the settings file read, "" for none */
 };
 
 void kx_config_defaults(struct kx_config *c);

@@ -181,7 +181,7 @@ static int prewarm(struct ttrpc_conn *conn, int timeout_ms, struct kx_err *err)
 
 /* Boot the template VM in tmp, wait for its agent, save it. */
 static int make(const char *tmp, const struct kx_vm_config *vc, int boot_timeout_ms,
-		struct kx_err *err)
+		bool *silent, struct kx_err *err)
 {
 	Katasbx__Agent__V1__Empty empty = KATASBX__AGENT__V1__EMPTY__INIT;
 	char empty_dir[4200], mem[4200], state[4200], prog[4300];
@@ -228,11 +228,13 @@ static int make(const char *tmp, const struct kx_vm_config *vc, int boot_timeout
 	ret = ttrpc_call(&conn, AGENT_SERVICE, "Check", &empty.base,
 			 &katasbx__agent__v1__empty__descriptor, NULL, boot_timeout_ms, err);
 	if (ret) {
-		char tail[300];
+		char tail[300], qemu[300];
 
+		*silent = err->errnum == ETIMEDOUT;
 		kx_file_last_line(vm.console_path, tail, sizeof(tail));
+		kx_file_last_line(vm.log_path, qemu, sizeof(qemu));
 		kx_error_wrap(err, "the template's agent did not answer (the guest console's "
-			      "last line: %s)", tail);
+			      "last line: %s; QEMU's: %s)", tail, qemu);
 	} else if (!(ret = prewarm(&conn, boot_timeout_ms, err))) {
 		ret = kx_vm_save(&vm, state, SAVE_TIMEOUT_MS, err);
 	}
@@ -293,7 +295,7 @@ int kx_template_get(const char *dir, const struct kx_vm_config *vc, int boot_tim
 		kx_error(err, errno, "create %s", tmp);
 		goto fail;
 	}
-	if (make(tmp, vc, boot_timeout_ms, err))
+	if (make(tmp, vc, boot_timeout_ms, &t->guest_silent, err))
 		goto fail;
 	snprintf(meta, sizeof(meta), "%s/meta.json", tmp);
 	if (write_meta(meta, key, vc, err))

@@ -31,6 +31,7 @@ struct kx_template {
 	unsigned int mem_mib;
 	bool made;		/* made by this call rather than found */
 	bool in_kernel;		/* memory held by /dev/katasbx */
+	bool guest_silent;	/* making it failed: its guest did not answer in time */
 };
 
 /* DIR for a state root. */

@@ -1,10 +1,23 @@
 // SPDX-License-Identifier: GPL-2.0
-/* check: what this host offers and what the runtime will use. */
+/*
+ * check: what this host offers and what the runtime will use; with --boot
+ * (the default when the accelerator is KVM, which a host can offer and still
+ * not run), that a guest really boots with it.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "boot.h"
+#include "fsutil.h"
+#include "kx_time.h"
 #include "kxdev.h"
+#include "log.h"
 #include "runtime.h"
 #include "vmm/qemu.h"
 
@@ -13,22 +26,82 @@ static const char *yes(bool b)
 	return b ? "yes" : "no";
 }
 
+/*
+ * Boot a guest as a sandbox's is booted (no template, no network, an empty
+ * share) in a directory of its own under the root, up to the agent's Check;
+ * then stop it and remove the directory. 0 when it booted.
+ */
+static int boot_guest(const struct kx_config *cfg, enum kx_accel accel)
+{
+	struct kx_config c = *cfg;
+	char dir[PATH_MAX], share[PATH_MAX + 8];
+	struct kx_boot b;
+	struct kx_err err;
+	int64_t t0;
+	int ret;
+
+	c.template = false;
+	c.warm = false;
+	if (snprintf(dir, sizeof(dir), "%s/.check.XXXXXX", cfg->root) >= (int)sizeof(dir) ||
+	    kx_mkdir_p(cfg->root, 0700) || !mkdtemp(dir)) {
+		printf("boot:          cannot make a directory under %s: %s\n", cfg->root,
+		       strerror(errno));
+		return -1;
+	}
+	snprintf(share, sizeof(share), "%s/share", dir);
+	if (mkdir(share, 0700)) {
+		printf("boot:          mkdir %s: %s\n", share, strerror(errno));
+		rmdir(dir);
+		return -1;
+	}
+	fflush(stdout);
+	t0 = kx_now_ms();
+	ret = kx_boot_vm(&c, "check", dir, share, true, NULL, &b, NULL, NULL, &err);
+	if (!ret) {
+		printf("boot:          a guest booted with %s in %.1f s\n", kx_accel_name(accel),
+		       (kx_now_ms() - t0) / 1e3);
+		kx_boot_stop(&b);
+	} else {
+		printf("boot:          failed with %s: %s\n", kx_accel_name(accel), err.msg);
+		if (accel == KX_ACCEL_KVM)
+			printf("               (a /dev/kvm that opens can still not run this guest, "
+			       "e.g. a paravirtual one: try --accel tcg)\n");
+	}
+	kx_vm_dir_remove(dir);
+	return ret;
+}
+
 int cmd_check(struct kx_config *cfg, int argc, char **argv)
 {
+	enum { O_BOOT = 256, O_NO_BOOT };
+	static const struct option opts[] = {
+		{ "boot", no_argument, NULL, O_BOOT },
+		{ "no-boot", no_argument, NULL, O_NO_BOOT },
+		{ 0 }
+	};
 	struct kx_hostcaps caps;
 	struct kx_err err;
 	const char *why;
 	enum kx_accel accel;
 	enum kx_channel chan;
 	bool guest_ok;
+	int boot = -1, c;
 
-	if (argc != 1)
-		return fail("usage: check");
+	while ((c = getopt_cmd(argc, argv, "+", opts)) != -1) {
+		if (c == O_BOOT || c == O_NO_BOOT)
+			boot = c == O_BOOT;
+		else
+			return 1;
+	}
+	if (optind != argc)
+		return fail("usage: check [--boot|--no-boot]");
 	kx_hostcaps_probe(&caps);
 	accel = kx_accel_choose(&caps, cfg->accel, &why);
 	chan = kx_channel_choose(&caps, cfg->channel);
 	guest_ok = kx_config_find_guest(cfg, &err) == 0;
 
+	printf("settings:      %s\n", cfg->loaded_from[0] ? cfg->loaded_from :
+	       "none (" KX_CONFIG_FILE " absent: the defaults)");
 	printf("qemu:          %s\n", caps.qemu[0] ? caps.qemu : "not found (install qemu-system-x86)");
 	printf("/dev/kvm:      %s\n", caps.kvm_dev ? "opens" : "not usable");
 	printf("vmx/svm:       %s\n", yes(caps.kvm_cpu));
@@ -58,5 +131,9 @@ int cmd_check(struct kx_config *cfg, int argc, char **argv)
 		       cfg->template_dir[0] ? "" : "/.templates");
 	else
 		printf("templates:     off (every sandbox boots its own kernel)\n");
-	return caps.qemu[0] && guest_ok ? 0 : 1;
+	if (!caps.qemu[0] || !guest_ok)
+		return 1;
+	if (boot < 0)
+		boot = accel == KX_ACCEL_KVM;
+	return boot && boot_guest(cfg, accel) ? 1 : 0;
 }

@@ -93,7 +93,7 @@ static const struct {
 	{ "ps", cmd_ps, "ps [--format table|json] ID" },
 	{ "events", cmd_events, "events [--stats] [--interval DURATION] ID" },
 	{ "list", cmd_list, "list [--quiet] [--format table|json]" },
-	{ "check", cmd_check, "check" },
+	{ "check", cmd_check, "check [--boot|--no-boot]" },
 	{ "template", cmd_template, "template create | list | destroy KEY... | destroy --all" },
 	{ "pool", cmd_pool, "pool [--size N] [--interfaces N]" },
 	{ "spec", cmd_spec, "spec [--bundle DIR]" },
