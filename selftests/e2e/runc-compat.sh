@@ -82,14 +82,32 @@ if echo "$out" | grep -Eq '^max [1-9]'; then
 else
 	not_ok "pids.limit holds" "$out" "$(cat "$WORK/err")"
 fi
-d=$(mkcase resources-warned "$R.blockIO = {\"weight\": 100} | $R.memory = {\"swappiness\": 10, \"limit\": 1099511627776} | $A = [\"true\"]")
-rt run --bundle "$d" k-resw >/dev/null 2>"$WORK/err" </dev/null; krc=$?
+# the VM is sized for the limits: memory doubled from memory_mib until the limit fits beside
+# the guest's own use (a template each size), a vCPU for each CPU of the quota
+vm="$A = [\"sh\", \"-c\", \"grep MemTotal /proc/meminfo; nproc\"]"
+d=$(mkcase resources-vm "$R.memory = {\"limit\": 314572800} | $R.cpu = {\"quota\": 150000, \"period\": 100000} | $vm")
+out=$(rt run --bundle "$d" k-resvm 2>"$WORK/err" </dev/null | tr -s ' \n' ' '); krc=$?
+kib=$(echo "$out" | cut -d' ' -f2)
+if [ "$krc" = 0 ] && [ ! -s "$WORK/err" ] && [ "${kib:-0}" -gt 409600 ] && [ "$kib" -le 524288 ] &&
+   [ "$(echo "$out" | cut -d' ' -f4)" = 2 ]; then
+	ok "a 300 MiB limit and a quota of 1.5 CPUs get a VM of 512 MiB and 2 vCPUs: $out"
+else
+	not_ok "the VM sized for the limits" "exit $krc: '$out'" "$(cat "$WORK/err")"
+fi
+# at most max_memory_mib and max_vcpus (here 512 and 1), with a warning
+printf 'max_memory_mib = 512\nmax_vcpus = 1\n' >"$WORK/small.conf"
+d=$(mkcase resources-warned "$R.blockIO = {\"weight\": 100} | $R.memory = {\"swappiness\": 10, \"limit\": 1099511627776} | $R.cpu = {\"quota\": 300000, \"period\": 100000} | $vm")
+out=$("$RT" --config "$WORK/small.conf" --root "$ROOT" run --bundle "$d" k-resw 2>"$WORK/err" </dev/null |
+	tr -s ' \n' ' '); krc=$?
+kib=$(echo "$out" | cut -d' ' -f2)
 if [ "$krc" = 0 ] && grep -q 'linux.resources.blockIO: not applied' "$WORK/err" &&
    grep -q 'linux.resources.memory.swappiness: not applied (cgroup v1 only)' "$WORK/err" &&
-   grep -q "linux.resources.memory.limit: 1099511627776 bytes is above the VM's memory" "$WORK/err"; then
-	ok "what a VM cannot apply is a warning naming the field: $(wc -l <"$WORK/err") lines"
+   grep -q "linux.resources.memory.limit: 1099511627776 bytes is above what a VM of max_memory_mib (512 MiB) leaves a container" "$WORK/err" &&
+   grep -q "linux.resources.cpu.quota: a quota of 300000 100000 us is above max_vcpus (1)" "$WORK/err" &&
+   [ "${kib:-0}" -gt 409600 ] && [ "$kib" -le 524288 ] && [ "$(echo "$out" | cut -d' ' -f4)" = 1 ]; then
+	ok "what a VM cannot apply is a warning naming the field, the VM at its maxima: $(wc -l <"$WORK/err") lines, $out"
 else
-	not_ok "resources a VM cannot apply are warned of" "exit $krc" "$(cat "$WORK/err")"
+	not_ok "resources a VM cannot apply are warned of" "exit $krc: '$out'" "$(cat "$WORK/err")"
 fi
 refused memory-limit-string "$R.memory = {\"limit\": \"64m\"}" 'linux.resources.memory.limit: must be a number'
 refused memory-swap-below "$R.memory = {\"limit\": 67108864, \"swap\": 1048576}" \
@@ -207,6 +225,14 @@ if [ "$xrc" = 137 ] && [ "$nstats" -ge 3 ] && grep -qx '{"type":"oom","id":"k-up
 	ok "events --interval 300ms: $nstats stats events and the oom of tail /dev/zero (exit $xrc)"
 else
 	not_ok "events loop" "exec exit $xrc, $nstats stats" "$(grep -v stats "$WORK/evs" | head -n 3)" "$(cat "$WORK/err")"
+fi
+# a VM does not grow: a limit above what it has is taken, with a warning
+rt update --memory 1g --cpu-quota 200000 --cpu-period 100000 k-upd 2>"$WORK/err"; krc=$?
+if [ "$krc" = 0 ] && grep -q "update: memory.limit: 1073741824 bytes is above what the container's VM (256 MiB, sized at create) leaves it" "$WORK/err" &&
+   grep -q "update: cpu.quota: a quota of 200000 100000 us is above the VM's 1 CPU(s)" "$WORK/err"; then
+	ok "update above the VM's size: taken, with a warning: $(head -n 1 "$WORK/err")"
+else
+	not_ok "update above the VM's size" "exit $krc $(cat "$WORK/err")"
 fi
 runc --root "$WORK/runc" kill r-upd KILL; rt kill k-upd KILL
 status_within 5 stopped runc --root "$WORK/runc" state r-upd

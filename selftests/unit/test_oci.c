@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "oci.h"
+#include "vmsize.h"
 
 /* `runc spec` (runc 1.1), verbatim. */
 static const char runc_spec[] =
@@ -897,6 +898,81 @@ static void test_resources(void **state)
 }
 
 /* An update's document: the same conversion, named after it, a lone period keeping the quota */
+/* sizes for RESOURCES (update's JSON) from a VM of 256 MiB and 1 vCPU, maxima 1024 and 4 */
+static void size_for(const char *resources, unsigned int *mem, unsigned int *cpus, char *warn,
+		     size_t len)
+{
+	struct kx_config cfg = { .mem_mib = 256, .vcpus = 1, .max_memory_mib = 1024,
+				 .max_vcpus = 4 };
+	Katasbx__Agent__V1__CgroupWrite **w;
+	struct kx_err err = { 0 };
+	char ignored[256];
+	size_t n;
+
+	assert_int_equal(kx_resources_update(resources, "update", &w, &n, ignored,
+					     sizeof(ignored), &err), 0);
+	kx_vm_size(&cfg, w, n, mem, cpus, warn, len);
+	kx_cgroup_writes_free(w, n);
+}
+
+static void test_vm_size(void **state)
+{
+	Katasbx__Agent__V1__CgroupWrite **w;
+	struct kx_err err = { 0 };
+	unsigned int mem, cpus;
+	char warn[512];
+	size_t n;
+
+	(void)state;
+	/* no limits, a small one, none for memory: the settings' size */
+	size_for("{}", &mem, &cpus, warn, sizeof(warn));
+	assert_int_equal(mem, 256);
+	assert_int_equal(cpus, 1);
+	assert_string_equal(warn, "");
+	size_for("{\"memory\":{\"limit\":67108864},\"cpu\":{\"quota\":50000}}", &mem, &cpus,
+		 warn, sizeof(warn));
+	assert_int_equal(mem, 256);
+	assert_int_equal(cpus, 1);
+	size_for("{\"memory\":{\"limit\":-1},\"cpu\":{\"period\":50000}}", &mem, &cpus, warn,
+		 sizeof(warn));
+	assert_int_equal(mem, 256);
+	assert_int_equal(cpus, 1);
+	/* 160 MiB and the guest's 100 do not fit in 256: 512; 2.5 CPUs are 3 */
+	size_for("{\"memory\":{\"limit\":167772160},\"cpu\":{\"quota\":250000,\"period\":100000}}",
+		 &mem, &cpus, warn, sizeof(warn));
+	assert_int_equal(mem, 512);
+	assert_int_equal(cpus, 3);
+	assert_string_equal(warn, "");
+	assert_true(160 + kx_guest_overhead_mib(256) > 256);
+	/* 156 MiB is what 256 leaves */
+	size_for("{\"memory\":{\"limit\":163577856}}", &mem, &cpus, warn, sizeof(warn));
+	assert_int_equal(mem, 256);
+	/* above the maxima: the maxima, and a warning each */
+	size_for("{\"memory\":{\"limit\":1073741824},\"cpu\":{\"quota\":800000,\"period\":100000}}",
+		 &mem, &cpus, warn, sizeof(warn));
+	assert_int_equal(mem, 1024);
+	assert_int_equal(cpus, 4);
+	assert_string_equal(warn, "config.json: memory.limit: 1073741824 bytes is above what a VM of "
+				  "max_memory_mib (1024 MiB) leaves a container (912 MiB): the most "
+				  "it gets\nconfig.json: cpu.quota: a quota of 800000 100000 us is "
+				  "above max_vcpus (4): the most it gets");
+	/* a running VM does not grow: a limit above it is said, one within it is not */
+	assert_int_equal(kx_resources_update("{\"memory\":{\"limit\":314572800},\"cpu\":"
+					     "{\"quota\":150000,\"period\":100000}}", "update",
+					     &w, &n, warn, sizeof(warn), &err), 0);
+	kx_vm_size_check(512, 2, "update", w, n, warn, sizeof(warn));
+	assert_string_equal(warn, "");
+	kx_vm_size_check(256, 1, "update", w, n, warn, sizeof(warn));
+	assert_string_equal(warn, "update: memory.limit: 314572800 bytes is above what the "
+				  "container's VM (256 MiB, sized at create) leaves it (156 MiB): the "
+				  "most it gets\nupdate: cpu.quota: a quota of 150000 100000 us is "
+				  "above the VM's 1 CPU(s), sized at create: the most it gets");
+	/* a state without the sizes (an older monitor's): nothing said */
+	kx_vm_size_check(0, 0, "update", w, n, warn, sizeof(warn));
+	assert_string_equal(warn, "");
+	kx_cgroup_writes_free(w, n);
+}
+
 static void test_resources_update(void **state)
 {
 	Katasbx__Agent__V1__CgroupWrite **w;
@@ -973,6 +1049,7 @@ int main(void)
 		cmocka_unit_test(test_hooks),
 		cmocka_unit_test(test_resources),
 		cmocka_unit_test(test_resources_update),
+		cmocka_unit_test(test_vm_size),
 	};
 	size_t n_good = sizeof(good) / sizeof(good[0]);
 	size_t n_bad = sizeof(bad_cases) / sizeof(bad_cases[0]);

@@ -26,7 +26,7 @@ $(UNIT_BIN)/test_$(1)-san: $(call obj,san,$(UNIT_DIR)/test_$(1).c $(2) $(GEN_SRC
 	$$(Q)$$(CC) $$(CFLAGS) $$(UNIT_SAN) -o $$@ $$^ $$(UNIT_LIBS)
 endef
 
-$(eval $(call unit_test,oci,$(wildcard userspace/lib/oci*.c) userspace/lib/cgfile.c userspace/lib/fsutil.c userspace/lib/log.c userspace/lib/kx_error.c))
+$(eval $(call unit_test,oci,$(wildcard userspace/lib/oci*.c) userspace/lib/vmsize.c userspace/lib/cgfile.c userspace/lib/fsutil.c userspace/lib/log.c userspace/lib/kx_error.c))
 $(eval $(call unit_test,ttrpc,userspace/lib/ttrpc.c userspace/lib/kx_error.c))
 $(eval $(call unit_test,state,userspace/lib/state.c userspace/lib/hooks.c userspace/lib/hookexec.c $(wildcard userspace/lib/oci*.c) userspace/lib/cgfile.c userspace/lib/fsutil.c userspace/lib/signals.c userspace/lib/config.c userspace/lib/log.c userspace/lib/vmm/hostcaps.c $(wildcard userspace/lib/net/*.c) userspace/lib/kx_error.c))
 $(eval $(call unit_test,vmm,userspace/lib/vmm/qemu.c userspace/lib/vmm/qmp.c userspace/lib/vmm/hostcaps.c userspace/lib/sockets.c userspace/lib/net/netcheck.c userspace/lib/kx_error.c))

@@ -22,6 +22,8 @@ struct kx_config {
 	enum kx_channel channel;
 	unsigned int mem_mib;
 	unsigned int vcpus;
+	unsigned int max_memory_mib;	/* the most a VM is sized to for a memory limit */
+	unsigned int max_vcpus;		/* ... for a cpu quota; 0 = the host's CPUs */
 	unsigned int tb_size_mib;	/* TCG translation cache of a booting VM */
 	unsigned int clone_tb_size_mib;	/* ... of a clone, which runs far less code */
 	unsigned int boot_timeout_ms;
@@ -37,7 +39,7 @@ void kx_config_defaults(struct kx_config *c);
 /* Load key = value lines; a missing default file is fine, a named one must exist. */
 int kx_config_load(struct kx_config *c, const char *path, bool must_exist, struct kx_err *err);
 /* Set one key (file key names: root, kernel, initrd, accel, channel, memory_mib, vcpus,
- * tb_size_mib, clone_tb_size_mib, boot_timeout_ms, kernel_params, template, template_dir, warm, debug). */
+ * max_memory_mib, max_vcpus, tb_size_mib, clone_tb_size_mib, boot_timeout_ms, kernel_params, template, template_dir, warm, debug). */
 int kx_config_set(struct kx_config *c, const char *key, const char *value, struct kx_err *err);
 /*
  * The VM these settings describe: QEMU, guest image, size, accelerator and

@@ -18,6 +18,7 @@
 #include "log.h"
 #include "monitor.pb-c.h"
 #include "sockets.h"
+#include "vmsize.h"
 
 void save_state(struct mon *m)
 {
@@ -74,31 +75,11 @@ static void vm_started(void *ctx, const struct kx_boot *b)
 	save_state(m);
 }
 
-/*
- * Limits above what the VM has hold only as far as the VM goes: say so (the
- * VM is not sized from the spec's limits yet).
- */
-static void warn_above_vm(const struct kx_spec *spec, const struct kx_config *cfg)
-{
-	for (size_t i = 0; i < spec->n_cgroup; i++) {
-		const Katasbx__Agent__V1__CgroupWrite *w = spec->cgroup[i];
-		unsigned long long q, p = 100000;
-
-		if (!strcmp(w->file, "memory.max") && strcmp(w->value, "max") &&
-		    strtoull(w->value, NULL, 10) > (unsigned long long)cfg->mem_mib << 20)
-			kx_warn("config.json: %s: %s bytes is above the VM's memory (%u MiB), "
-				"the most the container gets", w->field, w->value, cfg->mem_mib);
-		if (!strcmp(w->file, "cpu.max") && sscanf(w->value, "%llu %llu", &q, &p) >= 1 &&
-		    q > p * cfg->vcpus)
-			kx_warn("config.json: %s: a quota of %llu in %llu us is above the VM's %u "
-				"CPU(s), the most the container gets", w->field, q, p, cfg->vcpus);
-	}
-}
-
 static int boot(struct mon *m, struct kx_err *err)
 {
-	const struct kx_config *cfg = m->a->cfg;
-	char rundir[4096], record[4096];
+	struct kx_config sized = *m->a->cfg;
+	const struct kx_config *cfg = &sized;
+	char rundir[4096], record[4096], warn[1024];
 	Katasbx__Agent__V1__CreateContainerRequest cr =
 		KATASBX__AGENT__V1__CREATE_CONTAINER_REQUEST__INIT;
 	cleanup_free char *state_creating = NULL, *state_created = NULL;
@@ -114,7 +95,10 @@ static int boot(struct mon *m, struct kx_err *err)
 	if (spec->unknown_caps[0])
 		kx_warn(KX_UNKNOWN_CAPS_WARNING, spec->unknown_caps);
 	kx_warn_lines(spec->warnings);
-	warn_above_vm(spec, cfg);
+	/* the VM sized for the container's limits (a pod's for its sandbox's) */
+	kx_vm_size(m->a->cfg, spec->cgroup, spec->n_cgroup, &sized.mem_mib, &sized.vcpus,
+		   warn, sizeof(warn));
+	kx_warn_lines(warn);
 	/*
 	 * The task's pid is ours: its network namespace is where CNI (ctr run
 	 * --cni, a createRuntime hook as nerdctl's) puts what it makes.
@@ -145,6 +129,8 @@ static int boot(struct mon *m, struct kx_err *err)
 	snprintf(m->st.accel, sizeof(m->st.accel), "%s", m->b.accel);
 	snprintf(m->st.channel, sizeof(m->st.channel), "%s", m->b.channel);
 	snprintf(m->st.boot, sizeof(m->st.boot), "%s", m->b.how);
+	m->st.mem_mib = sized.mem_mib;
+	m->st.vcpus = sized.vcpus;
 
 	kx_spec_create_request(spec, &cr);
 	cr.container_id = (char *)m->a->id;

@@ -112,6 +112,8 @@ static char *state_json(const struct kx_state *st)
 	json_object_object_add(o, "accel", json_object_new_string(st->accel));
 	json_object_object_add(o, "channel", json_object_new_string(st->channel));
 	json_object_object_add(o, "boot", json_object_new_string(st->boot));
+	json_object_object_add(o, "mem_mib", json_object_new_int64(st->mem_mib));
+	json_object_object_add(o, "vcpus", json_object_new_int64(st->vcpus));
 	json_object_object_add(o, "annotations",
 			       json_tokener_parse(st->annotations_json ? st->annotations_json : "{}"));
 	out = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
@@ -212,6 +214,8 @@ int kx_state_read(const char *root, const char *id, struct kx_state *st, struct 
 	snprintf(st->accel, sizeof(st->accel), "%s", jstr(o, "accel"));
 	snprintf(st->channel, sizeof(st->channel), "%s", jstr(o, "channel"));
 	snprintf(st->boot, sizeof(st->boot), "%s", jstr(o, "boot"));
+	st->mem_mib = jint(o, "mem_mib", NULL);
+	st->vcpus = jint(o, "vcpus", NULL);
 	if (json_object_object_get_ex(o, "annotations", &ann) && ann)
 		st->annotations_json = strdup(json_object_to_json_string_ext(ann,
 							JSON_C_TO_STRING_PLAIN));

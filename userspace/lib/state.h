@@ -40,6 +40,8 @@ struct kx_state {
 	char accel[8];
 	char channel[8];
 	char boot[40];			/* "cold", or "clone:KEY" of the template */
+	unsigned int mem_mib;		/* the VM's memory and vCPUs, as sized at create */
+	unsigned int vcpus;
 	char *annotations_json;		/* owned; "{}" when none */
 };
 

@@ -20,6 +20,7 @@
 #include "oci.h"
 #include "runtime.h"
 #include "state.h"
+#include "vmsize.h"
 
 #define RESOURCES_MAX (1u << 20)
 
@@ -153,7 +154,8 @@ int cmd_update(struct kx_config *cfg, int argc, char **argv)
 	};
 	Katasbx__Agent__V1__UpdateContainerRequest req =
 		KATASBX__AGENT__V1__UPDATE_CONTAINER_REQUEST__INIT;
-	const char *val[N_VAL] = { 0 }, *resources = NULL, *rdt = NULL;
+	const char *val[N_VAL] = { 0 }, *resources = NULL, *rdt = NULL, *doc;
+	unsigned int mem_mib, vcpus;
 	cleanup_free char *text = NULL;
 	char warnings[1024];
 	struct kx_state st;
@@ -192,8 +194,9 @@ int cmd_update(struct kx_config *cfg, int argc, char **argv)
 		if (!text)
 			return fail("update: out of memory");
 	}
-	if (kx_resources_update(text, !resources ? "update" : strcmp(resources, "-") ? resources : "stdin", &req.writes,
-				&req.n_writes, warnings, sizeof(warnings), &err))
+	doc = !resources ? "update" : strcmp(resources, "-") ? resources : "stdin";
+	if (kx_resources_update(text, doc, &req.writes, &req.n_writes, warnings, sizeof(warnings),
+				&err))
 		return fail("%s", err.msg);
 	ret = 1;
 	if (kx_state_read(cfg->root, id, &st, &err)) {
@@ -201,6 +204,8 @@ int cmd_update(struct kx_config *cfg, int argc, char **argv)
 		goto out;
 	}
 	s = kx_state_effective(&st);
+	mem_mib = st.mem_mib;
+	vcpus = st.vcpus;
 	kx_state_clear(&st);
 	if (s != KX_STATUS_CREATED && s != KX_STATUS_RUNNING && s != KX_STATUS_PAUSED) {
 		/* runc's words */
@@ -208,6 +213,9 @@ int cmd_update(struct kx_config *cfg, int argc, char **argv)
 		     kx_status_name(s));
 		goto out;
 	}
+	kx_warn_lines(warnings);
+	/* the VM does not grow: a limit above it holds only as far as it goes */
+	kx_vm_size_check(mem_mib, vcpus, doc, req.writes, req.n_writes, warnings, sizeof(warnings));
 	kx_warn_lines(warnings);
 	if (rdt)
 		kx_warn("update: --%s: not applied (a VM has no Intel RDT of the host's)", rdt);

@@ -17,6 +17,7 @@
 #include "monitor.pb-c.h"
 #include "service.h"
 #include "shim.h"
+#include "vmsize.h"
 
 void m_pids(void *ctx, const struct ttrpc_request_info *rq, struct ttrpc_reply *rp)
 {
@@ -286,6 +287,7 @@ void m_update(void *ctx, const struct ttrpc_request_info *rq, struct ttrpc_reply
 	Google__Protobuf__Empty empty = GOOGLE__PROTOBUF__EMPTY__INIT;
 	char mid[KX_ID_MAX + 1], cid[KX_ID_MAX + 1], *json = NULL;
 	char doc[KX_ID_MAX + 32], warnings[1024];
+	struct kx_state st;
 	struct task *t;
 	struct kx_err err;
 
@@ -318,6 +320,13 @@ void m_update(void *ctx, const struct ttrpc_request_info *rq, struct ttrpc_reply
 	snprintf(cid, sizeof(cid), "%s", MON_CID(t));
 	pthread_mutex_unlock(&lock);
 	u.container_id = cid;
+	/* the VM does not grow: a limit above it holds only as far as it goes */
+	if (!kx_state_read(cfg.root, mid, &st, &err)) {
+		kx_vm_size_check(st.mem_mib, st.vcpus, doc, u.writes, u.n_writes, warnings,
+				 sizeof(warnings));
+		kx_state_clear(&st);
+		kx_warn_lines(warnings);
+	}
 	if (kx_monitor_call(cfg.root, mid, "Update", &u.base, &err))
 		ttrpc_reply_error(rp, err.code ? err.code : TTRPC_UNKNOWN, "update %s: %s", r->id,
 				  err.msg);
