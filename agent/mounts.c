@@ -3,13 +3,15 @@
  * The container's filesystem, built by its init process in its own mount
  * namespace: the spec's mounts under the rootfs (targets resolved inside
  * the rootfs with openat2(RESOLVE_IN_ROOT), so that a symlink in the image
- * cannot point a mount outside it), /dev nodes, pivot_root, masked and
- * read-only paths, read-only root, hostname.
+ * cannot point a mount outside it; a tmpfs with tmpcopyup gets what the
+ * directory under it held), /dev nodes, pivot_root, masked and read-only
+ * paths, read-only root, hostname.
  */
 #include "agent.h"
 #include "mountopt.h"
 #include "rootpath.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -23,13 +25,19 @@
 
 #define N_OPTS(a) (sizeof(a) / sizeof((a)[0]))
 
-/* Options to mount flags, propagation flags, and a data string for the rest. */
+#define COPYUP_DEPTH 64	/* directories deep, an fd each on the way down */
+
+/*
+ * Options to mount flags, propagation flags, and a data string for the rest;
+ * *copyup for runc's tmpcopyup.
+ */
 static int parse_options(const pb_mount *m, unsigned long *flags, unsigned long *prop,
-			 char *data, size_t len, struct kx_err *err)
+			 bool *copyup, char *data, size_t len, struct kx_err *err)
 {
 	size_t used = 0;
 
 	*flags = *prop = 0;
+	*copyup = false;
 	data[0] = '\0';
 	for (size_t i = 0; i < m->n_options; i++) {
 		const char *o = m->options[i];
@@ -43,8 +51,12 @@ static int parse_options(const pb_mount *m, unsigned long *flags, unsigned long 
 			*flags |= mo->flag;
 		if (mo || !*o)
 			continue;
+		if (!strcmp(o, "tmpcopyup")) {
+			*copyup = true;
+			continue;
+		}
 		/* Tokens only for the host's own helpers. */
-		if (!strcmp(o, "tmpcopyup") || !strncmp(o, "x-", 2))
+		if (!strncmp(o, "x-", 2))
 			continue;
 		if (used + strlen(o) + 2 > len)
 			return kx_error(err, EINVAL, "mount %s: options too long", m->destination);
@@ -83,6 +95,112 @@ static unsigned long vfs_flags(const char *path)
 	return f;
 }
 
+static int copy_file(int src, int dst, const char *name, const struct stat *st)
+{
+	int in = openat(src, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC), out;
+	char buf[65536];
+	ssize_t n = 0;
+
+	if (in < 0)
+		return -1;
+	out = openat(dst, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		     st->st_mode & 07777);
+	if (out < 0) {
+		close(in);
+		return -1;
+	}
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		if (write(out, buf, n) != n) {
+			n = -1;
+			break;
+		}
+	close(in);
+	if (close(out) < 0 || n < 0)
+		return -1;
+	return 0;
+}
+
+/*
+ * runc's tmpcopyup: what the directory src held before the tmpfs went over
+ * it, copied into the tmpfs dst: directories, files, symlinks, device nodes
+ * and fifos with their modes, owners and times. *failed names what did not
+ * copy. Hard links come apart, as under runc.
+ */
+static int copy_tree(int src, int dst, int depth, char *failed, size_t len)
+{
+	int sfd = dup(src), ret = 0;
+	DIR *d = sfd >= 0 ? fdopendir(sfd) : NULL;
+	struct dirent *de;
+
+	if (!d) {
+		if (sfd >= 0)
+			close(sfd);
+		snprintf(failed, len, "a directory");
+		return -1;
+	}
+	while (!ret && (errno = 0, de = readdir(d))) {
+		const char *name = de->d_name;
+		struct timespec times[2];
+		char link[4096];
+		struct stat st;
+		ssize_t n;
+
+		if (!strcmp(name, ".") || !strcmp(name, ".."))
+			continue;
+		snprintf(failed, len, "%s", name);
+		if (fstatat(src, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			ret = -1;
+		else if (S_ISDIR(st.st_mode)) {
+			int s2, d2;
+
+			if (depth >= COPYUP_DEPTH) {
+				errno = ELOOP;
+				ret = -1;
+			} else if (mkdirat(dst, name, st.st_mode & 07777) < 0) {
+				ret = -1;
+			} else if ((s2 = openat(src, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+						O_CLOEXEC)) < 0) {
+				ret = -1;
+			} else {
+				d2 = openat(dst, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+				if (d2 < 0 || copy_tree(s2, d2, depth + 1, failed, len) < 0)
+					ret = -1;
+				if (d2 >= 0)
+					close(d2);
+				close(s2);
+			}
+		} else if (S_ISREG(st.st_mode)) {
+			ret = copy_file(src, dst, name, &st);
+		} else if (S_ISLNK(st.st_mode)) {
+			n = readlinkat(src, name, link, sizeof(link) - 1);
+			if (n < 0)
+				ret = -1;
+			else {
+				link[n] = '\0';
+				ret = symlinkat(link, dst, name);
+			}
+		} else {
+			ret = mknodat(dst, name, st.st_mode, st.st_rdev);
+		}
+		if (ret)
+			break;
+		if (fchownat(dst, name, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    (!S_ISLNK(st.st_mode) && fchmodat(dst, name, st.st_mode & 07777, 0) < 0)) {
+			ret = -1;
+			break;
+		}
+		times[0] = st.st_atim;
+		times[1] = st.st_mtim;
+		utimensat(dst, name, times, AT_SYMLINK_NOFOLLOW);
+	}
+	if (!ret && errno) {
+		snprintf(failed, len, "a directory's entries");
+		ret = -1;
+	}
+	closedir(d);
+	return ret;
+}
+
 static int do_mount(int rootfd, const pb_mount *m, const char *share_root,
 		    struct kx_err *err)
 {
@@ -90,10 +208,10 @@ static int do_mount(int rootfd, const pb_mount *m, const char *share_root,
 	char data[1024], target[64], shared[4200];
 	const char *type = m->type, *source = m->source;
 	struct stat st;
-	bool bind;
-	int fd = -1, ret = -1;
+	bool bind, copyup;
+	int fd = -1, below = -1, ret = -1;
 
-	if (parse_options(m, &flags, &prop, data, sizeof(data), err))
+	if (parse_options(m, &flags, &prop, &copyup, data, sizeof(data), err))
 		return -1;
 	if (!strcmp(type, "cgroup"))
 		type = "cgroup2";	/* the guest is pure cgroup v2 */
@@ -136,10 +254,31 @@ static int do_mount(int rootfd, const pb_mount *m, const char *share_root,
 				goto out;
 			}
 		}
-	} else if (mount(m->source[0] ? m->source : type, target, type, flags,
-			 data[0] ? data : NULL) < 0) {
-		kx_error(err, errno, "mount %s on %s", type, m->destination);
-		goto out;
+	} else {
+		/* tmpcopyup: the directory under the tmpfs stays reachable through this fd */
+		if (copyup && !strcmp(type, "tmpfs") &&
+		    (below = kx_root_open(rootfd, m->destination, O_RDONLY | O_DIRECTORY)) < 0) {
+			kx_error(err, errno, "mount %s: tmpcopyup", m->destination);
+			goto out;
+		}
+		if (mount(m->source[0] ? m->source : type, target, type, flags,
+			  data[0] ? data : NULL) < 0) {
+			kx_error(err, errno, "mount %s on %s", type, m->destination);
+			goto out;
+		}
+		if (below >= 0) {
+			char failed[256];
+			int top = kx_root_open(rootfd, m->destination, O_RDONLY | O_DIRECTORY);
+
+			if (top < 0 || copy_tree(below, top, 0, failed, sizeof(failed)) < 0) {
+				kx_error(err, errno, "mount %s: tmpcopyup of %s", m->destination,
+					 top < 0 ? "the tmpfs" : failed);
+				if (top >= 0)
+					close(top);
+				goto out;
+			}
+			close(top);
+		}
 	}
 	if (prop) {
 		if (target_path(rootfd, m->destination, target, sizeof(target), &fd) < 0 ||
@@ -152,6 +291,8 @@ static int do_mount(int rootfd, const pb_mount *m, const char *share_root,
 out:
 	if (fd >= 0)
 		close(fd);
+	if (below >= 0)
+		close(below);
 	return ret;
 }
 
