@@ -48,6 +48,8 @@ same caps-unknown ".process.capabilities.bounding += [\"CAP_FOO\"] | $A = [\"gre
 	"warning: ignoring unknown or unavailable capabilities: [CAP_FOO]"
 same tmpfs-mount ".mounts += [{\"destination\": \"/data/t\", \"type\": \"tmpfs\", \"source\": \"tmpfs\", \"options\": [\"size=1m\", \"mode=700\"]}] | $A = [\"sh\", \"-c\", \"grep ' /data/t ' /proc/mounts | cut -d' ' -f1-3; stat -c %a /data/t\"]"
 same tmpfs-copyup ".mounts += [{\"destination\": \"/bin\", \"type\": \"tmpfs\", \"source\": \"tmpfs\", \"options\": [\"tmpcopyup\", \"mode=755\"]}] | $A = [\"sh\", \"-c\", \"grep ' /bin ' /proc/mounts | cut -d' ' -f1-3; ls /bin | wc -l; stat -c '%a %u %g %s %N' /bin/busybox /bin/sh\"]"
+same mount-relative ".mounts += [{\"destination\": \"data\", \"type\": \"tmpfs\", \"source\": \"tmpfs\"}] | $A = [\"sh\", \"-c\", \"grep ' /data ' /proc/mounts | cut -d' ' -f1-3\"]" \
+	'config.json: mounts[7].destination: "data" is not absolute: taken as "/data"'
 same bind-mount ".mounts += [{\"destination\": \"/host\", \"type\": \"bind\", \"source\": \"$WORK/hostdir\", \"options\": [\"rbind\", \"ro\"]}] | $A = [\"sh\", \"-c\", \"cat /host/f; touch /host/g 2>&1\"]"
 same no-network-namespace ".linux.namespaces |= map(select(.type != \"network\")) | $A = [\"sh\", \"-c\", \"ip -o link show lo | cut -d' ' -f2\"]" \
 	"a container in a VM cannot share the host's network"

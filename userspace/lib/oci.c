@@ -344,9 +344,10 @@ static int host_bind(Katasbx__Agent__V1__Mount *m, const char *elem, const char 
 	return 0;
 }
 
-static int parse_mount(json_object *v, const char *elem, const char *bundle,
+static int parse_mount(json_object *v, const char *elem, struct kx_spec *spec,
 		       Katasbx__Agent__V1__Mount **out, struct kx_err *err)
 {
+	const char *bundle = spec->bundle;
 	Katasbx__Agent__V1__Mount *m;
 	char fp[PATH_BUF];
 	json_object *f;
@@ -359,10 +360,24 @@ static int parse_mount(json_object *v, const char *elem, const char *bundle,
 	katasbx__agent__v1__mount__init(m);
 	if (oj_req_string(v, elem, "destination", &m->destination, err))
 		goto fail;
-	if (m->destination[0] != '/') {
-		oj_field_error(err, oj_join(fp, elem, "destination"),
-			    "must be an absolute path, not \"%s\"", m->destination);
+	if (!m->destination[0]) {
+		oj_field_error(err, oj_join(fp, elem, "destination"), "must be an absolute path");
 		goto fail;
+	}
+	if (m->destination[0] != '/') {
+		/* runc takes it, under /, with a warning */
+		char *abs = malloc(strlen(m->destination) + 2);
+
+		if (!abs) {
+			kx_error(err, ENOMEM, "config.json: %s", elem);
+			goto fail;
+		}
+		sprintf(abs, "/%s", m->destination);
+		oj_warn(spec, oj_join(fp, elem, "destination"), "\"%s\" is not absolute: taken "
+			"as \"%s\" (runc, which does so too, will stop taking it)", m->destination,
+			abs);
+		free(m->destination);
+		m->destination = abs;
 	}
 	if (oj_opt_string(v, elem, "type", &m->type, err) ||
 	    oj_opt_string(v, elem, "source", &m->source, err))
@@ -414,7 +429,7 @@ static int parse_mounts(json_object *v, struct kx_spec *spec, struct kx_err *err
 		int ret;
 
 		ret = parse_mount(json_object_array_get_idx(v, i), oj_indexed(elem, "mounts", i),
-				  spec->bundle, &spec->mounts[spec->n_mounts], err);
+				  spec, &spec->mounts[spec->n_mounts], err);
 		if (ret < 0)
 			return -1;
 		spec->n_binds += ret;
