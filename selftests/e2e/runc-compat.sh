@@ -66,6 +66,36 @@ refused hostname-without-uts ".hostname = \"x\" | .linux.namespaces |= map(selec
 same sysctl-devices-oom ".linux.sysctl = {\"net.ipv4.ip_forward\": \"1\", \"kernel.shmmni\": \"1234\"} | .process.oomScoreAdj = 500 | .linux.devices = [{\"path\": \"/dev/mynull\", \"type\": \"c\", \"major\": 1, \"minor\": 3, \"fileMode\": 438, \"uid\": 5, \"gid\": 6}, {\"path\": \"/dev/sub/fifo\", \"type\": \"p\", \"fileMode\": 384}] | $A = [\"sh\", \"-c\", \"cat /proc/sys/net/ipv4/ip_forward /proc/sys/kernel/shmmni /proc/self/oom_score_adj; ls -ln /dev/mynull /dev/sub/fifo | cut -c1-30; echo x > /dev/mynull && echo wrote\"]"
 refused sysctl-not-namespaced ".linux.sysctl = {\"vm.swappiness\": \"1\"}" 'sysctl "vm.swappiness" is not in a separate kernel namespace'
 
+# Propagation: the root's (rootfsPropagation) and a mount's own option; /prop.sh prints
+# each mount's kind from mountinfo's optional fields
+cat >"$BASE/rootfs/prop.sh" <<'EOF'
+awk '{ p = "private"; for (i = 7; $i != "-"; i++) { if ($i ~ /^shared:/) p = "shared"; if ($i ~ /^master:/) p = "slave" }
+       if ($5 == "/" || $5 == "/data") print $5, p }' /proc/self/mountinfo
+EOF
+same rootfs-propagation-rprivate ".linux.rootfsPropagation = \"rprivate\" | $A = [\"sh\", \"/prop.sh\"]"
+same mount-rshared ".mounts += [{\"destination\": \"/data\", \"type\": \"tmpfs\", \"source\": \"tmpfs\", \"options\": [\"rshared\"]}] | $A = [\"sh\", \"/prop.sh\"]"
+d=$(mkcase prop-shared ".linux.rootfsPropagation = \"rshared\" | $A = [\"sh\", \"/prop.sh\"]")
+out=$(rt run --bundle "$d" k-propsh 2>"$WORK/err" </dev/null); krc=$?
+if [ "$krc" = 0 ] && [ "$out" = "/ private" ] &&
+   grep -q 'config.json: linux.rootfsPropagation: "rshared" not applied (a VM shares no mounts with the host): private' "$WORK/err"; then
+	ok "rootfsPropagation rshared: warned of, the root private (a VM shares no mounts with the host)"
+else
+	not_ok "rootfsPropagation rshared" "exit $krc: $out" "$(cat "$WORK/err")"
+fi
+rm -f "$BASE/rootfs/prop.sh"
+# user namespaces: refused, nothing left (runc runs them; the guest does not make one yet)
+for f in '.linux.uidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}] | .linux.gidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}] | .linux.namespaces += [{"type": "user"}]|linux.uidMappings: user namespaces are not supported (yet)' \
+	 '.linux.namespaces += [{"type": "user"}]|linux.namespaces: a "user" namespace is not supported (yet)'; do
+	d=$(mkcase userns "${f%|*}")
+	rt create --bundle "$d" k-userns >/dev/null 2>"$WORK/err" </dev/null; krc=$?
+	if [ "$krc" = 1 ] && grep -qF "config.json: ${f##*|}" "$WORK/err" && left=$(nothing_left k-userns); then
+		ok "refused, nothing left: $(cat "$WORK/err")"
+	else
+		not_ok "a user namespace refused" "exit $krc $(cat "$WORK/err")" "${left:-}"
+	fi
+	rt delete --force k-userns >/dev/null 2>&1; rm -rf "$d"
+done
+
 # linux.resources hold from the start, in the container's cgroup in the guest, as runc
 # writes them on a cgroup v2 host (this host's runc uses v1: no side by side here)
 R=.linux.resources
