@@ -2,8 +2,9 @@
 /*
  * The child side of a container process, from its stdio to execve: rlimits,
  * groups and ids (capabilities kept across the uid change as runc does),
- * capability sets, umask, no_new_privs, cwd, and the program looked up in
- * the PATH of the process environment. Everything here runs after fork in
+ * capability sets, umask, no_new_privs, cwd, HOME when the environment has
+ * none (as runc sets it), and the program looked up in the PATH of the
+ * process environment. Everything here runs after fork in
  * the child, reports failures on the sync socket and never returns.
  */
 #include "agent.h"
@@ -13,6 +14,7 @@
 #include <grp.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
@@ -274,13 +276,54 @@ int find_program(const pb_process *p, struct kx_err *err)
 	return kx_error_as(err, ENOENT, "exec: \"%s\": executable file not found in $PATH", file);
 }
 
+/*
+ * "HOME=" and uid's home in the container's /etc/passwd (only a regular file,
+ * at most 64 KiB of it read), else "/", as runc sets it when the process's
+ * environment has none.
+ */
+static void home_env(uid_t uid, char *out, size_t len)
+{
+	char buf[65537], *l, *save = NULL;
+	int fd = open("/etc/passwd", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	struct stat st;
+	ssize_t n = 0;
+
+	snprintf(out, len, "HOME=/");
+	if (fd < 0)
+		return;
+	if (!fstat(fd, &st) && S_ISREG(st.st_mode))
+		n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	for (l = strtok_r(buf, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+		char *f[7] = { l }, *end;
+		int k = 1;
+
+		for (char *c = l; *c && k < 7; c++)
+			if (*c == ':') {
+				*c = '\0';
+				f[k++] = c + 1;
+			}
+		if (k == 7 && f[2][0] && strtoul(f[2], &end, 10) == uid && !*end && f[5][0]) {
+			snprintf(out, len, "HOME=%s", f[5]);
+			return;
+		}
+	}
+}
+
 void exec_process(const pb_process *p, void *seccomp, int sync_fd)
 {
 	const Katasbx__Agent__V1__User *u = p->user;
 	const Katasbx__Agent__V1__Capabilities *caps = p->capabilities;
 	uid_t uid = u ? u->uid : 0;
 	gid_t gid = u ? u->gid : 0;
-	char **argv, **envp;
+	char **argv, **envp, home[4200] = "";
+	bool has_home = false;
+
+	for (size_t i = 0; i < p->n_env; i++)
+		has_home = has_home || !strncmp(p->env[i], "HOME=", 5);
+	if (!has_home)
+		home_env(uid, home, sizeof(home));
 
 	for (size_t i = 0; i < p->n_rlimits; i++) {
 		struct rlimit rl = { .rlim_cur = p->rlimits[i]->soft,
@@ -348,7 +391,7 @@ void exec_process(const pb_process *p, void *seccomp, int sync_fd)
 		_exit(127);
 	}
 	argv = calloc(p->n_args + 1, sizeof(*argv));
-	envp = calloc(p->n_env + 1, sizeof(*envp));
+	envp = calloc(p->n_env + 2, sizeof(*envp));
 	if (!argv || !envp) {
 		sync_report(sync_fd, ENOMEM, "exec \"%s\"", p->args[0]);
 		_exit(127);
@@ -359,6 +402,8 @@ void exec_process(const pb_process *p, void *seccomp, int sync_fd)
 	}
 	memcpy(argv, p->args, p->n_args * sizeof(*argv));
 	memcpy(envp, p->env, p->n_env * sizeof(*envp));
+	if (home[0])
+		envp[p->n_env] = home;
 	exec_path(p->args[0], env_path(p), argv, envp);
 	sync_report(sync_fd, errno, "exec \"%s\"", p->args[0]);
 	_exit(127);

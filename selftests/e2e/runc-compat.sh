@@ -32,6 +32,7 @@ same spec-as-is "$A = [\"sh\", \"-c\", \"echo hi; id; grep -E '^Cap(Inh|Prm|Eff|
 same exit-status "$A = [\"sh\", \"-c\", \"echo before; exit 3\"]"
 same readonly-root "$A = [\"sh\", \"-c\", \"touch /x 2>&1; echo rc=\$?\"]"
 same writable-root ".root.readonly = false | $A = [\"sh\", \"-c\", \"touch /x && ls /x\"]"
+same env-home "$A = [\"env\"]"
 same env ".process.env += [\"FOO=bar baz\"] | $A = [\"sh\", \"-c\", \"echo \$FOO; echo \$PATH\"]"
 same cwd ".process.cwd = \"/proc/self\" | $A = [\"pwd\"]"
 same user ".process.user = {\"uid\": 1000, \"gid\": 1000} | $A = [\"id\"]"
@@ -226,6 +227,26 @@ if [ "$krc$krc2$krc3" = "01$rrc3" ] && grep -q "run ps there: exec k-upd ps ARGS
 	ok "ps -ef is the table; other ps options refused, naming exec: $(cat "$WORK/err")"
 else
 	not_ok "ps options" "exits $krc $krc2 $krc3 (runc $rrc3)" "$(cat "$WORK/err" "$WORK/err2")"
+fi
+# exec without --process: the bundle's process (its capabilities, env, cwd, user,
+# noNewPrivileges, HOME from the container's passwd) with runc's flags applied, as runc
+xcmd='grep -E "^(Cap|NoNewPrivs)" /proc/self/status; env | sort; pwd; id'
+for flags in "" "--cap CAP_SYS_ADMIN --additional-gids 10 --additional-gids 20 --cwd /bin --env A=b --user 1000:1000"; do
+	rout=$(runc --root "$WORK/runc" exec $flags r-upd sh -c "$xcmd" 2>&1); rrc=$?
+	kout=$(rt exec $flags k-upd sh -c "$xcmd" 2>&1); krc=$?
+	if [ "$rrc$krc" = 00 ] && [ "$rout" = "$kout" ]; then
+		ok "exec ${flags:-(no flags)}: the same process as runc's: $(echo "$kout" | grep -E '^(CapEff|uid)' | tr '\n' ' ')"
+	else
+		not_ok "exec $flags as runc" "runc: exit $rrc $(echo $rout)" "katasbx: exit $krc $(echo $kout)"
+	fi
+done
+rt exec --cgroup sub k-upd true 2>"$WORK/err"; krc=$?
+rt exec --apparmor x k-upd true 2>"$WORK/err2"; krc2=$?
+if [ "$krc$krc2" = 10 ] && grep -q "exec: --cgroup sub: a sub-cgroup of the container's is not supported" "$WORK/err" &&
+   grep -q "warning: exec: --apparmor: not applied" "$WORK/err2"; then
+	ok "exec --cgroup refused, --apparmor warned of: $(cat "$WORK/err")"
+else
+	not_ok "exec --cgroup, --apparmor" "exits $krc $krc2 $(cat "$WORK/err" "$WORK/err2")"
 fi
 # events --stats: runc's document (its keys; memory and pids as runc gives them on a
 # cgroup v2 host) with the guest cgroup's numbers, the limits just set among them

@@ -21,7 +21,6 @@
 #include "fsutil.h"
 #include "oci_json.h"
 
-#define CONFIG_MAX (16u << 20)	/* a config.json larger than this is a mistake */
 
 static const char *const cap_names[] = {
 	"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER",
@@ -813,8 +812,8 @@ int kx_spec_parse(const char *json_text, const char *bundle, struct kx_spec *spe
 
 	memset(spec, 0, sizeof(*spec));
 	spec->net_ns_index = -1;
-	if (strlen(json_text) > CONFIG_MAX)
-		return kx_error(err, EFBIG, "config.json: larger than %u bytes", CONFIG_MAX);
+	if (strlen(json_text) > KX_CONFIG_MAX)
+		return kx_error(err, EFBIG, "config.json: larger than %u bytes", KX_CONFIG_MAX);
 	root = parse_json(json_text, err);
 	if (!root)
 		return -1;
@@ -883,7 +882,7 @@ int kx_spec_load(const char *bundle, struct kx_spec *spec, struct kx_err *err)
 			return kx_error(err, ENOENT, "bundle %s: no config.json", dir);
 		return kx_error(err, errno, "open %s", path);
 	}
-	text = kx_read_text(fd, path, CONFIG_MAX, err);
+	text = kx_read_text(fd, path, KX_CONFIG_MAX, err);
 	if (!text)
 		return -1;
 	return kx_spec_parse(text, dir, spec, err);

@@ -117,6 +117,8 @@ void kx_spec_create_request(const struct kx_spec *spec,
 bool kx_mount_has_option(const Katasbx__Agent__V1__Mount *m, const char *opt);
 /* A bind mount (type "bind", or option bind or rbind): of a host path. */
 bool kx_mount_is_bind(const Katasbx__Agent__V1__Mount *m);
+#define KX_CONFIG_MAX (16u << 20)	/* a config.json larger than this is a mistake */
+
 /*
  * An OCI Process object alone (an exec's, as containerd sends it), checked as
  * config.json's "process" is; errors name the field ("process.args").

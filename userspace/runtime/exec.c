@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <json-c/json.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -31,7 +32,6 @@
 #include "runtime.h"
 #include "state.h"
 
-#define DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 #define MAX_ENV 256
 #define PROCESS_MAX (1u << 20)	/* a process.json larger than this is a mistake */
 
@@ -214,9 +214,147 @@ static pid_t spawn_waiter(const struct kx_config *cfg, const char *id, const cha
 	_exit(wait_forwarding(cfg, id, exec_id, tty_fd, mask, old) & 0xff);
 }
 
+/* The flags of exec that change the bundle's process, as runc takes them. */
+struct exec_flags {
+	char **args;
+	size_t n_args;
+	const char *const *env;		/* --env, appended */
+	size_t n_env;
+	const char *cwd, *user;
+	const char *caps[64];		/* --cap, added to bounding, effective, permitted */
+	size_t n_caps;
+	uint32_t gids[64];		/* --additional-gids, appended */
+	size_t n_gids;
+	bool no_new_privs;
+};
+
+/* A copy of n strings, malloc'd as protobuf-c frees them; NULL when out of memory. */
+static char **strv_dup(char *const *v, size_t n, size_t extra)
+{
+	char **out = calloc(n + extra + 1, sizeof(*out));
+
+	for (size_t i = 0; out && i < n; i++)
+		if (!(out[i] = strdup(v[i]))) {
+			while (i)
+				free(out[--i]);
+			free(out);
+			return NULL;
+		}
+	return out;
+}
+
+static void strv_free(char **v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+/*
+ * runc's exec without --process: the bundle's config.json process, its args
+ * the COMMAND and the flags applied (cwd, env appended, user, additional
+ * gids, capabilities added, no_new_privileges); 1 after saying why not.
+ */
+static int bundle_process(const char *bundle, const struct exec_flags *f,
+			  Katasbx__Agent__V1__Process **out)
+{
+	char path[4200], unknown[256] = "", **v;
+	cleanup_free char *text = NULL;
+	Katasbx__Agent__V1__Process *p;
+	json_object *root, *proc;
+	struct kx_err err;
+	int ret;
+
+	snprintf(path, sizeof(path), "%s/config.json", bundle);
+	if (!(text = kx_read_text_file(path, KX_CONFIG_MAX, &err)))
+		return fail("exec: the container's process: %s", err.msg);
+	root = json_tokener_parse(text);
+	if (!root || !json_object_object_get_ex(root, "process", &proc)) {
+		json_object_put(root);
+		return fail("exec: %s: no process to start from", path);
+	}
+	ret = kx_process_parse(json_object_to_json_string_ext(proc, JSON_C_TO_STRING_PLAIN),
+			       &p, unknown, &err);
+	json_object_put(root);
+	if (ret)
+		return fail("exec: %s", err.msg);
+	if (!(v = strv_dup(f->args, f->n_args, 0)))
+		goto nomem;
+	strv_free(p->args, p->n_args);
+	p->args = v;
+	p->n_args = f->n_args;
+	if (f->n_env) {
+		if (!(v = strv_dup(p->env, p->n_env, f->n_env)))
+			goto nomem;
+		for (size_t i = 0; i < f->n_env; i++)
+			if (!(v[p->n_env + i] = strdup(f->env[i]))) {
+				strv_free(v, p->n_env + i);
+				goto nomem;
+			}
+		strv_free(p->env, p->n_env);
+		p->env = v;
+		p->n_env += f->n_env;
+	}
+	if (f->cwd) {
+		char *c = strdup(f->cwd);
+
+		if (!c)
+			goto nomem;
+		if (p->cwd != protobuf_c_empty_string)
+			free(p->cwd);
+		p->cwd = c;
+	}
+	if (!p->user) {
+		if (!(p->user = malloc(sizeof(*p->user))))
+			goto nomem;
+		katasbx__agent__v1__user__init(p->user);
+	}
+	if (f->user && parse_user(f->user, &p->user->uid, &p->user->gid)) {
+		katasbx__agent__v1__process__free_unpacked(p, NULL);
+		return fail("exec: --user \"%s\" is not UID[:GID]", f->user);
+	}
+	if (f->n_gids) {
+		uint32_t *g = realloc(p->user->additional_gids,
+				      (p->user->n_additional_gids + f->n_gids) * sizeof(*g));
+
+		if (!g)
+			goto nomem;
+		memcpy(g + p->user->n_additional_gids, f->gids, f->n_gids * sizeof(*g));
+		p->user->additional_gids = g;
+		p->user->n_additional_gids += f->n_gids;
+	}
+	for (size_t i = 0; i < f->n_caps && p->capabilities; i++) {
+		int cap = kx_cap_from_name(f->caps[i]);
+		uint64_t bit = cap >= 0 ? 1ull << cap : 0;
+
+		if (cap < 0) {
+			size_t u = strlen(unknown);
+
+			snprintf(unknown + u, sizeof(unknown) - u, "%s%s", u ? " " : "", f->caps[i]);
+			continue;
+		}
+		p->capabilities->bounding |= bit;
+		p->capabilities->effective |= bit;
+		p->capabilities->permitted |= bit;
+		/* runc: ambient only where the spec gives inheritable ones, which it needs */
+		if (p->capabilities->inheritable)
+			p->capabilities->ambient |= bit;
+	}
+	if (f->no_new_privs)
+		p->no_new_privileges = true;
+	if (unknown[0])
+		kx_warn(KX_UNKNOWN_CAPS_WARNING, unknown);
+	*out = p;
+	return 0;
+nomem:
+	katasbx__agent__v1__process__free_unpacked(p, NULL);
+	return fail("exec: out of memory");
+}
+
 int cmd_exec(struct kx_config *cfg, int argc, char **argv)
 {
-	enum { O_PIDFILE = 256, O_CONSOLE, O_PRESERVE };
+	enum { O_PIDFILE = 256, O_CONSOLE, O_PRESERVE, O_NNP, O_APPARMOR, O_LABEL, O_CGROUP,
+	       O_IGNORE_PAUSED };
 	static const struct option opts[] = {
 		{ "process", required_argument, NULL, 'p' },
 		{ "env", required_argument, NULL, 'e' },
@@ -227,18 +365,26 @@ int cmd_exec(struct kx_config *cfg, int argc, char **argv)
 		{ "pid-file", required_argument, NULL, O_PIDFILE },
 		{ "console-socket", required_argument, NULL, O_CONSOLE },
 		{ "preserve-fds", required_argument, NULL, O_PRESERVE },
+		{ "additional-gids", required_argument, NULL, 'g' },
+		{ "cap", required_argument, NULL, 'c' },
+		{ "no-new-privs", no_argument, NULL, O_NNP },
+		{ "apparmor", required_argument, NULL, O_APPARMOR },
+		{ "process-label", required_argument, NULL, O_LABEL },
+		{ "cgroup", required_argument, NULL, O_CGROUP },
+		{ "ignore-paused", no_argument, NULL, O_IGNORE_PAUSED },
 		{ 0 }
 	};
 	Katasbx__Monitor__V1__ExecRequest x = KATASBX__MONITOR__V1__EXEC_REQUEST__INIT;
-	Katasbx__Agent__V1__Process flags_proc = KATASBX__AGENT__V1__PROCESS__INIT;
-	Katasbx__Agent__V1__User user = KATASBX__AGENT__V1__USER__INIT;
 	Katasbx__Agent__V1__Process *proc = NULL, *parsed = NULL;
 	char unknown_caps[256] = "";
-	const char *process_file = NULL, *cwd = NULL, *user_arg = NULL, *pid_file = NULL, *id;
-	const char *console = NULL;
-	char *env[MAX_ENV + 1], exec_id[64], io[3][64], slave[64] = "";
-	size_t nenv = 0, i;
-	bool detach = false, have_path = false, tty = false, raw_set = false;
+	const char *process_file = NULL, *pid_file = NULL, *id, *console = NULL, *env[MAX_ENV];
+	const char *unapplied = NULL;
+	char exec_id[64], io[3][64], slave[64] = "";
+	struct exec_flags f = { .env = env };
+	size_t i;
+	bool detach = false, tty = false, raw_set = false, ignore_paused = false;
+	unsigned long gid;
+	char *end;
 	sigset_t fwd_mask, old_mask;
 	struct termios saved;
 	int tty_fd = -1;
@@ -249,22 +395,42 @@ int cmd_exec(struct kx_config *cfg, int argc, char **argv)
 	enum kx_status s;
 	int c, ret;
 
-	while ((c = getopt_cmd(argc, argv, "+p:e:w:u:dt", opts)) != -1) {
+	while ((c = getopt_cmd(argc, argv, "+p:e:w:u:dtg:c:", opts)) != -1) {
 		switch (c) {
 		case 'p': process_file = optarg; break;
 		case 'e':
 			if (!strchr(optarg, '=') || *optarg == '=')
 				return fail("exec: --env \"%s\" is not KEY=VALUE", optarg);
-			if (nenv == MAX_ENV - 1)
+			if (f.n_env == MAX_ENV - 1)
 				return fail("exec: too many --env");
-			if (!strncmp(optarg, "PATH=", 5))
-				have_path = true;
-			env[nenv++] = optarg;
+			env[f.n_env++] = optarg;
 			break;
-		case 'w': cwd = optarg; break;
-		case 'u': user_arg = optarg; break;
+		case 'w': f.cwd = optarg; break;
+		case 'u': f.user = optarg; break;
 		case 'd': detach = true; break;
 		case 't': tty = true; break;
+		case 'g':
+			errno = 0;
+			gid = strtoul(optarg, &end, 10);
+			if (errno || *optarg < '0' || *optarg > '9' || *end || gid >= UINT32_MAX)
+				return fail("exec: invalid value \"%s\" for flag --additional-gids",
+					    optarg);
+			if (f.n_gids == sizeof(f.gids) / sizeof(f.gids[0]))
+				return fail("exec: too many --additional-gids");
+			f.gids[f.n_gids++] = gid;
+			break;
+		case 'c':
+			if (f.n_caps == sizeof(f.caps) / sizeof(f.caps[0]))
+				return fail("exec: too many --cap");
+			f.caps[f.n_caps++] = optarg;
+			break;
+		case O_NNP: f.no_new_privs = true; break;
+		case O_APPARMOR: unapplied = "--apparmor"; break;
+		case O_LABEL: unapplied = "--process-label"; break;
+		case O_CGROUP:
+			return fail("exec: --cgroup %s: a sub-cgroup of the container's is not "
+				    "supported (the process goes into the container's cgroup)", optarg);
+		case O_IGNORE_PAUSED: ignore_paused = true; break;
 		case O_PIDFILE: pid_file = optarg; break;
 		case O_CONSOLE: console = optarg; break;
 		case O_PRESERVE:
@@ -283,16 +449,24 @@ int cmd_exec(struct kx_config *cfg, int argc, char **argv)
 	s = kx_state_effective(&st);
 	if (s != KX_STATUS_RUNNING) {
 		kx_state_clear(&st);
+		if (s == KX_STATUS_PAUSED && ignore_paused)
+			return fail("cannot exec in container %s: --ignore-paused: a paused "
+				    "container's VM runs nothing: resume it first", id);
 		return fail("cannot exec in container %s: it is %s, not running", id,
 			    kx_status_name(s));
 	}
+	if (unapplied)
+		kx_warn("exec: %s: not applied (the guest kernel has no security module for it)",
+			unapplied);
 
 	if (process_file) {
 		char *json;
 
-		if (optind < argc || nenv || cwd || user_arg) {
+		if (optind < argc || f.n_env || f.cwd || f.user || f.n_gids || f.n_caps ||
+		    f.no_new_privs) {
 			kx_state_clear(&st);
-			return fail("exec: --process takes no COMMAND, --env, --cwd or --user");
+			return fail("exec: --process takes no COMMAND, --env, --cwd, --user, "
+				    "--additional-gids, --cap or --no-new-privs");
 		}
 		json = kx_read_text_file(process_file, PROCESS_MAX, &err);
 		if (!json) {
@@ -324,22 +498,13 @@ int cmd_exec(struct kx_config *cfg, int argc, char **argv)
 			kx_state_clear(&st);
 			return fail("exec: no command given (COMMAND or --process FILE)");
 		}
-		if (user_arg && parse_user(user_arg, &user.uid, &user.gid)) {
+		f.args = argv + optind;
+		f.n_args = argc - optind;
+		if (bundle_process(st.bundle, &f, &parsed)) {
 			kx_state_clear(&st);
-			return fail("exec: --user \"%s\" is not UID[:GID]", user_arg);
+			return 1;
 		}
-		if (!have_path) {
-			memmove(env + 1, env, nenv * sizeof(env[0]));
-			env[0] = DEFAULT_PATH;
-			nenv++;
-		}
-		flags_proc.args = argv + optind;
-		flags_proc.n_args = argc - optind;
-		flags_proc.env = env;
-		flags_proc.n_env = nenv;
-		flags_proc.cwd = (char *)(cwd ? cwd : "/");
-		flags_proc.user = &user;
-		proc = &flags_proc;
+		proc = parsed;
 	}
 	/*
 	 * A terminal in the guest, relayed by the monitor from a host pty: the

@@ -8,6 +8,7 @@
 
 /* exec's synopsis, for --help and its usage errors */
 #define EXEC_USAGE "exec [--process FILE] [--env K=V]... [--cwd DIR] [--user UID[:GID]] " \
+	"[--additional-gids GID]... [--cap CAP]... [--no-new-privs] " \
 	"[--tty] [--console-socket S] [--detach] [--pid-file F] [--preserve-fds 0] ID [COMMAND [ARG...]]"
 
 /* Each command: argument parsing plus calls into libkatasbx. Returns the exit code. */
