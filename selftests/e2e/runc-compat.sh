@@ -248,6 +248,21 @@ if [ "$krc$krc2" = 10 ] && grep -q "exec: --cgroup sub: a sub-cgroup of the cont
 else
 	not_ok "exec --cgroup, --apparmor" "exits $krc $krc2 $(cat "$WORK/err" "$WORK/err2")"
 fi
+# list and state: runc's columns and keys (rootfs, owner; annotations only when any)
+krow=$(rt list | awk 'NR == 1 || $1 == "k-upd" { print $3, $4, $6 }')
+rrow=$(runc --root "$WORK/runc" list | awk 'NR == 1 || $1 == "r-upd" { print $3, $4, $6 }')
+khead=$(rt list | head -n 1 | tr -s ' '); rhead=$(runc --root "$WORK/runc" list | head -n 1 | tr -s ' ')
+pick='.[] | select(.id == $i) | [keys, .status, .bundle, .rootfs, .owner]'
+kjson=$(rt list -f json | jq -c --arg i k-upd "$pick")
+rjson=$(runc --root "$WORK/runc" list -f json | jq -c --arg i r-upd "$pick")
+kst=$(rt state k-upd | jq -c 'keys'); rst=$(runc --root "$WORK/runc" state r-upd | jq -c 'keys')
+if [ "$khead" = "$rhead" ] && [ "$krow" = "$rrow" ] && [ -n "$kjson" ] && [ "$kjson" = "$rjson" ] &&
+   [ "$kst" = "$rst" ]; then
+	ok "list (table, json) and state: runc's columns and keys: $kjson"
+else
+	not_ok "list and state as runc" "table: '$khead' '$krow'" "runc: '$rhead' '$rrow'" \
+		"json: $kjson" "runc: $rjson" "state keys: $kst, runc's $rst"
+fi
 # events --stats: runc's document (its keys; memory and pids as runc gives them on a
 # cgroup v2 host) with the guest cgroup's numbers, the limits just set among them
 rt update --memory 48m --pids-limit 30 k-upd

@@ -135,7 +135,7 @@ static void test_paused(void **state)
 	assert_int_equal(back.status, KX_STATUS_PAUSED);
 	/* a live monitor: paused stays paused, with its pid */
 	assert_int_equal(kx_state_effective(&back), KX_STATUS_PAUSED);
-	json = kx_state_oci_json(&back);
+	json = kx_state_oci_json(&back, NULL);
 	assert_non_null(strstr(json, "\"status\": \"paused\""));
 	assert_null(strstr(json, "\"pid\": 0"));
 	free(json);
@@ -159,12 +159,24 @@ static void test_oci_json_and_list(void **state)
 	snprintf(st.bundle, sizeof(st.bundle), "/bundle");
 	st.status = KX_STATUS_STOPPED;
 	st.pid = 1234;
-	json = kx_state_oci_json(&st);
+	json = kx_state_oci_json(&st, NULL);
 	assert_non_null(strstr(json, "\"status\": \"stopped\""));
 	assert_non_null(strstr(json, "\"pid\": 0"));	/* no pid once stopped */
 	assert_non_null(strstr(json, "\"ociVersion\": \"1.0.2\""));
 	assert_non_null(strstr(json, "\"bundle\": \"/bundle\""));
+	/* runc's keys: rootfs and owner; no annotations when there are none */
+	assert_non_null(strstr(json, "\"rootfs\": \"\""));
+	assert_non_null(strstr(json, "\"owner\": \"\""));
+	assert_null(strstr(json, "annotations"));
 	free(json);
+	snprintf(st.rootfs, sizeof(st.rootfs), "/bundle/rootfs");
+	st.annotations_json = "{\"k\":\"v\"}";
+	json = kx_state_oci_json(&st, "root");
+	assert_non_null(strstr(json, "\"rootfs\": \"/bundle/rootfs\""));
+	assert_non_null(strstr(json, "\"k\": \"v\""));
+	assert_non_null(strstr(json, "\"owner\": \"root\""));
+	free(json);
+	st.annotations_json = NULL;
 	ids = kx_state_list(root, &n);
 	assert_int_equal(n, 2);
 	assert_string_equal(ids[0], "a");

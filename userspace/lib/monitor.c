@@ -308,6 +308,7 @@ int kx_monitor_run(const struct kx_monitor_args *a, struct kx_err *err)
 	m.procs[0].fd[2] = 2;
 	snprintf(m.st.id, sizeof(m.st.id), "%s", a->id);
 	snprintf(m.st.bundle, sizeof(m.st.bundle), "%s", a->spec->bundle);
+	snprintf(m.st.rootfs, sizeof(m.st.rootfs), "%s", a->spec->root_path);
 	m.st.status = KX_STATUS_CREATING;
 	m.st.pid = getpid();
 	m.st.pid_start = kx_proc_start_time(m.st.pid);

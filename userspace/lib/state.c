@@ -101,6 +101,7 @@ static char *state_json(const struct kx_state *st)
 
 	json_object_object_add(o, "id", json_object_new_string(st->id));
 	json_object_object_add(o, "bundle", json_object_new_string(st->bundle));
+	json_object_object_add(o, "rootfs", json_object_new_string(st->rootfs));
 	json_object_object_add(o, "status", json_object_new_string(kx_status_name(st->status)));
 	json_object_object_add(o, "pid", json_object_new_int(st->pid));
 	json_object_object_add(o, "pid_start", json_object_new_uint64(st->pid_start));
@@ -200,6 +201,7 @@ int kx_state_read(const char *root, const char *id, struct kx_state *st, struct 
 		return kx_error(err, 0, "read %s: corrupt state file", path);
 	snprintf(st->id, sizeof(st->id), "%s", jstr(o, "id"));
 	snprintf(st->bundle, sizeof(st->bundle), "%s", jstr(o, "bundle"));
+	snprintf(st->rootfs, sizeof(st->rootfs), "%s", jstr(o, "rootfs"));
 	status = jstr(o, "status");
 	st->status = KX_STATUS_STOPPED;
 	for (i = 0; i < (int)(sizeof(status_names) / sizeof(status_names[0])); i++)
@@ -341,21 +343,28 @@ enum kx_status kx_state_effective(const struct kx_state *st)
 	return st->status;
 }
 
-char *kx_state_oci_json(const struct kx_state *st)
+char *kx_state_oci_json(const struct kx_state *st, const char *owner)
 {
 	json_object *o = json_object_new_object();
 	enum kx_status s = kx_state_effective(st);
 	char *out;
 
+	json_object *ann = json_tokener_parse(st->annotations_json ? st->annotations_json : "{}");
+
+	/* runc's keys, in its order; annotations only when there are some */
 	json_object_object_add(o, "ociVersion", json_object_new_string(KX_OCI_VERSION));
 	json_object_object_add(o, "id", json_object_new_string(st->id));
-	json_object_object_add(o, "status", json_object_new_string(kx_status_name(s)));
 	json_object_object_add(o, "pid",
 			       json_object_new_int(s == KX_STATUS_STOPPED ? 0 : st->pid));
+	json_object_object_add(o, "status", json_object_new_string(kx_status_name(s)));
 	json_object_object_add(o, "bundle", json_object_new_string(st->bundle));
-	json_object_object_add(o, "annotations",
-			       json_tokener_parse(st->annotations_json ? st->annotations_json : "{}"));
+	json_object_object_add(o, "rootfs", json_object_new_string(st->rootfs));
 	json_object_object_add(o, "created", json_object_new_string(st->created));
+	if (ann && json_object_object_length(ann))
+		json_object_object_add(o, "annotations", ann);
+	else
+		json_object_put(ann);
+	json_object_object_add(o, "owner", json_object_new_string(owner ? owner : ""));
 	out = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
 						     JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(o);

@@ -29,6 +29,7 @@ enum kx_status {
 struct kx_state {
 	char id[KX_ID_MAX + 1];
 	char bundle[4096];
+	char rootfs[4096];		/* the rootfs on the host, as the spec named it */
 	enum kx_status status;
 	pid_t pid;			/* the monitor process */
 	uint64_t pid_start;		/* its start time, against pid reuse */
@@ -71,7 +72,10 @@ uint64_t kx_proc_start_time(pid_t pid);
 bool kx_proc_alive(pid_t pid, uint64_t start);
 /* The status a reader should see: created/running with a dead monitor is stopped. */
 enum kx_status kx_state_effective(const struct kx_state *st);
-/* OCI state JSON (ociVersion, id, status, pid, bundle, annotations, created). */
-char *kx_state_oci_json(const struct kx_state *st);
+/*
+ * OCI state JSON as runc prints it: ociVersion, id, pid, status, bundle,
+ * rootfs, created, annotations (when any), owner (NULL: "", as runc's state).
+ */
+char *kx_state_oci_json(const struct kx_state *st, const char *owner);
 
 #endif

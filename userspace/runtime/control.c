@@ -3,9 +3,12 @@
 #include <errno.h>
 #include <getopt.h>
 #include <json-c/json.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -26,7 +29,7 @@ int cmd_state(struct kx_config *cfg, int argc, char **argv)
 		return fail("usage: state ID");
 	if (kx_state_read(cfg->root, argv[1], &st, &err))
 		return fail("%s", err.msg);
-	json = kx_state_oci_json(&st);
+	json = kx_state_oci_json(&st, NULL);
 	kx_state_clear(&st);
 	if (!json)
 		return fail("state %s: out of memory", argv[1]);
@@ -187,6 +190,23 @@ int cmd_delete(struct kx_config *cfg, int argc, char **argv)
 	return 0;
 }
 
+/* The name of the user owning ROOT/ID (runc's OWNER), its uid if it has none. */
+static void owner_of(const char *root, const char *id, char *out, size_t len)
+{
+	char path[4200];
+	struct passwd *pw;
+	struct stat sb;
+
+	out[0] = '\0';
+	if (kx_state_path(path, sizeof(path), root, id, NULL) || stat(path, &sb))
+		return;
+	pw = getpwuid(sb.st_uid);
+	if (pw)
+		snprintf(out, len, "%s", pw->pw_name);
+	else
+		snprintf(out, len, "#%u", (unsigned int)sb.st_uid);
+}
+
 int cmd_list(struct kx_config *cfg, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -194,10 +214,14 @@ int cmd_list(struct kx_config *cfg, int argc, char **argv)
 		{ "format", required_argument, NULL, 'f' },
 		{ 0 }
 	};
+	/* runc's table: columns at least 12 wide, 3 blanks after the longest cell */
+	enum { COLS = 6, MIN_WIDTH = 12, PAD = 3 };
+	static const char *const head[COLS] = { "ID", "PID", "STATUS", "BUNDLE", "CREATED",
+						"OWNER" };
 	bool quiet = false, json = false;
 	json_object *arr = NULL;
-	size_t i, n;
-	char **ids;
+	size_t i, n, rows = 0, width[COLS];
+	char **ids, *(*cell)[COLS] = NULL;
 	int c;
 
 	while ((c = getopt_cmd(argc, argv, "+qf:", opts)) != -1) {
@@ -213,9 +237,10 @@ int cmd_list(struct kx_config *cfg, int argc, char **argv)
 	ids = kx_state_list(cfg->root, &n);
 	if (json)
 		arr = json_object_new_array();
-	else if (!quiet)
-		printf("%-24s %-8s %-10s %-32s %s\n", "ID", "PID", "STATUS", "CREATED", "BUNDLE");
+	else if (!quiet && !(cell = calloc(n + 1, sizeof(*cell))))
+		return fail("list: out of memory");
 	for (i = 0; i < n; i++) {
+		char owner[64];
 		struct kx_state st;
 		struct kx_err err;
 		enum kx_status s;
@@ -223,17 +248,24 @@ int cmd_list(struct kx_config *cfg, int argc, char **argv)
 		if (kx_state_read(cfg->root, ids[i], &st, &err))
 			continue;
 		s = kx_state_effective(&st);
+		owner_of(cfg->root, ids[i], owner, sizeof(owner));
 		if (json) {
-			char *text = kx_state_oci_json(&st);
+			char *text = kx_state_oci_json(&st, owner);
 
 			json_object_array_add(arr, json_tokener_parse(text));
 			free(text);
 		} else if (quiet) {
 			printf("%s\n", st.id);
+		} else if (asprintf(&cell[rows][0], "%s", st.id) < 0 ||
+			   asprintf(&cell[rows][1], "%d", s == KX_STATUS_STOPPED ? 0 : st.pid) < 0 ||
+			   asprintf(&cell[rows][2], "%s", kx_status_name(s)) < 0 ||
+			   asprintf(&cell[rows][3], "%s", st.bundle) < 0 ||
+			   asprintf(&cell[rows][4], "%s", st.created) < 0 ||
+			   asprintf(&cell[rows][5], "%s", owner) < 0) {
+			kx_state_clear(&st);
+			break;
 		} else {
-			printf("%-24s %-8d %-10s %-32s %s\n", st.id,
-			       s == KX_STATUS_STOPPED ? 0 : st.pid, kx_status_name(s), st.created,
-			       st.bundle);
+			rows++;
 		}
 		kx_state_clear(&st);
 	}
@@ -241,6 +273,29 @@ int cmd_list(struct kx_config *cfg, int argc, char **argv)
 		printf("%s\n", json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PLAIN |
 							       JSON_C_TO_STRING_NOSLASHESCAPE));
 		json_object_put(arr);
+	} else if (!quiet) {
+		for (int k = 0; k < COLS; k++) {
+			width[k] = strlen(head[k]) + PAD;
+			for (i = 0; i < rows; i++)
+				if (cell[i][k] && strlen(cell[i][k]) + PAD > width[k])
+					width[k] = strlen(cell[i][k]) + PAD;
+			if (width[k] < MIN_WIDTH)
+				width[k] = MIN_WIDTH;
+		}
+		for (i = 0; i <= rows; i++) {
+			for (int k = 0; k < COLS; k++) {
+				const char *v = i ? cell[i - 1][k] : head[k];
+
+				if (k < COLS - 1)
+					printf("%-*s", (int)width[k], v ? v : "");
+				else
+					printf("%s\n", v ? v : "");
+			}
+		}
+		for (i = 0; i < n; i++)
+			for (int k = 0; k < COLS; k++)
+				free(cell[i][k]);
+		free(cell);
 	}
 	kx_strv_free(ids);
 	return 0;
