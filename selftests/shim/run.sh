@@ -367,6 +367,37 @@ else
 		"$(ls -a "$WORK/shim/default/.pods/pod1" 2>&1)"
 fi
 
+# A pod's container's hooks (a full spec through ctr run --config): prestart, createRuntime,
+# poststart, poststop on the host with the state on stdin, in order (the shim runs them:
+# the sandbox's monitor runs the sandbox's); createContainer, startContainer in the guest
+cat >"$WORK/hook.sh" <<EOF
+#!/bin/sh
+jq -r --arg k "\$1" '"\\(\$k) \\(.status) \\(.id) \\(.pid != null)"' >>"$WORK/podhooks"
+EOF
+chmod +x "$WORK/hook.sh"
+hook() { printf '{"path": "%s/hook.sh", "args": ["hook.sh", "%s"]}' "$WORK" "$1"; }
+ghook() { printf '{"path": "/bin/sh", "args": ["sh", "-c", "echo %s >> /tmp/guest-hooks"]}' "$1"; }
+rm -f "$WORK/podhooks"
+c oci spec | jq --arg r "$ROOTFS" --arg t "$T" --arg s "$S" \
+	--argjson pre "$(hook prestart)" --argjson cr "$(hook createRuntime)" \
+	--argjson ps "$(hook poststart)" --argjson po "$(hook poststop)" \
+	--argjson cc "$(ghook createContainer)" --argjson sc "$(ghook startContainer)" \
+	'.root = {"path": $r, "readonly": true} | .process.terminal = false |
+	 .process.args = ["sh", "-c", "cat /tmp/guest-hooks; echo ran"] |
+	 .mounts += [{"destination": "/tmp", "type": "tmpfs", "source": "tmpfs"}] |
+	 .annotations = {($t): "container", ($s): "pod1"} |
+	 .hooks = {"prestart": [$pre], "createRuntime": [$cr], "poststart": [$ps], "poststop": [$po],
+		   "createContainer": [$cc], "startContainer": [$sc]}' >"$WORK/pc6.json"
+out=$(c run --fifo-dir "$WORK/fifo" --runtime "$RUNTIME" --rm --config "$WORK/pc6.json" pc6 \
+	2>"$WORK/err" </dev/null)
+want=$(printf 'prestart creating pc6 true\ncreateRuntime creating pc6 true\npoststart running pc6 true\npoststop stopped pc6 false')
+if [ "$out" = "$(printf 'createContainer\nstartContainer\nran')" ] && [ "$(cat "$WORK/podhooks" 2>&1)" = "$want" ] &&
+   [ ! -e "$WORK/shim/default/pc6" ]; then
+	ok "a pod's container's six hooks: the host's in order with the state, the guest's in the container"
+else
+	not_ok "a pod's container's hooks" "out=$out" "hooks: $(cat "$WORK/podhooks" 2>&1)" "$(tail -n 3 "$WORK/err")"
+fi
+
 # Namespaces named by path (as CRI names the sandbox's): a pod's container joins the
 # sandbox's ipc, uts and pid namespaces in the guest; pc2, naming none, has its own.
 NSCMD='readlink /proc/self/ns/ipc; readlink /proc/self/ns/uts; tr "\0" " " </proc/1/cmdline; echo'

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Pods on the host: a sandbox's share with each rootfs bound on it, and a
- * pod's container created and waited for through its sandbox's monitor.
+ * pod's container created and waited for through its sandbox's monitor, its
+ * host hooks run here (the sandbox's monitor runs the sandbox's).
  */
 #include <errno.h>
 #include <signal.h>
@@ -10,6 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "hookexec.h"
+#include "hooks.h"
 #include "log.h"
 #include "monitor.h"
 #include "monitor.pb-c.h"
@@ -134,39 +137,68 @@ out:
 	return ret;
 }
 
+/*
+ * The state a pod's container's hooks read: its id, bundle, annotations, and
+ * the sandbox's monitor as its pid (the pod's network namespace is there).
+ */
+static void hook_state_of(const struct task *t, const struct kx_spec *spec, struct kx_state *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->pid = t->pid;
+	snprintf(st->id, sizeof(st->id), "%s", t->id);
+	snprintf(st->bundle, sizeof(st->bundle), "%s", spec->bundle);
+	st->annotations_json = spec->annotations_json;
+}
+
 /* A pod's container: its rootfs bound on the sandbox's share, created by its monitor. */
-int pod_create(struct task *t, const struct kx_spec *spec, struct ttrpc_reply *rp)
+int pod_create(struct task *t, struct kx_spec *spec, struct ttrpc_reply *rp)
 {
 	Katasbx__Monitor__V1__CreateContainerRequest x =
 		KATASBX__MONITOR__V1__CREATE_CONTAINER_REQUEST__INIT;
 	Katasbx__Agent__V1__CreateContainerRequest cr =
 		KATASBX__AGENT__V1__CREATE_CONTAINER_REQUEST__INIT;
+	cleanup_free char *creating = NULL, *created = NULL;
+	int code = TTRPC_INTERNAL;
 	char share[PATH_MAX];
+	struct kx_state st;
 	struct kx_err err;
+	bool state_dir = false;
 
-	for (int k = 0; k < KX_HOOK_KINDS; k++)
-		if (spec->n_hooks[k]) {
-			/* a pod's container has no monitor of its own to run them */
-			ttrpc_reply_error(rp, TTRPC_INVALID_ARGUMENT,
-					  "task %s: config.json: hooks.%s: not supported in a "
-					  "container of a pod", t->id, kx_hook_kind_name(k));
-			return -1;
-		}
 	if (shim_pod_share(share, sizeof(share), cfg.root, t->sandbox)) {
 		ttrpc_reply_error(rp, TTRPC_INTERNAL, "task %s: pod share", t->id);
 		return -1;
 	}
+	hook_state_of(t, spec, &st);
+	creating = kx_hook_state(spec->oci_version, &st, "creating");
+	created = kx_hook_state(spec->oci_version, &st, "created");
+	t->poststart_state = kx_hook_state(spec->oci_version, &st, "running");
+	if (!creating || !created || !t->poststart_state) {
+		ttrpc_reply_error(rp, TTRPC_INTERNAL, "task %s: out of memory", t->id);
+		return -1;
+	}
+	/* poststop hooks: kept in ROOT/ID, run when it is removed (at delete, or now) */
+	if (spec->poststop_json) {
+		if (kx_state_mkdir(cfg.root, t->id, &err) ||
+		    (state_dir = true, kx_poststop_record(cfg.root, t->id, spec, &err)))
+			goto fail;
+	}
+	if (kx_spec_run_hooks(spec, KX_HOOK_PRESTART, &st, "creating", &err) ||
+	    kx_spec_run_hooks(spec, KX_HOOK_CREATE_RUNTIME, &st, "creating", &err)) {
+		code = TTRPC_FAILED_PRECONDITION;
+		goto fail;
+	}
 	snprintf(t->share_bind, sizeof(t->share_bind), "%s/%s", share, t->id);
 	if (shim_bind(spec->root_path, t->share_bind, &err)) {
 		t->share_bind[0] = '\0';
-		ttrpc_reply_error(rp, TTRPC_INTERNAL, "task %s: %s", t->id, err.msg);
-		return -1;
+		goto fail;
 	}
 	if (bind_mounts(t, share, spec, rp))
-		return -1;
+		goto undo;
 	kx_spec_create_request(spec, &cr);
 	cr.container_id = t->id;
 	cr.rootfs_subdir = t->id;
+	cr.hook_state_creating = creating;
+	cr.hook_state_created = created;
 	/*
 	 * CRI names the sandbox's network, ipc and uts (and pid, when shared)
 	 * namespaces by path; the sandbox's VM has the network's interfaces.
@@ -183,7 +215,40 @@ int pod_create(struct task *t, const struct kx_spec *spec, struct ttrpc_reply *r
 	if (kx_monitor_call(cfg.root, t->sandbox, "CreateContainer", &x.base, &err)) {
 		ttrpc_reply_error(rp, err.code ? err.code : TTRPC_UNKNOWN, "task %s in sandbox %s: %s",
 				  t->id, t->sandbox, err.msg);
-		return -1;
+		goto undo;
 	}
+	/* the poststart hooks go with the task; the spec is freed after this */
+	t->poststart = spec->hooks[KX_HOOK_POSTSTART];
+	t->n_poststart = spec->n_hooks[KX_HOOK_POSTSTART];
+	spec->hooks[KX_HOOK_POSTSTART] = NULL;
+	spec->n_hooks[KX_HOOK_POSTSTART] = 0;
 	return 0;
+fail:
+	ttrpc_reply_error(rp, code, "task %s: %s", t->id, err.msg);
+undo:
+	/* as runc after a failed create: the poststop hooks run */
+	if (state_dir)
+		kx_state_remove(cfg.root, t->id, &err);
+	return -1;
+}
+
+/* A pod's container started: its poststart hooks; a failure is a warning (the spec's rule). */
+void pod_started(struct task *t)
+{
+	struct kx_err err;
+
+	if (t->n_poststart && kx_hooks_run(t->poststart, t->n_poststart, "poststart", t->bundle,
+					   t->poststart_state, &err))
+		kx_warn("task %s: %s", t->id, err.msg);
+}
+
+void pod_free(struct task *t)
+{
+	for (size_t i = 0; i < t->n_poststart; i++)
+		katasbx__agent__v1__hook__free_unpacked(t->poststart[i], NULL);
+	free(t->poststart);
+	free(t->poststart_state);
+	t->poststart = NULL;
+	t->n_poststart = 0;
+	t->poststart_state = NULL;
 }

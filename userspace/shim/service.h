@@ -60,6 +60,14 @@ struct task {
 	char sandbox[KX_ID_MAX + 1];	/* a pod's container: its sandbox's task id */
 	char share_dir[PATH_MAX];
 	char share_bind[PATH_MAX + KX_ID_MAX + 2];
+	/*
+	 * A pod's container's poststart hooks, run by the shim once it started,
+	 * with their state; its prestart and createRuntime ones ran at create,
+	 * its poststop ones run from ROOT/ID/poststop.json at delete.
+	 */
+	Katasbx__Agent__V1__Hook **poststart;
+	size_t n_poststart;
+	char *poststart_state;
 	bool deleting;
 	struct task *next;
 };
@@ -108,7 +116,11 @@ void *watch_pod_container(void *arg);
 void pod_undo(struct task *t);
 int pod_setup(struct task *t, const struct kx_spec *spec, pid_t *sb_pid,
 	      struct ttrpc_reply *rp);
-int pod_create(struct task *t, const struct kx_spec *spec, struct ttrpc_reply *rp);
+int pod_create(struct task *t, struct kx_spec *spec, struct ttrpc_reply *rp);
+/* A pod's container started: its poststart hooks (a failure is a warning). */
+void pod_started(struct task *t);
+/* What pod_create kept in t for later. */
+void pod_free(struct task *t);
 
 /* control.c: the other methods on a task. */
 shim_method m_pids, m_close_io, m_pause, m_resume, m_stats, m_resize_pty, m_update;

@@ -33,6 +33,7 @@ static void task_free(struct task *t)
 
 	for (i = 0; i < 3; i++)
 		free(t->io[i]);
+	pod_free(t);
 	free(t);
 }
 
@@ -214,6 +215,7 @@ void m_create(void *ctx, const struct ttrpc_request_info *rq, struct ttrpc_reply
 	if (pod_setup(t, &spec, &sb_pid, rp))
 		goto fail;
 	if (*t->sandbox) {
+		t->pid = sb_pid;	/* the pid its hooks' state names */
 		if (pod_create(t, &spec, rp))
 			goto fail;
 		pid = sb_pid;
@@ -328,6 +330,9 @@ void m_start(void *ctx, const struct ttrpc_request_info *rq, struct ttrpc_reply 
 
 		cq.container_id = t->id;
 		ret = kx_monitor_call(cfg.root, t->sandbox, "StartContainer", &cq.base, &err);
+		/* its poststart hooks, before Start answers (the sandbox's monitor runs its own) */
+		if (!ret)
+			pod_started(t);
 	} else {
 		ret = kx_monitor_call(cfg.root, t->id, "Start", &empty.base, &err);
 	}
