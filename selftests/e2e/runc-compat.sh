@@ -411,6 +411,16 @@ else
 	not_ok "--preserve-fds" "runc: exit $rrc" "katasbx: exits $krc $krc2 $krc3 $(cat "$WORK/err" "$WORK/err2" "$WORK/err3")" "${left:-}"
 fi
 rt delete --force k-pfds >/dev/null 2>&1
+# runc's global flags that change nothing here are taken; checkpoint says why it cannot
+rt --rootless false --criu /usr/sbin/criu --systemd-cgroup list >/dev/null 2>"$WORK/err"; krc=$?
+runc --root "$WORK/runc" --rootless false --criu /usr/sbin/criu list >/dev/null 2>&1; rrc=$?
+rt checkpoint k-x 2>"$WORK/err2"; krc2=$?
+if [ "$krc$rrc$krc2" = 001 ] && [ ! -s "$WORK/err" ] &&
+   grep -q "checkpoint: not supported: a container's state is its VM's" "$WORK/err2"; then
+	ok "--rootless, --criu, --systemd-cgroup taken as runc takes them; checkpoint: $(cat "$WORK/err2")"
+else
+	not_ok "runc's global flags, checkpoint" "exit $krc (runc $rrc) $(cat "$WORK/err")" "checkpoint: exit $krc2 $(cat "$WORK/err2")"
+fi
 rt delete --force nosuch 2>"$WORK/err"; krc=$?
 runc --root "$WORK/runc" delete --force nosuch 2>/dev/null; rrc=$?
 rt delete nosuch 2>"$WORK/err2"; krc2=$?

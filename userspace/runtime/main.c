@@ -118,7 +118,8 @@ static void usage(FILE *f)
 		   "  --accel auto|kvm|tcg  --channel auto|serial|vsock\n"
 		   "  --template on|off     clone sandboxes from a template VM (default on)\n"
 		   "  --warm on|off         take a ready VM from the warm pool when one runs (default on)\n"
-		   "  --memory MIB  --vcpus N  --boot-timeout MS\n",
+		   "  --memory MIB  --vcpus N  --boot-timeout MS\n"
+		   "  --systemd-cgroup, --criu PATH, --rootless true|false|auto   runc's, taken\n",
 		KX_DEFAULT_ROOT, KX_CONFIG_FILE);
 }
 
@@ -136,7 +137,8 @@ static void ensure_stdio(void)
 int main(int argc, char **argv)
 {
 	enum { O_ROOT = 256, O_LOG, O_LOGFMT, O_DEBUG, O_CONFIG, O_KERNEL, O_INITRD, O_ACCEL,
-	       O_CHANNEL, O_TEMPLATE, O_WARM, O_MEMORY, O_VCPUS, O_BOOT_TIMEOUT, O_SYSTEMD, O_VERSION, O_HELP };
+	       O_CHANNEL, O_TEMPLATE, O_WARM, O_MEMORY, O_VCPUS, O_BOOT_TIMEOUT, O_SYSTEMD, O_CRIU,
+	       O_ROOTLESS, O_VERSION, O_HELP };
 	static const struct option opts[] = {
 		{ "root", required_argument, NULL, O_ROOT },
 		{ "log", required_argument, NULL, O_LOG },
@@ -153,6 +155,8 @@ int main(int argc, char **argv)
 		{ "vcpus", required_argument, NULL, O_VCPUS },
 		{ "boot-timeout", required_argument, NULL, O_BOOT_TIMEOUT },
 		{ "systemd-cgroup", no_argument, NULL, O_SYSTEMD },
+		{ "criu", required_argument, NULL, O_CRIU },
+		{ "rootless", required_argument, NULL, O_ROOTLESS },
 		{ "version", no_argument, NULL, O_VERSION },
 		{ "help", no_argument, NULL, O_HELP },
 		{ 0 }
@@ -192,6 +196,12 @@ int main(int argc, char **argv)
 		case O_DEBUG: debug = true; break;
 		case O_CONFIG: config_path = optarg; break;
 		case O_SYSTEMD: break;	/* accepted for runc compatibility; cgroups are in the guest */
+		case O_CRIU: break;	/* runc's: no checkpoint here (see the command) */
+		case O_ROOTLESS:
+			/* runc's: ignore host cgroup permission errors; a VM's are its own */
+			if (strcmp(optarg, "true") && strcmp(optarg, "false") && strcmp(optarg, "auto"))
+				return fail("--rootless: \"%s\" is not true, false or auto", optarg);
+			break;
 		case O_VERSION: case 'v':
 			printf("katasbx-runtime version %s\ncommit: %s\nspec: %s\n", KX_VERSION,
 			       KX_COMMIT, KX_OCI_VERSION);
@@ -235,5 +245,9 @@ int main(int argc, char **argv)
 			return commands[i].fn(&cfg, argc, argv);
 		}
 	}
+	/* runc's commands that a VM cannot do as runc does them: say so, not "unknown" */
+	if (!strcmp(argv[optind], "checkpoint") || !strcmp(argv[optind], "restore"))
+		return fail("%s: not supported: a container's state is its VM's, which CRIU does "
+			    "not checkpoint (pause keeps a VM as it is)", argv[optind]);
 	return fail("unknown command \"%s\" (try --help)", argv[optind]);
 }
