@@ -287,7 +287,10 @@ ssize_t stdio_write_stdin(struct process *p, const void *data, size_t len, struc
 int stdio_close_stdin(struct process *p, struct kx_err *err);
 int stdio_winsize(struct process *p, unsigned int rows, unsigned int cols, struct kx_err *err);
 
-/* ---- child side: mounts.c, spawn.c ---- */
+/* ---- child side: init.c, mounts.c, spawn.c ---- */
+
+/* The namespaces a pod's container may join: fds of its sandbox's init's. */
+enum { JOIN_IPC, JOIN_UTS, JOIN_PID, JOIN_NET, N_JOIN };
 
 /* What the child reports on its sync socket. */
 enum { SYNC_READY = 1, SYNC_ERROR = 2, SYNC_TTY = 3 };
@@ -307,11 +310,24 @@ void child_set_stdio(const struct child_stdio *cs, bool terminal);
 int child_open_tty(int sync_fd, bool console, struct kx_err *err);
 /* Close every fd above 2 but those in keep. */
 void child_close_fds(const int *keep, size_t n);
-/* Applies the process fields and execs; reports and _exit(127) on failure. */
-/* seccomp: a filter (seccomp.c) loaded just before exec, or NULL */
 /* args[0] in the container's root and PATH, as runc finds it at create; -1 and err. */
 int find_program(const pb_process *p, struct kx_err *err);
+/*
+ * Applies the process fields and execs; reports and _exit(127) on failure.
+ * seccomp: a filter (seccomp.c) loaded just before exec, or NULL.
+ */
 void exec_process(const pb_process *p, void *seccomp, int sync_fd) __attribute__((noreturn));
+/* In the child, first thing: the signal mask and dispositions PID 1 set, undone. */
+void child_reset_signals(void);
+/* Wait for the agent's byte on the sync socket; false when it went away. */
+bool child_wait_byte(int fd);
+/*
+ * The container's init: join ipc and uts (join[], -1: its own) and its
+ * network namespace (netns, -1: the guest's), then as init.c says.
+ */
+void child_init(const pb_create_req *r, const char *rootfs, const char *share_root,
+		void *c_seccomp, const int join[N_JOIN], int netns, int sync_fd,
+		const struct child_stdio *cs) __attribute__((noreturn));
 
 /* ---- seccomp.c ---- */
 

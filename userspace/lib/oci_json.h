@@ -67,6 +67,8 @@ void oj_warn_in(char *buf, size_t size, const char *path, const char *fmt, ...)
  */
 int oj_parse_hooks(json_object *v, struct kx_spec *spec, struct kx_err *err);
 void oj_free_hooks(struct kx_spec *spec);
+/* linux.seccomp into spec->seccomp (oci_seccomp.c). */
+int oj_parse_seccomp(json_object *v, struct kx_spec *spec, struct kx_err *err);
 /* linux.resources (v, may be NULL) into spec->resources (oci_resources.c). */
 int oj_parse_resources(json_object *v, struct kx_spec *spec, struct kx_err *err);
 /*
