@@ -596,7 +596,9 @@ int container_exec(const struct call *call, const char *id, const char *exec_id,
 				 exec_id, id);
 	if (validate_process(proc, msg, sizeof(msg)))
 		return reply_err(call, TTRPC_INVALID_ARGUMENT, "%s", msg);
-	if (c->init->state != PROC_RUNNING && c->init->state != PROC_STARTING)
+	/* as runc: a created container's namespaces are made, its init waits in them */
+	if (c->init->state != PROC_CREATED && c->init->state != PROC_RUNNING &&
+	    c->init->state != PROC_STARTING)
 		return reply_err(call, TTRPC_FAILED_PRECONDITION, "container %s is not running",
 				 id);
 	for (q = c->procs; q; q = q->next)

@@ -350,10 +350,19 @@ rt delete k-kept >/dev/null 2>&1
 # works; kill of a stopped one says runc's words
 d=$(mkcase killme "$A = [\"sleep\", \"100\"]")
 (cd "$d" && runc --root "$WORK/runc" create r-kc >/dev/null 2>&1 </dev/null)
+# exec into a created container works under runc: its init waits in its namespaces
+rout=$(runc --root "$WORK/runc" exec r-kc sh -c 'echo in; hostname' 2>&1); rrc=$?
 runc --root "$WORK/runc" kill r-kc TERM
 status_within 5 stopped runc --root "$WORK/runc" state r-kc && rst=stopped || rst=not-stopped
 runc --root "$WORK/runc" delete -f r-kc >/dev/null 2>&1
 rt create --bundle "$d" k-kc >/dev/null 2>&1 </dev/null
+kout=$(rt exec k-kc sh -c 'echo in; hostname' 2>&1); krc=$?
+kst=$(rt state k-kc | jq -r .status)
+if [ "$rrc$krc" = 00 ] && [ "$kout" = "$rout" ] && [ "$kst" = created ]; then
+	ok "exec into a created container, as runc: $(echo $kout); still created"
+else
+	not_ok "exec into a created container" "runc: exit $rrc $rout" "katasbx: exit $krc $kout, $kst"
+fi
 rt kill k-kc TERM
 status_within 5 stopped rt state k-kc && kst=stopped || kst="$(rt state k-kc 2>&1 | jq -r .status)"
 if [ "$rst" = stopped ] && [ "$kst" = stopped ]; then

@@ -50,10 +50,10 @@ static void exec_process(struct mon *m, const Katasbx__Monitor__V1__ExecRequest 
 		return;
 	init = &m->procs[pi];
 	memcpy(cid, init->cid, sizeof(cid));
-	if (init->waited || !init->started || m->paused) {
+	/* a created container takes execs too, as runc's: its init waits in its namespaces */
+	if (init->waited || m->paused) {
 		reply_client(m, ci, stream, TTRPC_FAILED_PRECONDITION,
-			     init->waited ? "container has stopped" :
-			     m->paused ? "container is paused" : "container is not running");
+			     init->waited ? "container has stopped" : "container is paused");
 		return;
 	}
 	if (!kx_id_valid(x->exec_id) || !x->process) {

@@ -447,7 +447,7 @@ int cmd_exec(struct kx_config *cfg, int argc, char **argv)
 	if (kx_state_read(cfg->root, id, &st, &err))
 		return fail("%s", err.msg);
 	s = kx_state_effective(&st);
-	if (s != KX_STATUS_RUNNING) {
+	if (s != KX_STATUS_RUNNING && s != KX_STATUS_CREATED) {
 		kx_state_clear(&st);
 		if (s == KX_STATUS_PAUSED && ignore_paused)
 			return fail("cannot exec in container %s: --ignore-paused: a paused "
