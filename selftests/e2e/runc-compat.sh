@@ -420,6 +420,27 @@ else
 	not_ok "--preserve-fds" "runc: exit $rrc" "katasbx: exits $krc $krc2 $krc3 $(cat "$WORK/err" "$WORK/err2" "$WORK/err3")" "${left:-}"
 fi
 rt delete --force k-pfds >/dev/null 2>&1
+# what is refused of a running container: runc's exit status, and its words in ours
+d=$(mkcase words "$A = [\"sleep\", \"100\"]")
+(cd "$d" && runc --root "$WORK/runc" run -d r-words >/dev/null 2>&1 </dev/null)
+rt run -d --bundle "$d" k-words >/dev/null 2>&1 </dev/null
+for c in "delete|is not stopped: running" "start|cannot start an already running container" \
+	 "resume|container not paused" "create|already exists"; do
+	words=${c#*|} c=${c%|*}
+	(cd "$d" && runc --root "$WORK/runc" $c r-words >/dev/null 2>"$WORK/runc.err" </dev/null); rrc=$?
+	if [ "$c" = create ]; then
+		rt create --bundle "$d" k-words >/dev/null 2>"$WORK/err" </dev/null; krc=$?
+	else
+		rt $c k-words 2>"$WORK/err"; krc=$?
+	fi
+	if [ "$rrc$krc" = 11 ] && grep -q "$words" "$WORK/err" && grep -q "$words" "$WORK/runc.err" &&
+	   [ "$(rt state k-words | jq -r .status)" = running ]; then
+		ok "$c of a running container: exit 1, runc's words: $(cat "$WORK/err")"
+	else
+		not_ok "$c of a running container" "runc: exit $rrc $(cat "$WORK/runc.err")" "katasbx: exit $krc $(cat "$WORK/err")"
+	fi
+done
+runc --root "$WORK/runc" delete -f r-words >/dev/null 2>&1; rt delete -f k-words >/dev/null 2>&1
 # runc's global flags that change nothing here are taken; checkpoint says why it cannot
 rt --rootless false --criu /usr/sbin/criu --systemd-cgroup list >/dev/null 2>"$WORK/err"; krc=$?
 runc --root "$WORK/runc" --rootless false --criu /usr/sbin/criu list >/dev/null 2>&1; rrc=$?

@@ -64,7 +64,7 @@ static void test_state_roundtrip(void **state)
 
 	assert_int_equal(kx_state_mkdir(root, "c1", &err), 0);
 	assert_int_equal(kx_state_mkdir(root, "c1", &err), -1);
-	assert_string_equal(err.msg, "container c1 already exists");
+	assert_string_equal(err.msg, "container with id c1 already exists");
 	assert_int_equal(kx_state_mkdir(root, "../x", &err), -1);
 	assert_non_null(strstr(err.msg, "invalid container id"));
 

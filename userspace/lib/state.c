@@ -75,7 +75,7 @@ int kx_state_mkdir(const char *root, const char *id, struct kx_err *err)
 		return kx_error(err, ENAMETOOLONG, "state directory for %s", id);
 	if (mkdir(dir, 0700)) {
 		if (errno == EEXIST)
-			return kx_error(err, 0, "container %s already exists", id);
+			return kx_error(err, 0, "container with id %s already exists", id);
 		return kx_error(err, errno, "create %s", dir);
 	}
 	return 0;

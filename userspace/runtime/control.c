@@ -172,8 +172,9 @@ int cmd_delete(struct kx_config *cfg, int argc, char **argv)
 	    !force) {
 		kx_state_clear(&st);
 		close(lock);
-		return fail("cannot delete container %s: it is %s (stop it first, or use --force)",
-			    id, kx_status_name(s));
+		/* runc's words first: callers match them */
+		return fail("cannot delete container %s that is not stopped: %s (stop it first, "
+			    "or use --force)", id, kx_status_name(s));
 	}
 	/* The monitor's QEMU dies with it (PDEATHSIG); kill both to be sure. */
 	kill_checked(st.pid, st.pid_start);

@@ -268,8 +268,10 @@ int cmd_start(struct kx_config *cfg, int argc, char **argv)
 	kx_state_clear(&st);
 	if (s != KX_STATUS_CREATED) {
 		close(lock);
-		return fail("cannot start container %s: it is %s, not created", argv[1],
-			    kx_status_name(s));
+		/* runc's words ("cannot start an already running container") in ours */
+		return fail("cannot start %s container %s: it is not created",
+			    s == KX_STATUS_RUNNING ? "an already running" : kx_status_name(s),
+			    argv[1]);
 	}
 	ret = start_container(cfg, argv[1]);
 	close(lock);

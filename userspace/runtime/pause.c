@@ -22,7 +22,7 @@ static int pause_resume(struct kx_config *cfg, int argc, char **argv, bool pause
 	if (pause && s != KX_STATUS_RUNNING && s != KX_STATUS_CREATED)
 		return fail("cannot pause container %s: it is %s", argv[1], kx_status_name(s));
 	if (!pause && s != KX_STATUS_PAUSED)
-		return fail("cannot resume container %s: it is %s, not paused", argv[1],
+		return fail("cannot resume container %s: container not paused (it is %s)", argv[1],
 			    kx_status_name(s));
 	if (kx_monitor_call(cfg->root, argv[1], pause ? "Pause" : "Resume", &req.base, &err))
 		return fail("%s %s: %s", what, argv[1], err.msg);
