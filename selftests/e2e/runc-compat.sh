@@ -506,6 +506,13 @@ if [ "$krc" = 1 ] && grep -q "config.json exists. Remove it first" "$WORK/err" &
 else
 	not_ok "spec" "second spec: exit $krc $(cat "$WORK/err")" "$(head -n 8 "$WORK/diff")"
 fi
+mkdir -p "$WORK/spec-rl"
+rt spec --rootless --bundle "$WORK/spec-rl" 2>"$WORK/err"; krc=$?
+if [ "$krc" = 1 ] && [ ! -e "$WORK/spec-rl/config.json" ] && grep -q "spec --rootless: a rootless spec needs a user namespace" "$WORK/err"; then
+	ok "spec --rootless refused, no file written: $(cat "$WORK/err")"
+else
+	not_ok "spec --rootless" "exit $krc $(cat "$WORK/err")" "$(ls "$WORK/spec-rl")"
+fi
 # script(1) gives it a terminal; timeout stays in the terminal's foreground process group
 # (else the runtime's raw-mode tcsetattr stops it); the input comes once sh can be up
 out=$(cd "$WORK/spec" && { sleep 5; printf 'echo from-$((1+2)); exit 3\n'; sleep 3; } |

@@ -128,6 +128,7 @@ int cmd_spec(struct kx_config *cfg, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "bundle", required_argument, NULL, 'b' },
+		{ "rootless", no_argument, NULL, 'R' },
 		{ 0 }
 	};
 	const char *bundle = ".", *text;
@@ -138,6 +139,10 @@ int cmd_spec(struct kx_config *cfg, int argc, char **argv)
 
 	(void)cfg;
 	while ((c = getopt_cmd(argc, argv, "+b:", opts)) != -1) {
+		/* runc's rootless spec is a user namespace's, which create would refuse */
+		if (c == 'R')
+			return fail("spec --rootless: a rootless spec needs a user namespace, "
+				    "which containers here do not have yet");
 		if (c != 'b')
 			return 1;
 		bundle = optarg;
