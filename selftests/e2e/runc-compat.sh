@@ -408,14 +408,14 @@ done
 # --preserve-fds: 0 as runc; more refused before anything is made (runc hands the host's
 # descriptors 3.. to the process; a VM's process cannot have them)
 d=$(mkcase pfds "$A = [\"true\"]")
-(cd "$d" && runc --root "$WORK/runc" run --preserve-fds 0 r-pfds >/dev/null 2>&1 </dev/null); rrc=$?
-rt run --preserve-fds 0 --bundle "$d" k-pfds >/dev/null 2>"$WORK/err" </dev/null; krc=$?
+(cd "$d" && runc --root "$WORK/runc" run --preserve-fds 0 --no-subreaper r-pfds >/dev/null 2>&1 </dev/null); rrc=$?
+rt run --preserve-fds 0 --no-subreaper --bundle "$d" k-pfds >/dev/null 2>"$WORK/err" </dev/null; krc=$?
 rt run --preserve-fds 2 --bundle "$d" k-pfds2 >/dev/null 2>"$WORK/err2" </dev/null 3</dev/null 4</dev/null; krc2=$?
 rt exec --preserve-fds x k-pfds true 2>"$WORK/err3"; krc3=$?
 if [ "$rrc$krc$krc2$krc3" = 0011 ] && [ ! -s "$WORK/err" ] &&
    grep -q "run: --preserve-fds 2: the container's processes run in a VM" "$WORK/err2" &&
    grep -q 'invalid value "x" for flag --preserve-fds' "$WORK/err3" && left=$(nothing_left k-pfds2); then
-	ok "--preserve-fds 0 runs as under runc; 2 is refused, nothing left: $(cat "$WORK/err2")"
+	ok "--preserve-fds 0 (and --no-subreaper) runs as under runc; 2 is refused, nothing left: $(cat "$WORK/err2")"
 else
 	not_ok "--preserve-fds" "runc: exit $rrc" "katasbx: exits $krc $krc2 $krc3 $(cat "$WORK/err" "$WORK/err2" "$WORK/err3")" "${left:-}"
 fi

@@ -38,6 +38,7 @@ static int parse_create(int argc, char **argv, struct create_opts *o, bool run)
 		{ "no-new-keyring", no_argument, NULL, 'K' },
 		{ "keep", no_argument, NULL, 'k' },
 		{ "preserve-fds", required_argument, NULL, 'F' },
+		{ "no-subreaper", no_argument, NULL, 'S' },
 		{ 0 }
 	};
 	int c;
@@ -55,6 +56,11 @@ static int parse_create(int argc, char **argv, struct create_opts *o, bool run)
 			break;
 		case 'c': o->console_socket = optarg; break;
 		case 'P': case 'K': break;	/* the guest decides; accepted for runc callers */
+		case 'S':
+			/* runc's: its run reaps no orphans; nothing here reaps the guest's */
+			if (!run)
+				return fail("%s: --no-subreaper is only for run", argv[0]);
+			break;
 		case 'F':
 			if (preserve_fds(argv[0], optarg))
 				return 1;

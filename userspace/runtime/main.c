@@ -81,7 +81,7 @@ static const struct {
 				"[--no-pivot] [--no-new-keyring] [--preserve-fds 0] ID" },
 	{ "start", cmd_start, "start ID" },
 	{ "run", cmd_run, "run [--bundle DIR] [--pid-file FILE] [--console-socket SOCK] [--detach] "
-			  "[--keep] [--no-pivot] [--no-new-keyring] [--preserve-fds 0] ID" },
+			  "[--keep] [--no-subreaper] [--no-pivot] [--no-new-keyring] [--preserve-fds 0] ID" },
 	{ "state", cmd_state, "state ID" },
 	{ "kill", cmd_kill, "kill [--all] ID [SIGNAL]" },
 	{ "delete", cmd_delete, "delete [--force] ID" },
