@@ -114,6 +114,11 @@ int net_setup(const Katasbx__Agent__V1__Network *n, int *netns_fd, char *msg, si
  * is), the devices taken from where they wait.
  */
 int net_add(const Katasbx__Agent__V1__Network *n, int netns_fd, char *msg, size_t len);
+/*
+ * n's interfaces, and lo up, in the network namespace netns_fd that a user
+ * namespace's init was cloned with (net_setup makes its own for the others).
+ */
+int net_setup_in(const Katasbx__Agent__V1__Network *n, int netns_fd, char *msg, size_t len);
 
 /* ---- channel.c: host connections ---- */
 

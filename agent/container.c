@@ -22,6 +22,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -348,6 +349,67 @@ static int spawn(struct process *p, int pidns_fd, bool new_pid, int sv[2], struc
 	return 0;
 }
 
+/* One of /proc/PID/uid_map or gid_map from the spec's mappings. */
+static int write_map(pid_t pid, const char *file, Katasbx__Agent__V1__IdMapping *const *m,
+		     size_t n, struct kx_err *err)
+{
+	char path[64], buf[340 * 36];
+	size_t used = 0;
+
+	for (size_t i = 0; i < n && used < sizeof(buf); i++)
+		used += snprintf(buf + used, sizeof(buf) - used, "%u %u %u\n", m[i]->container_id,
+				 m[i]->host_id, m[i]->size);
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
+	if (write_file(path, buf) < 0)
+		return kx_error(err, errno, "write %s of the user namespace", file);
+	return 0;
+}
+
+/*
+ * The init of a container with a user namespace: cloned into a new one with
+ * new pid and network namespaces, which it then owns (so that its root may
+ * mount /proc and sysfs and bind low ports, as under runc); its uid and gid
+ * maps written before it goes on. A raw clone(2) is fork() with flags: the
+ * child calls nothing that needs glibc's cached thread id (raise(), abort()).
+ * Returns 1 in the child, 0 in the agent.
+ */
+static int spawn_userns(struct process *p, const pb_create_req *r, int sv[2],
+			struct kx_err *err)
+{
+	pid_t pid = syscall(SYS_clone, CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET | SIGCHLD,
+			    NULL, NULL, NULL, NULL);
+	char path[64];
+
+	if (pid == 0)
+		return 1;
+	if (pid < 0)
+		return kx_error(err, errno, "clone into a user namespace");
+	p->pid = pid;
+	close(sv[1]);
+	p->sync_fd = sv[0];
+	sv[0] = sv[1] = -1;	/* the process's now */
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
+	if (write_map(pid, "uid_map", r->uid_mappings, r->n_uid_mappings, err) ||
+	    write_map(pid, "gid_map", r->gid_mappings, r->n_gid_mappings, err) ||
+	    ((p->c->netns_fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 &&
+	     kx_error(err, errno, "open %s", path))) {
+		kill(pid, SIGKILL);	/* it waits for the byte it will not get */
+		return -1;
+	}
+	if (r->network) {
+		char msg[400];
+
+		if (net_setup_in(r->network, p->c->netns_fd, msg, sizeof(msg)) < 0) {
+			kill(pid, SIGKILL);
+			return kx_error(err, 0, "%s", msg);
+		}
+	}
+	cgroup_join(p->c->cgroup, pid);
+	if (send(p->sync_fd, "g", 1, MSG_NOSIGNAL) != 1)
+		log_err("process %d: sync: %s", (int)pid, strerror(errno));
+	return 0;
+}
+
 /* Close those of fd[0..n) that are open and mark them closed (-1). */
 static void close_all(int *fd, size_t n)
 {
@@ -416,7 +478,15 @@ int container_create(const struct call *call, const pb_create_req *r)
 		close_all(nsfd, N_JOIN);
 		return reply_err(call, TTRPC_INVALID_ARGUMENT, "%s", msg);
 	}
-	if (r->network && net_setup(r->network, &netns, msg, sizeof(msg)) < 0) {
+	/* a user namespace's init brings its own network namespace (spawn_userns) */
+	if (r->user_ns && (r->ns_container[0] || r->n_devices))
+		return reply_err(call, TTRPC_INVALID_ARGUMENT, "container %s: a user namespace "
+				 "with %s is not supported", r->container_id,
+				 r->n_devices ? "devices" : "another container's namespaces");
+	if (r->user_ns && (r->guest_pid || !r->n_uid_mappings || !r->n_gid_mappings))
+		return reply_err(call, TTRPC_INVALID_ARGUMENT, "container %s: a user namespace "
+				 "needs uid and gid maps and its own pid namespace", r->container_id);
+	if (!r->user_ns && r->network && net_setup(r->network, &netns, msg, sizeof(msg)) < 0) {
 		seccomp_free(filter);
 		close_all(nsfd, N_JOIN);
 		return reply_err(call, TTRPC_FAILED_PRECONDITION, "create container %s: %s",
@@ -483,7 +553,10 @@ int container_create(const struct call *call, const pb_create_req *r)
 		kx_error(&err, errno, "socketpair");
 		goto fail;
 	}
-	ret = spawn(p, nsfd[JOIN_PID], !r->guest_pid, sv, &err);
+	ret = r->user_ns ? spawn_userns(p, r, sv, &err) :
+			   spawn(p, nsfd[JOIN_PID], !r->guest_pid, sv, &err);
+	if (ret == 1 && r->user_ns)
+		child_init(r, c->rootfs, share_path(c->share), c->seccomp, nsfd, -1, sv[1], &cs);
 	if (ret == 1)
 		child_init(r, c->rootfs, share_path(c->share), c->seccomp, nsfd,
 			   nsfd[JOIN_NET] >= 0 ? nsfd[JOIN_NET] : c->netns_fd, sv[1], &cs);
@@ -539,8 +612,16 @@ int container_start(const struct call *call, const char *id)
 	return 0;
 }
 
-static const char *const exec_ns[] = { "ipc", "uts", "net", "cgroup", "mnt" };
+/* user first: a user namespace's own are entered once in it (-1: the agent's, not entered) */
+static const char *const exec_ns[] = { "user", "ipc", "uts", "net", "cgroup", "mnt" };
 #define N_EXEC_NS (sizeof(exec_ns) / sizeof(exec_ns[0]))
+
+static bool same_ns(int fd, const char *own)
+{
+	struct stat a, b;
+
+	return !fstat(fd, &a) && !stat(own, &b) && a.st_ino == b.st_ino && a.st_dev == b.st_dev;
+}
 
 static void __attribute__((noreturn)) child_exec(const pb_process *proc, void *c_seccomp,
 						  int sync_fd, const int *nsfd,
@@ -557,6 +638,8 @@ static void __attribute__((noreturn)) child_exec(const pb_process *proc, void *c
 	if (!child_wait_byte(sync_fd))
 		_exit(1);
 	for (size_t i = 0; i < N_EXEC_NS; i++) {
+		if (nsfd[i] < 0)
+			continue;
 		if (setns(nsfd[i], 0) < 0) {
 			sync_report(sync_fd, errno, "setns %s", exec_ns[i]);
 			_exit(127);
@@ -617,6 +700,10 @@ int container_exec(const struct call *call, const char *id, const char *exec_id,
 			reply_err(call, TTRPC_FAILED_PRECONDITION, "container %s: %s: %s", id, path,
 				  strerror(errno));
 			goto out;
+		}
+		if (i == 0 && same_ns(fd, "/proc/self/ns/user")) {
+			close(fd);	/* setns() into one's own user namespace fails */
+			fd = -1;
 		}
 		if (i < N_EXEC_NS)
 			nsfd[i] = fd;

@@ -9,6 +9,7 @@
 #include "hookexec.h"
 
 #include <errno.h>
+#include <grp.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -95,6 +96,16 @@ void child_init(const pb_create_req *r, const char *rootfs,
 	child_close_fds(keep, 4);
 	if (!child_wait_byte(sync_fd))
 		_exit(1);
+	/*
+	 * In a user namespace (its maps written now): its root, as which files
+	 * can be made (an unmapped id gets EOVERFLOW); the spec's ids come at exec.
+	 */
+	if (r->user_ns && (setgroups(0, NULL) < 0 || setresgid(0, 0, 0) < 0 ||
+			   setresuid(0, 0, 0) < 0)) {
+		sync_report(sync_fd, errno, "become root in the user namespace (do its maps "
+			    "map uid and gid 0?)");
+		_exit(1);
+	}
 	/* before the mounts: its sysfs shows the devices of this namespace */
 	if (netns >= 0 && setns(netns, CLONE_NEWNET) < 0) {
 		sync_report(sync_fd, errno, "join the network namespace%s%s",

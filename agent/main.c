@@ -324,7 +324,8 @@ int main(int argc, char **argv)
 	net_init();
 	net_prepare();
 	cgroup_setup();
-	if (mkdir_p(AGENT_RUN_DIR, 0700) < 0)
+	/* traversable: a user namespace's root sets its container up from here */
+	if (mkdir_p(AGENT_RUN_DIR, 0711) < 0)
 		log_err("mkdir %s: %s", AGENT_RUN_DIR, strerror(errno));
 	sig_fd = setup_signals();
 	if (sig_fd < 0)

@@ -327,13 +327,31 @@ static int populate_dev(int rootfd, struct kx_err *err)
 	if (dev < 0)
 		return kx_error(err, errno, "open /dev in the rootfs");
 	for (size_t i = 0; i < N_OPTS(nodes); i++) {
-		if (mknodat(dev, nodes[i].name, S_IFCHR | 0666,
-			    makedev(nodes[i].major, nodes[i].minor)) < 0 && errno != EEXIST) {
+		char src[64], target[64];
+		int fd;
+
+		if (!mknodat(dev, nodes[i].name, S_IFCHR | 0666,
+			     makedev(nodes[i].major, nodes[i].minor)) || errno == EEXIST) {
+			fchmodat(dev, nodes[i].name, 0666, 0);
+			continue;
+		}
+		if (errno != EPERM) {
 			kx_error(err, errno, "mknod /dev/%s", nodes[i].name);
 			close(dev);
 			return -1;
 		}
-		fchmodat(dev, nodes[i].name, 0666, 0);
+		/* a user namespace's root makes no nodes: the guest's are bound, as runc's are */
+		fd = openat(dev, nodes[i].name, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0666);
+		snprintf(src, sizeof(src), "/dev/%s", nodes[i].name);
+		snprintf(target, sizeof(target), "/proc/self/fd/%d", fd);
+		if (fd < 0 || mount(src, target, NULL, MS_BIND, NULL) < 0) {
+			kx_error(err, errno, "bind %s on the container's", src);
+			if (fd >= 0)
+				close(fd);
+			close(dev);
+			return -1;
+		}
+		close(fd);
 	}
 	for (size_t i = 0; i < N_OPTS(links); i++)
 		symlinkat(links[i].target, dev, links[i].name);

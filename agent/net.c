@@ -765,6 +765,25 @@ out:
 	return ret;
 }
 
+int net_setup_in(const Katasbx__Agent__V1__Network *n, int netns_fd, char *msg, size_t len)
+{
+	struct nl ns = { 0 };
+	int ret;
+
+	if (kx_net_check(n, msg, len))
+		return -1;
+	if (open_root_netns() < 0)
+		return fail(msg, len, errno, "open /proc/self/ns/net");
+	if (netns_open(netns_fd, &ns, msg, len) < 0)
+		return -1;
+	ret = link_up(&ns, 0, "lo");
+	nl_close(&ns);
+	if (ret < 0)
+		return fail(msg, len, errno, "interface lo: bring up");
+	/* none yet: ctr run --cni's come with AddNetwork, from the spare namespace */
+	return n->n_interfaces ? net_add(n, netns_fd, msg, len) : 0;
+}
+
 int net_add(const Katasbx__Agent__V1__Network *n, int netns_fd, char *msg, size_t len)
 {
 	struct link links[KX_NET_MAX_IFACES] = { { 0 } };

@@ -46,7 +46,8 @@ struct share *share_get(const char *tag, struct kx_err *err)
 	}
 	snprintf(sh->tag, sizeof(sh->tag), "%s", tag);
 	snprintf(sh->path, sizeof(sh->path), "%s/%s", SHARE_DIR, tag);
-	if (mkdir_p(sh->path, 0700) < 0) {
+	/* traversable: a user namespace's root binds its rootfs and mounts from here */
+	if (mkdir_p(sh->path, 0711) < 0) {
 		kx_error(err, errno, "mkdir %s", sh->path);
 		goto fail;
 	}

@@ -84,18 +84,44 @@ else
 	not_ok "rootfsPropagation rshared" "exit $krc: $out" "$(cat "$WORK/err")"
 fi
 rm -f "$BASE/rootfs/prop.sh"
-# user namespaces: refused, nothing left (runc runs them; the guest does not make one yet)
-for f in '.linux.uidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}] | .linux.gidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}] | .linux.namespaces += [{"type": "user"}]|linux.uidMappings: user namespaces are not supported (yet)' \
-	 '.linux.namespaces += [{"type": "user"}]|linux.namespaces: a "user" namespace is not supported (yet)'; do
-	d=$(mkcase userns "${f%|*}")
-	rt create --bundle "$d" k-userns >/dev/null 2>"$WORK/err" </dev/null; krc=$?
-	if [ "$krc" = 1 ] && grep -qF "config.json: ${f##*|}" "$WORK/err" && left=$(nothing_left k-userns); then
-		ok "refused, nothing left: $(cat "$WORK/err")"
-	else
-		not_ok "a user namespace refused" "exit $krc $(cat "$WORK/err")" "${left:-}"
-	fi
-	rt delete --force k-userns >/dev/null 2>&1; rm -rf "$d"
-done
+# user namespaces: runc's mappings; the guest clones the init into one with its own pid
+# and network namespaces, as runc does (its root is 100000 outside, files of root nobody's)
+chmod 711 "$WORK"	# runc's: the mapped root walks to the rootfs (mktemp made it 0700)
+U='.linux.namespaces += [{"type": "user"}] | .linux.uidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}] | .linux.gidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]'
+# the rootfs belongs to the mapped root, as runc needs (it makes mount points as that root)
+ucase() { # NAME FILTER: a case whose rootfs is 100000's
+	local d
+	d=$(mkcase "$1" "$U | $2") && chown -R 100000:100000 "$d/rootfs" && echo "$d"
+}
+d=$(ucase userns "$A = [\"sh\", \"-c\", \"id; cat /proc/self/uid_map /proc/self/gid_map; stat -c '%u %g' /bin/busybox; hostname; grep -E '^Cap(Eff|Bnd)' /proc/self/status; { echo x > /y; } 2>&1 || echo refused; ls -ld /proc/1 | cut -c1-10\"]")
+rout=$(cd "$d" && runc --root "$WORK/runc" run r-userns 2>"$WORK/runc.err" </dev/null); rrc=$?
+runc --root "$WORK/runc" delete -f r-userns >/dev/null 2>&1
+rm -rf "$d/rootfs" && cp -a "$BASE/rootfs" "$d/rootfs" && chown -R 100000:100000 "$d/rootfs"
+kout=$(rt run --bundle "$d" k-userns 2>"$WORK/err" </dev/null); krc=$?
+if [ "$rrc$krc" = 00 ] && [ "$kout" = "$rout" ] && [ ! -s "$WORK/err" ]; then
+	ok "a user namespace (runc's maps): the same output as runc ($(echo "$kout" | head -n 2 | tr -s ' \n' ' '))"
+else
+	not_ok "a user namespace, as runc" "runc: exit $rrc '$rout' $(tail -n 1 "$WORK/runc.err")" \
+		"katasbx: exit $krc '$kout' $(tail -n 2 "$WORK/err")"
+fi
+refused userns-no-gid-map '.linux.namespaces += [{"type": "user"}] | .linux.uidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]' \
+	'linux.gidMappings: user namespaces enabled, but no gid mappings found'
+same mappings-without-userns ".linux.uidMappings = [{\"containerID\": 0, \"hostID\": 100000, \"size\": 65536}] | $A = [\"cat\", \"/proc/self/uid_map\"]" \
+	'config.json: linux.uidMappings: not applied: linux.namespaces has no "user" namespace'
+# exec joins it too; ps shows its root as the VM sees it (100000), as runc's host ps
+d=$(ucase userns-exec "$A = [\"sleep\", \"100\"]")
+(cd "$d" && runc --root "$WORK/runc" run -d r-uexec >/dev/null 2>&1 </dev/null)
+rt run -d --bundle "$d" k-uexec >/dev/null 2>&1 </dev/null
+rout=$(runc --root "$WORK/runc" exec r-uexec sh -c 'id; cat /proc/self/uid_map' 2>&1)
+kout=$(rt exec k-uexec sh -c 'id; cat /proc/self/uid_map' 2>&1)
+rps=$(runc --root "$WORK/runc" ps r-uexec | awk 'NR > 1 { print $1, $8 }')
+kps=$(rt ps k-uexec | awk 'NR > 1 { print $1, $8 }')
+if [ -n "$kout" ] && [ "$kout" = "$rout" ] && [ "$kps" = "$rps" ]; then
+	ok "exec in a user namespace's container, and ps, as runc's: $(echo $kout) / $kps"
+else
+	not_ok "exec in a user namespace" "runc: $rout / $rps" "katasbx: $kout / $kps"
+fi
+runc --root "$WORK/runc" delete -f r-uexec >/dev/null 2>&1; rt delete -f k-uexec >/dev/null 2>&1
 
 # linux.resources hold from the start, in the container's cgroup in the guest, as runc
 # writes them on a cgroup v2 host (this host's runc uses v1: no side by side here)
@@ -476,7 +502,7 @@ else
 fi
 
 # features: runc 1.1's document, of what this build takes: its keys are runc's, its
-# lists within runc's (the same capabilities), user namespaces and cgroup v1 left out
+# lists within runc's (the same capabilities), cgroup v1 left out
 rt features >"$WORK/kf.json" 2>"$WORK/err"; krc=$?
 runc features >"$WORK/rf.json"
 keys='[paths | select(.[-1] | type == "string") | join(".")] | map(select(startswith("annotations.") | not)) | sort'
@@ -485,7 +511,7 @@ if [ "$krc" = 0 ] && [ ! -s "$WORK/err" ] &&
    [ "$(jq -c "$keys" "$WORK/kf.json")" = "$(jq -c "$keys" "$WORK/rf.json")" ] &&
    sub '(.hooks - $r[0].hooks) == [] and (.mountOptions - $r[0].mountOptions) == []' &&
    sub '.linux.capabilities == $r[0].linux.capabilities' &&
-   sub '(.linux.namespaces | index("user")) == null and (.linux.namespaces - $r[0].linux.namespaces) == []' &&
+   sub '(.linux.namespaces | index("user")) != null and (.linux.namespaces - $r[0].linux.namespaces) == []' &&
    sub '(.linux.seccomp.actions - $r[0].linux.seccomp.actions) == [] and (.linux.seccomp.archs | index("SCMP_ARCH_X86_64"))' &&
    sub '.linux.cgroup == {"v1": false, "v2": true, "systemd": false, "systemdUser": false}' &&
    sub '.hooks | length == 6' &&
@@ -508,7 +534,7 @@ else
 fi
 mkdir -p "$WORK/spec-rl"
 rt spec --rootless --bundle "$WORK/spec-rl" 2>"$WORK/err"; krc=$?
-if [ "$krc" = 1 ] && [ ! -e "$WORK/spec-rl/config.json" ] && grep -q "spec --rootless: a rootless spec needs a user namespace" "$WORK/err"; then
+if [ "$krc" = 1 ] && [ ! -e "$WORK/spec-rl/config.json" ] && grep -q "spec --rootless: a rootless spec shares the host's network namespace" "$WORK/err"; then
 	ok "spec --rootless refused, no file written: $(cat "$WORK/err")"
 else
 	not_ok "spec --rootless" "exit $krc $(cat "$WORK/err")" "$(ls "$WORK/spec-rl")"

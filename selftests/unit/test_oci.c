@@ -731,6 +731,18 @@ static const struct bad bad_cases[] = {
 	{ "mount_elem", CFG("\"mounts\":[\"/proc\"],", PROC), "mounts[0]: must be an object" },
 	{ "mount_destination_missing", CFG("\"mounts\":[{\"type\":\"proc\"}],", PROC),
 	  "mounts[0].destination: is required" },
+	{ "userns_no_uid_map",
+	  CFG("\"linux\":{\"namespaces\":[{\"type\":\"user\"},{\"type\":\"pid\"},{\"type\":\"network\"}]},", PROC),
+	  "linux.uidMappings: user namespaces enabled, but no uid mappings found" },
+	{ "userns_map_size", CFG("\"linux\":{\"namespaces\":[{\"type\":\"user\"}],\"uidMappings\":"
+				 "[{\"containerID\":0,\"hostID\":4294967295,\"size\":2}]},", PROC),
+	  "linux.uidMappings[0].size: 2 ids from 0, as 4294967295 on, do not fit" },
+	{ "userns_map_field", CFG("\"linux\":{\"uidMappings\":[{\"containerID\":0,\"size\":2}]},", PROC),
+	  "linux.uidMappings[0].hostID: is required" },
+	{ "userns_guest_net", CFG("\"linux\":{\"namespaces\":[{\"type\":\"user\"},{\"type\":\"pid\"}],"
+				  "\"uidMappings\":[{\"containerID\":0,\"hostID\":1000,\"size\":1}],"
+				  "\"gidMappings\":[{\"containerID\":0,\"hostID\":1000,\"size\":1}]},", PROC),
+	  "linux.namespaces: a user namespace needs the container's own pid and network namespaces" },
 	{ "mount_destination_empty",
 	  CFG("\"mounts\":[{\"destination\":\"/proc\",\"type\":\"proc\"},"
 	      "{\"destination\":\"\",\"type\":\"sysfs\"}],", PROC),
@@ -804,6 +816,40 @@ static const struct bad bad_cases[] = {
 	{ "annotations_value", CFG("\"annotations\":{\"a\":\"1\",\"b\":2},", PROC),
 	  "annotations.b: must be a string" },
 };
+
+/* a user namespace: its maps into the request */
+static void test_userns(void **state)
+{
+	Katasbx__Agent__V1__CreateContainerRequest cr =
+		KATASBX__AGENT__V1__CREATE_CONTAINER_REQUEST__INIT;
+	struct kx_err err = { 0 };
+	struct kx_spec s;
+
+	(void)state;
+	assert_int_equal(kx_spec_parse(CFG("\"linux\":{\"namespaces\":[{\"type\":\"user\"},"
+					   "{\"type\":\"pid\"},{\"type\":\"network\"}],"
+					   "\"uidMappings\":[{\"containerID\":0,\"hostID\":100000,"
+					   "\"size\":65536}],\"gidMappings\":[{\"containerID\":0,"
+					   "\"hostID\":200000,\"size\":10},{\"containerID\":10,"
+					   "\"hostID\":5,\"size\":1}]},", PROC), bundle, &s, &err), 0);
+	kx_spec_create_request(&s, &cr);
+	assert_true(cr.user_ns);
+	assert_int_equal(cr.n_uid_mappings, 1);
+	assert_int_equal(cr.uid_mappings[0]->host_id, 100000);
+	assert_int_equal(cr.uid_mappings[0]->size, 65536);
+	assert_int_equal(cr.n_gid_mappings, 2);
+	assert_int_equal(cr.gid_mappings[1]->container_id, 10);
+	assert_int_equal(cr.gid_mappings[1]->host_id, 5);
+	kx_spec_free(&s);
+	/* maps without one: taken, as runc takes them, and said */
+	assert_int_equal(kx_spec_parse(CFG("\"linux\":{\"gidMappings\":[{\"containerID\":0,"
+					   "\"hostID\":1,\"size\":1}]},", PROC), bundle, &s, &err), 0);
+	assert_string_equal(s.warnings, "config.json: linux.gidMappings: not applied: "
+				       "linux.namespaces has no \"user\" namespace");
+	kx_spec_create_request(&s, &cr);
+	assert_false(cr.user_ns);
+	kx_spec_free(&s);
+}
 
 /* runc takes a relative mount destination under /, with a warning */
 static void test_mount_relative(void **state)
@@ -1068,6 +1114,7 @@ int main(void)
 		cmocka_unit_test(test_resources_update),
 		cmocka_unit_test(test_vm_size),
 		cmocka_unit_test(test_mount_relative),
+		cmocka_unit_test(test_userns),
 	};
 	size_t n_good = sizeof(good) / sizeof(good[0]);
 	size_t n_bad = sizeof(bad_cases) / sizeof(bad_cases[0]);

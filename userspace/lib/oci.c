@@ -467,7 +467,7 @@ static int parse_root(json_object *v, const char *bundle, struct kx_spec *spec,
 const struct kx_ns_type kx_ns_types[] = {
 	{ "cgroup", 0, true }, { "ipc", KX_NS_IPC, true }, { "mount", 0, true },
 	{ "network", KX_NS_NET, true }, { "pid", KX_NS_PID, true }, { "uts", KX_NS_UTS, true },
-	{ "user", KX_NS_USER, false }, { "time", KX_NS_TIME, false }, { NULL, 0, false },
+	{ "user", KX_NS_USER, true }, { "time", KX_NS_TIME, false }, { NULL, 0, false },
 };
 
 /*
@@ -742,6 +742,11 @@ void kx_spec_create_request(const struct kx_spec *spec,
 	cr->sysctls = spec->sysctls;
 	cr->n_devices = spec->n_devices;
 	cr->devices = spec->devices;
+	cr->user_ns = (spec->ns_types & KX_NS_USER) != 0;
+	cr->n_uid_mappings = spec->n_uid_mappings;
+	cr->uid_mappings = spec->uid_mappings;
+	cr->n_gid_mappings = spec->n_gid_mappings;
+	cr->gid_mappings = spec->gid_mappings;
 }
 
 int kx_process_parse(const char *json_text, Katasbx__Agent__V1__Process **out,

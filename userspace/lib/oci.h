@@ -89,6 +89,9 @@ struct kx_spec {
 	size_t n_sysctls;
 	Katasbx__Agent__V1__Device **devices;
 	size_t n_devices;
+	/* linux.uidMappings, gidMappings, with a user namespace (oci_linux.c) */
+	Katasbx__Agent__V1__IdMapping **uid_mappings, **gid_mappings;
+	size_t n_uid_mappings, n_gid_mappings;
 	/*
 	 * What else the spec says that is taken but not applied as written,
 	 * one "config.json: FIELD: ..." line each, for the caller to warn of

@@ -119,6 +119,55 @@ static int parse_device(json_object *e, const char *elem, Katasbx__Agent__V1__De
 	return 0;
 }
 
+/* linux.uidMappings or gidMappings (key): {containerID, hostID, size} each, at most 340 */
+static int parse_mappings(json_object *v, const char *key, Katasbx__Agent__V1__IdMapping ***out,
+			  size_t *n_out, struct kx_err *err)
+{
+	static const char *const fields[] = { "containerID", "hostID", "size" };
+	char p[PATH_BUF];
+	size_t n;
+
+	oj_join(p, "linux", key);
+	if (oj_want(v, json_type_array, p, err))
+		return -1;
+	n = json_object_array_length(v);
+	if (n > 340)	/* the kernel's limit of lines in a map */
+		return oj_field_error(err, p, "more than 340 mappings");
+	*out = calloc(n ? n : 1, sizeof(**out));
+	if (!*out)
+		return kx_error(err, ENOMEM, "config.json: %s", p);
+	for (size_t i = 0; i < n; i++) {
+		json_object *e = json_object_array_get_idx(v, i), *f;
+		Katasbx__Agent__V1__IdMapping *m;
+		char elem[PATH_BUF], path[PATH_BUF];
+		uint32_t val[3];
+
+		oj_indexed(elem, p, i);
+		if (oj_want(e, json_type_object, elem, err))
+			return -1;
+		for (int k = 0; k < 3; k++) {
+			oj_join(path, elem, fields[k]);
+			if (!(f = oj_member(e, fields[k])))
+				return oj_field_error(err, path, "is required");
+			if (oj_get_u32(f, path, &val[k], err))
+				return -1;
+		}
+		if (!val[2] || (uint64_t)val[0] + val[2] > 1ull << 32 ||
+		    (uint64_t)val[1] + val[2] > 1ull << 32)
+			return oj_field_error(err, oj_join(path, elem, "size"),
+					      "%u ids from %u, as %u on, do not fit", val[2],
+					      val[0], val[1]);
+		if (!(m = malloc(sizeof(*m))))
+			return kx_error(err, ENOMEM, "config.json: %s", p);
+		katasbx__agent__v1__id_mapping__init(m);
+		m->container_id = val[0];
+		m->host_id = val[1];
+		m->size = val[2];
+		(*out)[(*n_out)++] = m;
+	}
+	return 0;
+}
+
 static int parse_devices(json_object *v, struct kx_spec *spec, struct kx_err *err)
 {
 	static const char *const p = "linux.devices";
@@ -189,19 +238,33 @@ int oj_parse_linux_extra(json_object *v, struct kx_spec *spec, struct kx_err *er
 	if (((f = oj_member(v, "sysctl")) && parse_sysctl(f, spec, err)) ||
 	    ((f = oj_member(v, "devices")) && parse_devices(f, spec, err)))
 		return -1;
-	/* without a user namespace the container would be more than it asked to be */
-	for (const char *const *k = (const char *const[]){ "uidMappings", "gidMappings", NULL };
-	     *k; k++)
-		if ((f = oj_member(v, *k)) && json_object_is_type(f, json_type_array) &&
-		    json_object_array_length(f)) {
-			char path[PATH_BUF];
-
-			return oj_field_error(err, oj_join(path, "linux", *k),
-					      "user namespaces are not supported (yet)");
-		}
-	if (spec->ns_types & KX_NS_USER)
-		return oj_field_error(err, "linux.namespaces", "a \"user\" namespace is not "
-				      "supported (yet)");
+	/* runc's rules and words for a user namespace and its maps */
+	if (((f = oj_member(v, "uidMappings")) &&
+	     parse_mappings(f, "uidMappings", &spec->uid_mappings, &spec->n_uid_mappings, err)) ||
+	    ((f = oj_member(v, "gidMappings")) &&
+	     parse_mappings(f, "gidMappings", &spec->gid_mappings, &spec->n_gid_mappings, err)))
+		return -1;
+	if (spec->ns_types & KX_NS_USER) {
+		if (spec->ns_paths & KX_NS_USER)
+			return oj_field_error(err, "linux.namespaces", "a \"user\" namespace by "
+					      "path: joining one is not supported");
+		if (!spec->n_uid_mappings)
+			return oj_field_error(err, "linux.uidMappings", "user namespaces enabled, "
+					      "but no uid mappings found");
+		if (!spec->n_gid_mappings)
+			return oj_field_error(err, "linux.gidMappings", "user namespaces enabled, "
+					      "but no gid mappings found");
+		if (spec->n_devices)
+			return oj_field_error(err, "linux.devices", "not supported with a user "
+					      "namespace (its root cannot make device nodes)");
+		if (!(spec->ns_types & KX_NS_NET) || !(spec->ns_types & KX_NS_PID))
+			return oj_field_error(err, "linux.namespaces", "a user namespace needs the "
+					      "container's own pid and network namespaces here");
+	} else if (spec->n_uid_mappings || spec->n_gid_mappings) {
+		/* runc takes them and makes no user namespace: so here, said */
+		oj_warn(spec, spec->n_uid_mappings ? "linux.uidMappings" : "linux.gidMappings",
+			"not applied: linux.namespaces has no \"user\" namespace");
+	}
 	if (spec->ns_types & KX_NS_TIME)
 		oj_warn(spec, "linux.namespaces", "a \"time\" namespace is not made (the container "
 			"has the guest's clocks)");
@@ -239,6 +302,14 @@ void oj_free_linux_extra(struct kx_spec *spec)
 	for (size_t i = 0; i < spec->n_devices; i++)
 		katasbx__agent__v1__device__free_unpacked(spec->devices[i], NULL);
 	free(spec->devices);
+	for (size_t i = 0; i < spec->n_uid_mappings; i++)
+		katasbx__agent__v1__id_mapping__free_unpacked(spec->uid_mappings[i], NULL);
+	for (size_t i = 0; i < spec->n_gid_mappings; i++)
+		katasbx__agent__v1__id_mapping__free_unpacked(spec->gid_mappings[i], NULL);
+	free(spec->uid_mappings);
+	free(spec->gid_mappings);
+	spec->uid_mappings = spec->gid_mappings = NULL;
+	spec->n_uid_mappings = spec->n_gid_mappings = 0;
 	spec->sysctls = NULL;
 	spec->devices = NULL;
 	spec->n_sysctls = spec->n_devices = 0;

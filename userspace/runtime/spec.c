@@ -139,10 +139,11 @@ int cmd_spec(struct kx_config *cfg, int argc, char **argv)
 
 	(void)cfg;
 	while ((c = getopt_cmd(argc, argv, "+b:", opts)) != -1) {
-		/* runc's rootless spec is a user namespace's, which create would refuse */
+		/* runc's rootless spec has no network namespace: create would refuse it */
 		if (c == 'R')
-			return fail("spec --rootless: a rootless spec needs a user namespace, "
-				    "which containers here do not have yet");
+			return fail("spec --rootless: a rootless spec shares the host's network "
+				    "namespace, which a container in a VM cannot (write a spec and "
+				    "add linux.uidMappings and gidMappings to it)");
 		if (c != 'b')
 			return 1;
 		bundle = optarg;
