@@ -51,6 +51,18 @@ int write_file(const char *path, const char *data);
 /* Reads up to len-1 bytes of a small file and NUL-terminates; -1 on error. */
 ssize_t read_file(const char *path, char *buf, size_t len);
 int mkdir_p(const char *path, mode_t mode);
+/*
+ * A container's /etc/passwd from fd (closed here; -1: none): at most len-1
+ * bytes of it, NUL-terminated, and only if a regular file ("" otherwise).
+ */
+void passwd_read(int fd, char *buf, size_t len);
+/*
+ * uid's line of passwd text: its name and home ("name:pw:uid:gid:gecos:home:
+ * shell"; either out may be NULL); false when no line has a name (or, if
+ * home is asked for, a home) for uid.
+ */
+bool passwd_lookup(const char *passwd, uint32_t uid, char *name, size_t nlen, char *home,
+		   size_t hlen);
 
 /* A byte queue: valid bytes are data[head .. head + len). */
 struct buf {

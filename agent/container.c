@@ -258,6 +258,12 @@ static int validate_create(const pb_create_req *r, char *msg, size_t len)
 		return -1;
 	if (r->network && r->join_net)
 		return snprintf(msg, len, "network and join_net are both set"), -1;
+	/* a user namespace's init brings its own pid and network namespaces (spawn_userns) */
+	if (r->user_ns && (r->ns_container[0] || r->n_devices || r->guest_pid ||
+			   !r->n_uid_mappings || !r->n_gid_mappings))
+		return snprintf(msg, len, "a user namespace needs uid and gid maps and its own pid "
+				"namespace, and takes no devices nor another container's "
+				"namespaces"), -1;
 	if (r->network && kx_net_check(r->network, m, sizeof(m)))
 		return snprintf(msg, len, "network.%s", m), -1;
 	if (!valid_tag(r->rootfs_tag))
@@ -478,14 +484,6 @@ int container_create(const struct call *call, const pb_create_req *r)
 		close_all(nsfd, N_JOIN);
 		return reply_err(call, TTRPC_INVALID_ARGUMENT, "%s", msg);
 	}
-	/* a user namespace's init brings its own network namespace (spawn_userns) */
-	if (r->user_ns && (r->ns_container[0] || r->n_devices))
-		return reply_err(call, TTRPC_INVALID_ARGUMENT, "container %s: a user namespace "
-				 "with %s is not supported", r->container_id,
-				 r->n_devices ? "devices" : "another container's namespaces");
-	if (r->user_ns && (r->guest_pid || !r->n_uid_mappings || !r->n_gid_mappings))
-		return reply_err(call, TTRPC_INVALID_ARGUMENT, "container %s: a user namespace "
-				 "needs uid and gid maps and its own pid namespace", r->container_id);
 	if (!r->user_ns && r->network && net_setup(r->network, &netns, msg, sizeof(msg)) < 0) {
 		seccomp_free(filter);
 		close_all(nsfd, N_JOIN);
@@ -555,11 +553,11 @@ int container_create(const struct call *call, const pb_create_req *r)
 	}
 	ret = r->user_ns ? spawn_userns(p, r, sv, &err) :
 			   spawn(p, nsfd[JOIN_PID], !r->guest_pid, sv, &err);
-	if (ret == 1 && r->user_ns)
-		child_init(r, c->rootfs, share_path(c->share), c->seccomp, nsfd, -1, sv[1], &cs);
+	/* a user namespace's init is in its network namespace already */
 	if (ret == 1)
 		child_init(r, c->rootfs, share_path(c->share), c->seccomp, nsfd,
-			   nsfd[JOIN_NET] >= 0 ? nsfd[JOIN_NET] : c->netns_fd, sv[1], &cs);
+			   r->user_ns ? -1 : nsfd[JOIN_NET] >= 0 ? nsfd[JOIN_NET] : c->netns_fd,
+			   sv[1], &cs);
 	close_all(nsfd, N_JOIN);
 	if (ret < 0)
 		goto fail;

@@ -277,38 +277,16 @@ int find_program(const pb_process *p, struct kx_err *err)
 }
 
 /*
- * "HOME=" and uid's home in the container's /etc/passwd (only a regular file,
- * at most 64 KiB of it read), else "/", as runc sets it when the process's
- * environment has none.
+ * "HOME=" and uid's home in the container's /etc/passwd (at most 64 KiB of
+ * it read), else "/", as runc sets it when the process's environment has none.
  */
 static void home_env(uid_t uid, char *out, size_t len)
 {
-	char buf[65537], *l, *save = NULL;
-	int fd = open("/etc/passwd", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-	struct stat st;
-	ssize_t n = 0;
+	char buf[65537], home[4096];
 
-	snprintf(out, len, "HOME=/");
-	if (fd < 0)
-		return;
-	if (!fstat(fd, &st) && S_ISREG(st.st_mode))
-		n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	buf[n > 0 ? n : 0] = '\0';
-	for (l = strtok_r(buf, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
-		char *f[7] = { l }, *end;
-		int k = 1;
-
-		for (char *c = l; *c && k < 7; c++)
-			if (*c == ':') {
-				*c = '\0';
-				f[k++] = c + 1;
-			}
-		if (k == 7 && f[2][0] && strtoul(f[2], &end, 10) == uid && !*end && f[5][0]) {
-			snprintf(out, len, "HOME=%s", f[5]);
-			return;
-		}
-	}
+	passwd_read(open("/etc/passwd", O_RDONLY | O_NONBLOCK | O_CLOEXEC), buf, sizeof(buf));
+	snprintf(out, len, "HOME=%s", passwd_lookup(buf, uid, NULL, 0, home, sizeof(home)) ?
+		 home : "/");
 }
 
 void exec_process(const pb_process *p, void *seccomp, int sync_fd)

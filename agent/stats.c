@@ -144,44 +144,20 @@ static bool read_proc(pid_t pid, Katasbx__Agent__V1__ProcessInfo *p, time_t boot
 
 /*
  * The container's /etc/passwd, resolved in its rootfs (a symlink there cannot
- * lead out of it) and only if a regular file: NULL when there is none.
+ * lead out of it): NULL when out of memory.
  */
 static char *read_passwd(const char *rootfs)
 {
-	int rootfd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC), fd;
-	char *buf = NULL;
-	struct stat sb;
-	ssize_t n;
+	int rootfd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	char *buf = malloc(PASSWD_MAX + 1);
 
-	if (rootfd < 0)
-		return NULL;
-	fd = kx_root_open(rootfd, "/etc/passwd", O_RDONLY | O_NONBLOCK);
-	close(rootfd);
-	if (fd < 0)
-		return NULL;
-	if (!fstat(fd, &sb) && S_ISREG(sb.st_mode) && (buf = malloc(PASSWD_MAX + 1))) {
-		n = read(fd, buf, PASSWD_MAX);
-		buf[n > 0 ? n : 0] = '\0';
-	}
-	close(fd);
+	if (buf)
+		passwd_read(rootfd < 0 ? -1 : kx_root_open(rootfd, "/etc/passwd",
+							   O_RDONLY | O_NONBLOCK),
+			    buf, PASSWD_MAX + 1);
+	if (rootfd >= 0)
+		close(rootfd);
 	return buf;
-}
-
-/* uid's name in passwd ("name:x:uid:..." lines) into name, "" when absent. */
-static void user_name(const char *passwd, uint32_t uid, char *name, size_t len)
-{
-	name[0] = '\0';
-	for (const char *l = passwd; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
-		const char *c1 = strchr(l, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL, *nl = strchr(l, '\n');
-		char *end;
-
-		if (!c2 || (nl && c2 > nl) || c1 == l)
-			continue;
-		if (strtoul(c2 + 1, &end, 10) == uid && end > c2 + 1 && *end == ':') {
-			snprintf(name, len, "%.*s", (int)(c1 - l), l);
-			return;
-		}
-	}
 }
 
 static int by_pid(const void *a, const void *b)
@@ -236,7 +212,9 @@ int container_processes(const struct call *call, const char *id)
 		p->tty = tty[r.n_processes];
 		if (!read_proc(pids[i], p, boot, hz, uptime, cmd[r.n_processes], sizeof(cmd[0])))
 			continue;
-		user_name(passwd, p->uid, user[r.n_processes], sizeof(user[0]));
+		if (!passwd || !passwd_lookup(passwd, p->uid, user[r.n_processes], sizeof(user[0]),
+					      NULL, 0))
+			user[r.n_processes][0] = '\0';
 		p->user = user[r.n_processes];
 		infop[r.n_processes++] = p;
 	}

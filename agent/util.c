@@ -323,3 +323,43 @@ void buf_free(struct buf *b)
 	free(b->data);
 	memset(b, 0, sizeof(*b));
 }
+
+void passwd_read(int fd, char *buf, size_t len)
+{
+	struct stat st;
+	ssize_t n = 0;
+
+	buf[0] = '\0';
+	if (fd < 0)
+		return;
+	if (!fstat(fd, &st) && S_ISREG(st.st_mode))
+		n = read(fd, buf, len - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+}
+
+bool passwd_lookup(const char *passwd, uint32_t uid, char *name, size_t nlen, char *home,
+		   size_t hlen)
+{
+	for (const char *l = passwd; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+		const char *f[8] = { l }, *end = strchr(l, '\n');
+		size_t k = 1;
+		char *e;
+
+		if (!end)
+			end = l + strlen(l);
+		for (const char *c = l; c < end && k < 7; c++)
+			if (*c == ':')
+				f[k++] = c + 1;
+		f[k] = end + 1;		/* each field ends one before the next begins */
+		if (k < 3 || f[1] - f[0] < 2 || strtoul(f[2], &e, 10) != uid || e == f[2] ||
+		    *e != ':' || (home && (k < 7 || f[6] - f[5] < 2)))
+			continue;
+		if (name)
+			snprintf(name, nlen, "%.*s", (int)(f[1] - f[0] - 1), f[0]);
+		if (home)
+			snprintf(home, hlen, "%.*s", (int)(f[6] - f[5] - 1), f[5]);
+		return true;
+	}
+	return false;
+}

@@ -10,6 +10,7 @@
 #define KX_MONITOR_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "config.h"
 #include "kx_error.h"
@@ -63,5 +64,14 @@ int kx_monitor_call(const char *root, const char *id, const char *method,
 int kx_monitor_call_resp(const char *root, const char *id, const char *method,
 			 const ProtobufCMessage *req, const ProtobufCMessageDescriptor *resp_desc,
 			 ProtobufCMessage **resp, int timeout_ms, struct kx_err *err);
+
+/*
+ * A limit of the agent's StatsContainerResponse as runc and containerd give
+ * one: "max" (0 on the wire) is MaxUint64.
+ */
+static inline uint64_t kx_stats_limit(uint64_t v)
+{
+	return v ? v : UINT64_MAX;
+}
 
 #endif

@@ -44,6 +44,11 @@ bool kx_id_valid(const char *id)
 	return true;
 }
 
+bool kx_status_live(enum kx_status s)
+{
+	return s == KX_STATUS_CREATED || s == KX_STATUS_RUNNING || s == KX_STATUS_PAUSED;
+}
+
 const char *kx_status_name(enum kx_status s)
 {
 	if ((unsigned int)s >= sizeof(status_names) / sizeof(status_names[0]))

@@ -50,6 +50,8 @@ struct kx_state {
 #define KX_ID_RULE "use 1-128 of [A-Za-z0-9_.+-], starting with a letter or digit"
 bool kx_id_valid(const char *id);
 const char *kx_status_name(enum kx_status s);
+/* created, running or paused: its monitor runs, and its VM holds the container */
+bool kx_status_live(enum kx_status s);
 
 /* ROOT/ID (or ROOT/ID/NAME) into buf; -1 if it does not fit. */
 int kx_state_path(char *buf, size_t len, const char *root, const char *id, const char *name);

@@ -64,12 +64,6 @@ static int parse_duration(const char *s, long double *ns)
 	return 0;
 }
 
-/* a cgroup limit for runc's JSON: "max" (0 on the wire) is Go's MaxUint64 */
-static uint64_t limit(uint64_t v)
-{
-	return v ? v : UINT64_MAX;
-}
-
 static json_object *entry(uint64_t lim, uint64_t usage, uint64_t max, uint64_t failcnt)
 {
 	json_object *o = json_object_new_object();
@@ -121,7 +115,7 @@ static json_object *stats_json(const Katasbx__Agent__V1__StatsContainerResponse 
 			file = r->memory_stat[i]->value;
 	}
 	add_nonzero(mem, "cache", file);
-	json_object_object_add(mem, "usage", entry(limit(r->memory_max), r->memory_current,
+	json_object_object_add(mem, "usage", entry(kx_stats_limit(r->memory_max), r->memory_current,
 						   r->memory_peak, r->memory_events_max));
 	json_object_object_add(mem, "swap",
 			       entry(r->memory_max && r->swap_max ? r->memory_max + r->swap_max :
@@ -237,7 +231,7 @@ int cmd_events(struct kx_config *cfg, int argc, char **argv)
 		return fail("%s", err.msg);
 	s = kx_state_effective(&st);
 	kx_state_clear(&st);
-	if (s != KX_STATUS_CREATED && s != KX_STATUS_RUNNING && s != KX_STATUS_PAUSED)
+	if (!kx_status_live(s))
 		return fail("container with id %s is not running", id);
 	if (once) {
 		if (!(r = get_stats(cfg, id, &err)))
@@ -255,7 +249,7 @@ int cmd_events(struct kx_config *cfg, int argc, char **argv)
 		uint64_t t;
 
 		s = status_of(cfg, id, &err);
-		if (s != KX_STATUS_CREATED && s != KX_STATUS_RUNNING && s != KX_STATUS_PAUSED)
+		if (!kx_status_live(s))
 			return 0;
 		t = now_ns();
 		if (s != KX_STATUS_PAUSED && (r = get_stats(cfg, id, &err))) {

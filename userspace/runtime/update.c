@@ -207,7 +207,7 @@ int cmd_update(struct kx_config *cfg, int argc, char **argv)
 	mem_mib = st.mem_mib;
 	vcpus = st.vcpus;
 	kx_state_clear(&st);
-	if (s != KX_STATUS_CREATED && s != KX_STATUS_RUNNING && s != KX_STATUS_PAUSED) {
+	if (!kx_status_live(s)) {
 		/* runc's words */
 		fail("cannot update container %s: container not running (it is %s)", id,
 		     kx_status_name(s));

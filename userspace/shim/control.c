@@ -131,12 +131,6 @@ void m_resume(void *ctx, const struct ttrpc_request_info *rq, struct ttrpc_reply
 	containerd__task__v2__resume_request__free_unpacked(r, NULL);
 }
 
-/* containerd reads a limit of "max" (0 from the agent) as MaxUint64 */
-static uint64_t max_limit(uint64_t v)
-{
-	return v ? v : UINT64_MAX;
-}
-
 /*
  * memory.stat's counters into MemoryStat's fields of the same names
  * (containerd's numbers 1 to 31 are memory.stat's keys; the rest are not).
@@ -191,7 +185,7 @@ void m_stats(void *ctx, const struct ttrpc_request_info *rq, struct ttrpc_reply 
 		goto out;
 	}
 	pids.current = sr->pids_current;
-	pids.limit = max_limit(sr->pids_max);
+	pids.limit = kx_stats_limit(sr->pids_max);
 	cpu.usage_usec = sr->cpu_usage_usec;
 	cpu.user_usec = sr->cpu_user_usec;
 	cpu.system_usec = sr->cpu_system_usec;
@@ -200,9 +194,9 @@ void m_stats(void *ctx, const struct ttrpc_request_info *rq, struct ttrpc_reply 
 	cpu.throttled_usec = sr->cpu_throttled_usec;
 	memory_stat(&mem, sr);
 	mem.usage = sr->memory_current;
-	mem.usage_limit = max_limit(sr->memory_max);
+	mem.usage_limit = kx_stats_limit(sr->memory_max);
 	mem.swap_usage = sr->swap_current;
-	mem.swap_limit = max_limit(sr->swap_max);
+	mem.swap_limit = kx_stats_limit(sr->swap_max);
 	mem.max_usage = sr->memory_peak;
 	ev.low = sr->memory_events_low;
 	ev.high = sr->memory_events_high;
