@@ -38,6 +38,7 @@ suite template bash selftests/e2e/template.sh
 suite pool bash selftests/e2e/pool.sh
 suite network bash selftests/e2e/network.sh
 suite runc-compat bash selftests/e2e/runc-compat.sh
+suite hostcg bash selftests/e2e/hostcg.sh
 suite hooks bash selftests/e2e/hooks.sh
 suite bench bash selftests/e2e/bench.sh
 suite shim bash selftests/shim/run.sh

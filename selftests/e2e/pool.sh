@@ -228,14 +228,21 @@ rt run --keep -d --bundle "$b" crash </dev/null >/dev/null 2>"$WORK/err"
 wait_status crash running 10
 mpid=$(sed -n 's/.*"pid":\([0-9]*\).*/\1/p' "$ROOT/crash/state.json")
 qpid=$(qemu_of crash)
+# made before the sandbox was known, a claimed VM's QEMU moves into the sandbox's host cgroup
+if [ "${qpid:-0}" -gt 0 ] && [ "$(grep -c '/crash$' "/proc/$qpid/cgroup")" = "$(wc -l <"/proc/$qpid/cgroup")" ]; then
+	ok "a claimed warm VM's QEMU in the sandbox's host cgroup ($(grep memory "/proc/$qpid/cgroup"))"
+else
+	not_ok "a claimed warm VM's QEMU in the sandbox's host cgroup" "$(cat "/proc/$qpid/cgroup" 2>&1 | tr '\n' ' ')"
+fi
 if [ "$(boot_of crash)" = "warm:$key" ] && [ -n "$mpid" ] && [ -n "$qpid" ] && [ "$qpid" -gt 0 ] &&
    [ -n "$(mounts_under "$ROOT/crash")" ]; then
 	kill -KILL "$mpid"
 	wait_for 10 gone "$mpid"
 	rt delete --force crash 2>"$WORK/err"; rc=$?
 	wait_for 10 gone "$qpid"
-	if [ $rc -eq 0 ] && [ ! -e "$ROOT/crash" ] && [ -z "$(mounts_under "$ROOT")" ] && gone "$qpid"; then
-		ok "kill -9 of a warm container's monitor, delete --force: no mount, directory or QEMU left"
+	if [ $rc -eq 0 ] && [ ! -e "$ROOT/crash" ] && [ -z "$(mounts_under "$ROOT")" ] && gone "$qpid" &&
+		[ -z "$(find /sys/fs/cgroup -maxdepth 6 -type d -name crash)" ]; then
+		ok "kill -9 of a warm container's monitor, delete --force: no mount, directory, cgroup or QEMU left"
 	else
 		not_ok "delete --force after a crash" "rc=$rc $(cat "$WORK/err")" \
 			"dir: $(ls "$ROOT/crash" 2>&1)" "mounts: $(mounts_under "$ROOT")" \

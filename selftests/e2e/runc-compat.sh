@@ -172,7 +172,8 @@ fi
 refused memory-limit-string "$R.memory = {\"limit\": \"64m\"}" 'linux.resources.memory.limit: must be a number'
 refused memory-swap-below "$R.memory = {\"limit\": 67108864, \"swap\": 1048576}" \
 	'linux.resources.memory.swap: memory+swap limit (1048576) should be >= memory limit (67108864)'
-refused cpus-not-there "$R.cpu = {\"cpus\": \"0-63\"}" 'linux.resources.cpu.cpus: cpuset.cpus "0-63"'
+# the host's cpuset refuses it first, as runc's does (the guest's would, for its vCPUs)
+refused cpus-not-there "$R.cpu = {\"cpus\": \"0-63\"}" "linux.resources.cpu.cpus: the host's cgroup"
 
 # update: runc's flags, or -r FILE; the limits in the guest cgroup at once, a lone
 # period keeping the quota; wrong input refused with runc's words, and nothing changed

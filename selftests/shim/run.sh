@@ -290,6 +290,17 @@ if [ $rc -ne 0 ] && grep -qi "already exists" "$WORK/err"; then
 else
 	not_ok "duplicate exec id" "rc=$rc" "$(tail -n 3 "$WORK/err")"
 fi
+# The sandbox on the host: QEMU and the monitor in containerd's cgroupsPath
+# (/NAMESPACE/ID) in every hierarchy, removed with the task
+q=$(jq -r .qemu_pid "$WORK/shim/default/sleeper/state.json")
+m=$(jq -r .pid "$WORK/shim/default/sleeper/state.json")
+if [ "${q:-0}" -gt 0 ] && [ "$(grep -c ':/default/sleeper$' "/proc/$q/cgroup")" = "$(wc -l <"/proc/$q/cgroup")" ] &&
+	[ "$(grep -c ':/default/sleeper$' "/proc/$m/cgroup")" = "$(wc -l <"/proc/$m/cgroup")" ]; then
+	ok "the task's QEMU and monitor in containerd's cgroup /default/sleeper ($(wc -l <"/proc/$q/cgroup") hierarchies)"
+else
+	not_ok "QEMU and monitor in /default/sleeper" "QEMU $q: $(cat "/proc/$q/cgroup" 2>&1 | tr '\n' ' ')" \
+		"monitor $m: $(cat "/proc/$m/cgroup" 2>&1 | tr '\n' ' ')"
+fi
 c task kill -s SIGKILL sleeper
 for _ in $(seq 100); do
 	st=$(c task ls 2>/dev/null | awk '$1 == "sleeper" { print $3 }')
@@ -298,6 +309,22 @@ for _ in $(seq 100); do
 done
 c task delete sleeper >/dev/null 2>"$WORK/err"
 c container delete sleeper >/dev/null 2>&1
+if [ -z "$(find /sys/fs/cgroup -maxdepth 6 -type d -path '*/default/sleeper')" ]; then
+	ok "the task's host cgroup gone with it"
+else
+	not_ok "host cgroup removed" "$(find /sys/fs/cgroup -maxdepth 6 -type d -path '*/default/sleeper')"
+fi
+# ctr run --memory-limit: the host cgroup has the limit plus the sandbox overhead
+overhead=$(sed -n 's/^#define KX_SANDBOX_OVERHEAD_MIB \([0-9]*\).*/\1/p' "$here/userspace/lib/config.h")
+run -d --memory-limit=268435456 memcg sleep 300 >"$WORK/out" 2>&1
+lim=$(cat "$(find /sys/fs/cgroup -maxdepth 6 -type d -path '*memory*/default/memcg' | head -n 1)/memory.limit_in_bytes" 2>/dev/null ||
+	cat /sys/fs/cgroup/default/memcg/memory.max 2>/dev/null)
+if [ "$lim" = $((268435456 + overhead * 1048576)) ]; then
+	ok "ctr run --memory-limit 256 MiB: the sandbox's host cgroup limited to $lim (plus $overhead MiB)"
+else
+	not_ok "ctr run --memory-limit on the host" "limit: $lim" "$(cat "$WORK/out")"
+fi
+kill_and_remove memcg
 sleep 1
 kill "$epid" 2>/dev/null
 wait "$epid" 2>/dev/null

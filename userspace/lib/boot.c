@@ -276,6 +276,9 @@ static bool adopt_warm(struct booting *bt, struct kx_pool_vm *v, const char *run
 	if (kx_vm_adopt(&b->vm, v->pid, v->pidfd, v->qmp_fd, b->vm_dir, v->channel,
 			v->vsock_cid, &err))
 		goto fail_err;
+	/* made before the sandbox was known, it moves into the sandbox's cgroup */
+	if (bt->cfg->hostcg && kx_hostcg_attach(bt->cfg->hostcg, v->pid, &err))
+		goto fail_err;
 	if (bt->started)
 		bt->started(bt->ctx, b);
 	/* its taps, waiting in a namespace of their own, go to the sandbox's */

@@ -32,6 +32,10 @@ void kx_config_defaults(struct kx_config *c)
 	c->boot_timeout_ms = 60000;
 	c->template = true;
 	c->warm = true;
+	c->host_cgroups = true;
+	/* Documentation/operations.md: what a sandbox costs beyond its container's limit */
+	c->sandbox_overhead_mib = KX_SANDBOX_OVERHEAD_MIB;
+	c->sandbox_overhead_millicpus = 250;
 }
 
 static int parse_bool(const char *key, const char *v, bool *out, struct kx_err *err)
@@ -107,6 +111,12 @@ int kx_config_set(struct kx_config *c, const char *key, const char *v, struct kx
 		return parse_bool(key, v, &c->template, err);
 	if (!strcmp(key, "warm"))
 		return parse_bool(key, v, &c->warm, err);
+	if (!strcmp(key, "host_cgroups"))
+		return parse_bool(key, v, &c->host_cgroups, err);
+	if (!strcmp(key, "sandbox_overhead_mib"))
+		return parse_uint(key, v, 0, 1 << 20, &c->sandbox_overhead_mib, err);
+	if (!strcmp(key, "sandbox_overhead_millicpus"))
+		return parse_uint(key, v, 0, 64000, &c->sandbox_overhead_millicpus, err);
 	if (!strcmp(key, "template_dir"))
 		return set_str(c->template_dir, sizeof(c->template_dir), key, v, err);
 	return kx_error(err, 0, "unknown setting \"%s\"", key);
@@ -287,6 +297,7 @@ int kx_vm_config_from(const struct kx_config *c, struct kx_vm_config *vc, struct
 	vc->tb_size_mib = c->tb_size_mib;
 	vc->channel = kx_channel_choose(&caps, c->channel);
 	vc->vhost_net = caps.vhost_net;	/* used when the VM gets network interfaces */
+	vc->cgroup = c->hostcg;	/* a sandbox's, set by its monitor; a template clears it */
 	if (vc->channel == KX_CHANNEL_VSOCK) {
 		/* Without the module's CID pool, derive one from the pid: unique while we live. */
 		vc->vsock_cid = 1000 + (uint32_t)getpid();

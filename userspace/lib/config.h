@@ -9,10 +9,13 @@
 
 #include <stdbool.h>
 
+#include "hostcg.h"
 #include "kx_error.h"
 #include "vmm/qemu.h"
 
 #define KX_CONFIG_FILE "/etc/katasbx/config.conf"
+/* sandbox_overhead_mib's default: measured, see Documentation/operations.md */
+#define KX_SANDBOX_OVERHEAD_MIB 192
 
 struct kx_config {
 	char root[1024];
@@ -31,6 +34,12 @@ struct kx_config {
 	bool template;			/* clone sandboxes from a template VM */
 	char template_dir[1024];	/* "" = ROOT/.templates */
 	bool warm;			/* take a VM from ROOT's warm pool when one runs */
+	bool host_cgroups;		/* put each sandbox in its cgroup on the host (hostcg.h) */
+	unsigned int sandbox_overhead_mib;	 /* added to a memory limit on the host */
+	unsigned int sandbox_overhead_millicpus; /* ... and to a CPU quota, in CPU/1000 */
+	bool systemd_cgroup;		/* --systemd-cgroup: cgroupsPath is systemd's */
+	/* per sandbox, set by its monitor: QEMU's cgroup; NULL: the caller's */
+	const struct kx_hostcg *hostcg;
 	bool debug;
 	char loaded_from[1024];		/* the settings file read, "" for none */
 };
@@ -39,7 +48,9 @@ void kx_config_defaults(struct kx_config *c);
 /* Load key = value lines; a missing default file is fine, a named one must exist. */
 int kx_config_load(struct kx_config *c, const char *path, bool must_exist, struct kx_err *err);
 /* Set one key (file key names: root, kernel, initrd, accel, channel, memory_mib, vcpus,
- * max_memory_mib, max_vcpus, tb_size_mib, clone_tb_size_mib, boot_timeout_ms, kernel_params, template, template_dir, warm, debug). */
+ * max_memory_mib, max_vcpus, tb_size_mib, clone_tb_size_mib, boot_timeout_ms, kernel_params,
+ * template, template_dir, warm, host_cgroups, sandbox_overhead_mib,
+ * sandbox_overhead_millicpus, debug). */
 int kx_config_set(struct kx_config *c, const char *key, const char *value, struct kx_err *err);
 /*
  * The VM these settings describe: QEMU, guest image, size, accelerator and

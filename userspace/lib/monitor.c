@@ -17,6 +17,7 @@
 #include "hooks.h"
 #include "log.h"
 #include "monitor.pb-c.h"
+#include "placement.h"
 #include "sockets.h"
 #include "vmsize.h"
 
@@ -57,6 +58,15 @@ static void on_signal(struct mon *m)
 	}
 }
 
+/* The host cgroup its creator made for the sandbox (placement.h), if any. */
+static int load_hostcg(struct mon *m, struct kx_err *err)
+{
+	int ret = kx_placement_cgroup(m->a->cfg->root, m->a->id, &m->hostcg, err);
+
+	m->has_hostcg = ret == 0;
+	return ret < 0 ? -1 : 0;
+}
+
 static int listen_monitor(struct mon *m, struct kx_err *err)
 {
 	if (kx_state_path(m->sock_path, sizeof(m->sock_path), m->a->cfg->root, m->a->id,
@@ -92,6 +102,8 @@ static int boot(struct mon *m, struct kx_err *err)
 	bool late = new_ns && m->a->late_net && !m->a->start;
 	bool create_hooks = spec->n_hooks[KX_HOOK_PRESTART] || spec->n_hooks[KX_HOOK_CREATE_RUNTIME];
 
+	if (m->has_hostcg)
+		sized.hostcg = &m->hostcg;
 	if (spec->unknown_caps[0])
 		kx_warn(KX_UNKNOWN_CAPS_WARNING, spec->unknown_caps);
 	kx_warn_lines(spec->warnings);
@@ -126,6 +138,9 @@ static int boot(struct mon *m, struct kx_err *err)
 	    kx_boot_sandbox(cfg, m->a->id, rundir, m->a->spec, &m->net, &m->b, vm_started, m,
 			    err))
 		return -1;
+	/* QEMU started in the sandbox's cgroup; its monitor follows (not for the template) */
+	if (m->has_hostcg && kx_hostcg_join(&m->hostcg, err))
+		return kx_error_wrap(err, "sandbox %s", m->a->id);
 	snprintf(m->st.accel, sizeof(m->st.accel), "%s", m->b.accel);
 	snprintf(m->st.channel, sizeof(m->st.channel), "%s", m->b.channel);
 	snprintf(m->st.boot, sizeof(m->st.boot), "%s", m->b.how);
@@ -330,8 +345,8 @@ int kx_monitor_run(const struct kx_monitor_args *a, struct kx_err *err)
 	m.sig_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 
 	if (kx_state_write(a->cfg->root, &m.st, err) ||
-	    kx_poststop_record(a->cfg->root, a->id, a->spec, err) || listen_monitor(&m, err) ||
-	    boot(&m, err))
+	    kx_poststop_record(a->cfg->root, a->id, a->spec, err) || load_hostcg(&m, err) ||
+	    listen_monitor(&m, err) || boot(&m, err))
 		goto fail;
 	m.st.status = KX_STATUS_CREATED;
 	if (kx_state_write(a->cfg->root, &m.st, err))

@@ -76,6 +76,8 @@ struct mon {
 	struct kx_state st;
 	struct kx_boot b;		/* the VM and the agent connection */
 	struct kx_net net;		/* its network namespace's interfaces, wired to its taps */
+	struct kx_hostcg hostcg;	/* its cgroup on the host, when it has one */
+	bool has_hostcg;
 	int listen_fd;
 	int sig_fd;
 	struct client clients[MAX_CLIENTS];

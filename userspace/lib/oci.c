@@ -539,7 +539,8 @@ static int parse_linux(json_object *v, struct kx_spec *spec, struct kx_err *err)
 	if ((f = oj_member(v, "namespaces")) && parse_namespaces(f, spec, err))
 		return -1;
 	if (oj_parse_resources(oj_member(v, "resources"), spec, err) ||
-	    oj_parse_linux_extra(v, spec, err))
+	    oj_parse_linux_extra(v, spec, err) ||
+	    oj_opt_string(v, "linux", "cgroupsPath", &spec->cgroups_path, err))
 		return -1;
 	return 0;
 }
@@ -709,6 +710,7 @@ void kx_spec_free(struct kx_spec *spec)
 		katasbx__agent__v1__seccomp__free_unpacked(spec->seccomp, NULL);
 	free(spec->annotations_json);
 	free(spec->net_ns_path);
+	free(spec->cgroups_path);
 	oj_free_hooks(spec);
 	kx_cgroup_writes_free(spec->cgroup, spec->n_cgroup);
 	oj_free_linux_extra(spec);

@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 #include "agent.pb-c.h"
+#include "hostcg.h"
 #include "kx_error.h"
 
 /* The OCI runtime spec version this build follows (state, spec, features). */
@@ -84,6 +85,9 @@ struct kx_spec {
 	/* linux.resources as the guest cgroup's writes (oci_resources.c) */
 	Katasbx__Agent__V1__CgroupWrite **cgroup;
 	size_t n_cgroup;
+	/* ... and the host cgroup's limits they make, before the sandbox's overhead */
+	struct kx_hostcg_limits host_limits;
+	char *cgroups_path;		/* linux.cgroupsPath, NULL when not set */
 	/* linux.sysctl and linux.devices, for the guest (oci_linux.c) */
 	Katasbx__Agent__V1__Sysctl **sysctls;
 	size_t n_sysctls;
@@ -142,6 +146,11 @@ int kx_process_parse(const char *json_text, Katasbx__Agent__V1__Process **out,
 int kx_resources_update(const char *json_text, const char *doc,
 			Katasbx__Agent__V1__CgroupWrite ***w, size_t *n, char *warnings,
 			size_t warnings_size, struct kx_err *err);
+/* The same update as the host cgroup's limits (0 and "": unchanged), or NULL. */
+int kx_resources_update_host(const char *json_text, const char *doc,
+			     Katasbx__Agent__V1__CgroupWrite ***w, size_t *n,
+			     struct kx_hostcg_limits *host, char *warnings, size_t warnings_size,
+			     struct kx_err *err);
 void kx_cgroup_writes_free(Katasbx__Agent__V1__CgroupWrite **w, size_t n);
 
 /*

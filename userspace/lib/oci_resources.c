@@ -24,6 +24,7 @@ struct writes {
 	size_t warnings_size;
 	const char *root;	/* "linux.resources", or "" for an update's own document */
 	bool update;
+	struct kx_hostcg_limits *host;	/* what the host cgroup takes of them, or NULL */
 };
 
 static int add(struct writes *ws, const char *file, const char *value, const char *field,
@@ -119,6 +120,8 @@ static int memory(json_object *v, struct writes *ws, struct kx_err *err)
 	    (low && (limit_str(val, sizeof(val), low), add(ws, "memory.low", val, path, err))) ||
 	    get_limit(v, p, "swap", &swap, path, err))
 		return -1;
+	if (ws->host)
+		ws->host->memory = limit;
 	/* runc: swap is memory+swap; cgroup v2 limits swap alone; no memory limit, no swap's */
 	if (swap == -1 || (limit == -1 && !swap)) {
 		if (add(ws, "memory.swap.max", "max", path, err))
@@ -159,6 +162,8 @@ static int cpu(json_object *v, struct writes *ws, struct kx_err *err)
 		snprintf(val, sizeof(val), "%" PRIu64, 1 + ((uint64_t)shares - 2) * 9999 / 262142);
 		if (add(ws, "cpu.weight", val, path, err))
 			return -1;
+		if (ws->host)
+			ws->host->cpu_shares = (uint64_t)shares;
 	}
 	if (get_limit(v, p, "quota", &quota, path, err) ||
 	    get_int(v, p, "period", &period, &has_period, path, err))
@@ -167,6 +172,10 @@ static int cpu(json_object *v, struct writes *ws, struct kx_err *err)
 		return oj_field_error(err, path, "must be 1000 to 1000000 (microseconds)");
 	if (!has_period)
 		period = 0;
+	if (ws->host) {
+		ws->host->cpu_quota = quota;
+		ws->host->cpu_period = (uint64_t)period;
+	}
 	if (quota || period) {
 		int n = quota > 0 ? snprintf(val, sizeof(val), "%" PRId64, quota) :
 				    snprintf(val, sizeof(val), "max");
@@ -189,6 +198,9 @@ static int cpu(json_object *v, struct writes *ws, struct kx_err *err)
 			return oj_field_error(err, path, "\"%s\" is not a list of numbers and ranges", s);
 		if (*s && add(ws, sets[i].file, s, path, err))
 			return -1;
+		if (ws->host)
+			snprintf(i ? ws->host->mems : ws->host->cpus, sizeof(ws->host->cpus), "%s",
+				 s);
 	}
 	not_applied(v, p, v1_only, "cgroup v1 only", ws);
 	return 0;
@@ -311,7 +323,8 @@ static int parse(json_object *v, struct writes *ws, struct kx_err *err)
 int oj_parse_resources(json_object *v, struct kx_spec *spec, struct kx_err *err)
 {
 	struct writes ws = { &spec->cgroup, &spec->n_cgroup, spec->warnings,
-			     sizeof(spec->warnings), "linux.resources", false };
+			     sizeof(spec->warnings), "linux.resources", false,
+			     &spec->host_limits };
 
 	return v ? parse(v, &ws, err) : 0;
 }
@@ -327,7 +340,16 @@ int kx_resources_update(const char *json_text, const char *doc,
 			Katasbx__Agent__V1__CgroupWrite ***w, size_t *n, char *warnings,
 			size_t warnings_size, struct kx_err *err)
 {
-	struct writes ws = { w, n, warnings, warnings_size, "", true };
+	return kx_resources_update_host(json_text, doc, w, n, NULL, warnings, warnings_size,
+					err);
+}
+
+int kx_resources_update_host(const char *json_text, const char *doc,
+			     Katasbx__Agent__V1__CgroupWrite ***w, size_t *n,
+			     struct kx_hostcg_limits *host, char *warnings, size_t warnings_size,
+			     struct kx_err *err)
+{
+	struct writes ws = { w, n, warnings, warnings_size, "", true, host };
 	enum json_tokener_error jerr;
 	json_object *v;
 	const char *was;
@@ -335,6 +357,8 @@ int kx_resources_update(const char *json_text, const char *doc,
 
 	*w = NULL;
 	*n = 0;
+	if (host)
+		memset(host, 0, sizeof(*host));
 	if (warnings_size)
 		warnings[0] = 0;
 	v = json_tokener_parse_verbose(json_text, &jerr);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "fsutil.h"
+#include "hostcg.h"
 #include "hooks.h"
 #include "log.h"
 #include "net/sandbox.h"
@@ -265,6 +266,16 @@ int kx_state_remove(const char *root, const char *id, struct kx_err *err)
 		kx_poststop_run(path, &st);
 		kx_state_clear(&st);
 		unlink(path);
+	}
+	/* and its host cgroup, now empty: kept, with the state, if it cannot go */
+	snprintf(path, sizeof(path), "%s/%s", dir, KX_HOSTCG_RECORD);
+	{
+		struct kx_hostcg cg;
+
+		if (kx_hostcg_load(path, &cg, err) == 0 && kx_hostcg_remove(&cg, err)) {
+			closedir(d);
+			return kx_error_wrap(err, "delete %s", id);
+		}
 	}
 	while ((de = readdir(d))) {
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))

@@ -5,11 +5,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <inttypes.h>
 #include <json-c/json.h>
+#include <linux/magic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -180,6 +183,32 @@ static int prewarm(struct ttrpc_conn *conn, int timeout_ms, struct kx_err *err)
 }
 
 /* Boot the template VM in tmp, wait for its agent, save it. */
+/*
+ * On tmpfs, a clone's first write to a page the template never touched
+ * allocates that page in this shared file (shmem's fault on a hole), charged
+ * to the clone's cgroup and kept after it: measured, a container writing
+ * 240 MiB was charged 448 MiB on the host and its QEMU killed at its limit.
+ * Every page allocated now, once, is charged to whoever makes the template;
+ * a clone then pays only for its own copies. On a disk filesystem holes
+ * read as clean page cache, which is reclaimed: nothing to do.
+ */
+static int fill_holes(const char *mem, uint64_t size, struct kx_err *err)
+{
+	struct statfs sf;
+	int fd, ret = 0;
+
+	if (statfs(mem, &sf) || sf.f_type != TMPFS_MAGIC)
+		return 0;
+	fd = open(mem, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return kx_error(err, errno, "open %s", mem);
+	if (fallocate(fd, 0, 0, (off_t)size))
+		ret = kx_error(err, errno, "allocate the template's memory %s (%" PRIu64 " MiB, on "
+			       "tmpfs)", mem, size >> 20);
+	close(fd);
+	return ret;
+}
+
 static int make(const char *tmp, const struct kx_vm_config *vc, int boot_timeout_ms,
 		bool *silent, struct kx_err *err)
 {
@@ -208,6 +237,7 @@ static int make(const char *tmp, const struct kx_vm_config *vc, int boot_timeout
 	tc.mem_path = mem;
 	tc.mem_share = true;
 	tc.incoming = false;
+	tc.cgroup = NULL;	/* a template outlives the sandbox that made it: not its cost */
 	/*
 	 * Network devices need taps whose features match a clone's (vnet
 	 * headers): the template's wait in a namespace of their own.
@@ -237,6 +267,8 @@ static int make(const char *tmp, const struct kx_vm_config *vc, int boot_timeout
 			      "last line: %s; QEMU's: %s)", tail, qemu);
 	} else if (!(ret = prewarm(&conn, boot_timeout_ms, err))) {
 		ret = kx_vm_save(&vm, state, SAVE_TIMEOUT_MS, err);
+		if (!ret)
+			ret = fill_holes(mem, (uint64_t)vc->mem_mib << 20, err);
 	}
 	ttrpc_conn_close(&conn);
 out:

@@ -11,10 +11,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include "boot.h"
 #include "fsutil.h"
+#include "hostcg.h"
 #include "kx_time.h"
 #include "kxdev.h"
 #include "log.h"
@@ -69,6 +71,34 @@ static int boot_guest(const struct kx_config *cfg, enum kx_accel accel)
 	}
 	kx_vm_dir_remove(dir);
 	return ret;
+}
+
+/* Where sandboxes' host processes go, as a create here would place them. */
+static void host_cgroups(const struct kx_config *cfg)
+{
+	struct kx_hostcg cg;
+	struct kx_err err;
+	struct utsname u;
+	int major = 0, minor = 0;
+
+	if (!cfg->host_cgroups) {
+		printf("host cgroups:  off (host_cgroups = false: sandboxes stay in the caller's)\n");
+		return;
+	}
+	if (kx_hostcg_resolve(NULL, "ID", &cg, &err)) {
+		printf("host cgroups:  none: %s\n", err.msg);
+		return;
+	}
+	uname(&u);
+	sscanf(u.release, "%d.%d", &major, &minor);
+	printf("host cgroups:  %s; a sandbox without linux.cgroupsPath goes to %s%s\n",
+	       cg.unified ? "cgroup v2" : "each v1 hierarchy and the unified one, as runc's",
+	       cg.d[0].path, cg.n > 1 ? ", ..." : "");
+	printf("               plus %u MiB and %u millicpus of overhead on its limits; QEMU "
+	       "spawned %s; from cgroupfs (not the module's pool)\n",
+	       cfg->sandbox_overhead_mib, cfg->sandbox_overhead_millicpus,
+	       major > 5 || (major == 5 && minor >= 7) ? "with clone3(CLONE_INTO_CGROUP)" :
+	       "and then moved (the kernel predates clone3's CLONE_INTO_CGROUP)");
 }
 
 int cmd_check(struct kx_config *cfg, int argc, char **argv)
@@ -131,6 +161,7 @@ int cmd_check(struct kx_config *cfg, int argc, char **argv)
 		       cfg->template_dir[0] ? "" : "/.templates");
 	else
 		printf("templates:     off (every sandbox boots its own kernel)\n");
+	host_cgroups(cfg);
 	if (!caps.qemu[0] || !guest_ok)
 		return 1;
 	if (boot < 0)

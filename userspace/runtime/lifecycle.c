@@ -14,6 +14,7 @@
 #include "monitor.h"
 #include "monitor.pb-c.h"
 #include "oci.h"
+#include "placement.h"
 #include "runtime.h"
 #include "state.h"
 
@@ -106,6 +107,14 @@ static int prepare(struct kx_config *cfg, const struct create_opts *o, struct kx
 		return fail("%s", err.msg);
 	}
 	if (kx_state_mkdir(cfg->root, o->id, &err)) {
+		kx_spec_free(spec);
+		return fail("%s", err.msg);
+	}
+	/* the sandbox's host cgroup, before anything runs that it must be charged for */
+	if (kx_placement_setup(cfg, o->id, spec, &err)) {
+		struct kx_err e2;
+
+		kx_state_remove(cfg->root, o->id, &e2);
 		kx_spec_free(spec);
 		return fail("%s", err.msg);
 	}

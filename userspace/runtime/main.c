@@ -195,7 +195,7 @@ int main(int argc, char **argv)
 			break;
 		case O_DEBUG: debug = true; break;
 		case O_CONFIG: config_path = optarg; break;
-		case O_SYSTEMD: break;	/* accepted for runc compatibility; cgroups are in the guest */
+		case O_SYSTEMD: cfg.systemd_cgroup = true; break;	/* cgroupsPath is systemd's */
 		case O_CRIU: break;	/* runc's: no checkpoint here (see the command) */
 		case O_ROOTLESS:
 			/* runc's: ignore host cgroup permission errors; a VM's are its own */

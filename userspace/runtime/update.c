@@ -18,6 +18,7 @@
 #include "monitor.h"
 #include "monitor.pb-c.h"
 #include "oci.h"
+#include "placement.h"
 #include "runtime.h"
 #include "state.h"
 #include "vmsize.h"
@@ -158,6 +159,7 @@ int cmd_update(struct kx_config *cfg, int argc, char **argv)
 	unsigned int mem_mib, vcpus;
 	cleanup_free char *text = NULL;
 	char warnings[1024];
+	struct kx_hostcg_limits host;
 	struct kx_state st;
 	struct kx_err err;
 	enum kx_status s;
@@ -195,8 +197,8 @@ int cmd_update(struct kx_config *cfg, int argc, char **argv)
 			return fail("update: out of memory");
 	}
 	doc = !resources ? "update" : strcmp(resources, "-") ? resources : "stdin";
-	if (kx_resources_update(text, doc, &req.writes, &req.n_writes, warnings, sizeof(warnings),
-				&err))
+	if (kx_resources_update_host(text, doc, &req.writes, &req.n_writes, &host, warnings,
+				     sizeof(warnings), &err))
 		return fail("%s", err.msg);
 	ret = 1;
 	if (kx_state_read(cfg->root, id, &st, &err)) {
@@ -220,6 +222,11 @@ int cmd_update(struct kx_config *cfg, int argc, char **argv)
 	if (rdt)
 		kx_warn("update: --%s: not applied (a VM has no Intel RDT of the host's)", rdt);
 	if (kx_monitor_call(cfg->root, id, "Update", &req.base, &err)) {
+		fail("update %s: %s", id, err.msg);
+		goto out;
+	}
+	/* the sandbox's host cgroup follows: the container's limits plus the overhead */
+	if (kx_placement_update(cfg, id, &host, &err)) {
 		fail("update %s: %s", id, err.msg);
 		goto out;
 	}

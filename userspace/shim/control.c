@@ -15,6 +15,7 @@
 #include "log.h"
 #include "monitor.h"
 #include "monitor.pb-c.h"
+#include "placement.h"
 #include "service.h"
 #include "shim.h"
 #include "vmsize.h"
@@ -281,6 +282,7 @@ void m_update(void *ctx, const struct ttrpc_request_info *rq, struct ttrpc_reply
 	Google__Protobuf__Empty empty = GOOGLE__PROTOBUF__EMPTY__INIT;
 	char mid[KX_ID_MAX + 1], cid[KX_ID_MAX + 1], *json = NULL;
 	char doc[KX_ID_MAX + 32], warnings[1024];
+	struct kx_hostcg_limits host;
 	struct kx_state st;
 	struct task *t;
 	struct kx_err err;
@@ -297,8 +299,8 @@ void m_update(void *ctx, const struct ttrpc_request_info *rq, struct ttrpc_reply
 	}
 	json = strndup((const char *)r->resources->value.data, r->resources->value.len);
 	snprintf(doc, sizeof(doc), "update %s: resources", r->id);
-	if (!json || kx_resources_update(json, doc, &u.writes, &u.n_writes, warnings,
-					 sizeof(warnings), &err)) {
+	if (!json || kx_resources_update_host(json, doc, &u.writes, &u.n_writes, &host, warnings,
+					      sizeof(warnings), &err)) {
 		ttrpc_reply_error(rp, TTRPC_INVALID_ARGUMENT, "%s", json ? err.msg : "out of memory");
 		goto out;
 	}
@@ -321,7 +323,9 @@ void m_update(void *ctx, const struct ttrpc_request_info *rq, struct ttrpc_reply
 		kx_state_clear(&st);
 		kx_warn_lines(warnings);
 	}
-	if (kx_monitor_call(cfg.root, mid, "Update", &u.base, &err))
+	/* a sandbox's own task: its host cgroup follows (a pod's container has none) */
+	if (kx_monitor_call(cfg.root, mid, "Update", &u.base, &err) ||
+	    (!strcmp(mid, r->id) && kx_placement_update(&cfg, mid, &host, &err)))
 		ttrpc_reply_error(rp, err.code ? err.code : TTRPC_UNKNOWN, "update %s: %s", r->id,
 				  err.msg);
 	else

@@ -17,6 +17,7 @@
 #include "log.h"
 #include "monitor.h"
 #include "monitor.pb-c.h"
+#include "placement.h"
 #include "service.h"
 #include "shim.h"
 
@@ -224,6 +225,11 @@ void m_create(void *ctx, const struct ttrpc_request_info *rq, struct ttrpc_reply
 	}
 	if (kx_state_mkdir(cfg.root, r->id, &err)) {
 		ttrpc_reply_error(rp, TTRPC_ALREADY_EXISTS, "%s", err.msg);
+		goto fail;
+	}
+	if (kx_placement_setup(&cfg, r->id, &spec, &err)) {
+		ttrpc_reply_error(rp, TTRPC_INVALID_ARGUMENT, "task %s: %s", r->id, err.msg);
+		kx_state_remove(cfg.root, r->id, &err);
 		goto fail;
 	}
 	if (pipe2(ready, O_CLOEXEC)) {

@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "kx_time.h"
+#include "log.h"
 #include "net/netcheck.h"
 #include "sockets.h"
 
@@ -443,9 +444,11 @@ static int set_paths(struct kx_vm *vm, const char *rundir, struct kx_err *err)
  * none is overwritten before it is moved), every other fd above 2 closes.
  */
 static void __attribute__((noreturn)) child_exec(char **argv, pid_t parent, int nullfd, int logfd,
-						 const int *taps, unsigned int ntaps)
+						 const int *taps, unsigned int ntaps,
+						 const struct kx_hostcg_spawn *cg, bool in_cg)
 {
 	static const char msg[] = "katasbx: exec of QEMU failed\n";
+	static const char cg_msg[] = "katasbx: QEMU could not join its cgroup\n";
 	int moved[KX_NET_MAX_IFACES];
 	sigset_t all;
 
@@ -457,6 +460,11 @@ static void __attribute__((noreturn)) child_exec(char **argv, pid_t parent, int 
 	signal(SIGPIPE, SIG_DFL);
 	if (dup2(nullfd, 0) < 0 || dup2(nullfd, 1) < 0 || dup2(logfd, 2) < 0)
 		_exit(127);
+	if (kx_hostcg_spawn_enter(cg, in_cg)) {
+		if (write(2, cg_msg, sizeof(cg_msg) - 1) < 0)
+			_exit(127);
+		_exit(127);
+	}
 	for (unsigned int i = 0; i < ntaps; i++)
 		if ((moved[i] = fcntl(taps[i], F_DUPFD, KX_TAP_FD_BASE + ntaps)) < 0)
 			_exit(127);
@@ -476,6 +484,8 @@ int kx_vm_start(const struct kx_vm_config *given, struct kx_vm *vm, struct kx_er
 	const char *name = qemu_name(cfg->qemu);
 	char **argv = NULL;
 	int nullfd = -1, logfd = -1, qmp = -1;
+	struct kx_hostcg_spawn cg = { .dirfd = -1, .v2_procs = -1 };
+	bool in_cg = false;
 	long long deadline;
 	struct stat st;
 	pid_t parent;
@@ -515,14 +525,20 @@ int kx_vm_start(const struct kx_vm_config *given, struct kx_vm *vm, struct kx_er
 		goto fail;
 	}
 
+	if (cfg->cgroup && kx_hostcg_spawn_open(cfg->cgroup, &cg, err))
+		goto fail;
 	parent = getpid();
-	vm->pid = fork();
+	vm->pid = kx_hostcg_fork(&cg, &in_cg);
 	if (vm->pid < 0) {
 		kx_error(err, errno, "fork for %s", name);
 		goto fail;
 	}
 	if (vm->pid == 0)
-		child_exec(argv, parent, nullfd, logfd, cfg->tap_fds, cfg->n_nics);
+		child_exec(argv, parent, nullfd, logfd, cfg->tap_fds, cfg->n_nics, &cg, in_cg);
+	if (cfg->cgroup)
+		kx_debug("%s %d started in cgroup %s (%s)", name, (int)vm->pid, cfg->cgroup->inner,
+			 in_cg ? "clone3 into it" : "joined before exec");
+	kx_hostcg_spawn_close(&cg);
 	vm->live = true;
 	vm->pidfd = syscall(SYS_pidfd_open, vm->pid, 0);	/* -1: stop polls instead */
 	close(nullfd);
@@ -562,6 +578,7 @@ int kx_vm_start(const struct kx_vm_config *given, struct kx_vm *vm, struct kx_er
 	return 0;
 
 fail:
+	kx_hostcg_spawn_close(&cg);
 	if (qmp >= 0)
 		close(qmp);
 	if (nullfd >= 0)

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "hostcg.h"
 #include "kx_error.h"
 
 enum kx_accel { KX_ACCEL_AUTO = 0, KX_ACCEL_KVM, KX_ACCEL_TCG };
@@ -79,6 +80,12 @@ struct kx_vm_config {
 	unsigned int n_nics;
 	const int *tap_fds;
 	bool vhost_net;
+	/*
+	 * The cgroup QEMU starts in: clone3(CLONE_INTO_CGROUP) into its v2
+	 * directory where the kernel has it, the rest (v1 hierarchies, or
+	 * all as the fallback) joined by the child before exec. NULL: ours.
+	 */
+	const struct kx_hostcg *cgroup;
 };
 
 #define KX_TAP_FD_BASE 3
