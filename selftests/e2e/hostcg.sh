@@ -114,6 +114,15 @@ if [ "$lim" = $((314572800 + OVERHEAD_MIB * 1048576)) ] && [ "$quo" = 105000 ]; 
 else
 	not_ok "update: the host cgroup follows" "memory $lim, quota $quo" "$(cat "$WORK/kx.err")"
 fi
+# events --stats: beside runc's fields, what the sandbox costs on the host
+h=$(rt events --stats k-upd 2>"$WORK/kx.err" | jq -c .data.sandbox_host)
+if [ "$(echo "$h" | jq -r .cgroup)" = "/$TAG-upd" ] && [ "$(echo "$h" | jq -r .memory.limit)" = "$lim" ] &&
+	[ "$(echo "$h" | jq -r .memory.usage)" -gt 0 ] && [ "$(echo "$h" | jq -r .cpu.usage)" -gt 0 ] &&
+	[ "$(echo "$h" | jq -r .pids.current)" -gt 0 ]; then
+	ok "events --stats: the host cgroup's usage beside the guest's ($h)"
+else
+	not_ok "events --stats: sandbox_host" "$h" "$(cat "$WORK/kx.err")"
+fi
 rt delete --force k-upd >/dev/null 2>&1
 
 # clone3(CLONE_INTO_CGROUP) where the kernel has it; where it does not, QEMU joins before exec

@@ -18,6 +18,7 @@
 #include "log.h"
 #include "monitor.h"
 #include "monitor.pb-c.h"
+#include "placement.h"
 #include "runtime.h"
 #include "state.h"
 
@@ -133,6 +134,43 @@ static json_object *stats_json(const Katasbx__Agent__V1__StatsContainerResponse 
 	return d;
 }
 
+static void add_known(json_object *o, const char *key, int64_t v)
+{
+	if (v >= 0)
+		json_object_object_add(o, key, json_object_new_int64(v));
+}
+
+/*
+ * Beside runc's fields, the sandbox's host cgroup (placement.h): what the
+ * VM costs on the host, QEMU and the monitor, not only the guest's view.
+ */
+static json_object *with_host(struct kx_config *cfg, const char *id, json_object *d)
+{
+	json_object *h, *mem, *cpu, *pids;
+	struct kx_hostcg_usage u;
+	struct kx_hostcg cg;
+	struct kx_err err;
+
+	if (kx_placement_cgroup(cfg->root, id, &cg, &err))
+		return d;
+	kx_hostcg_usage(&cg, &u);
+	h = json_object_new_object();
+	mem = json_object_new_object();
+	cpu = json_object_new_object();
+	pids = json_object_new_object();
+	json_object_object_add(h, "cgroup", json_object_new_string(cg.inner));
+	add_known(mem, "usage", u.memory);
+	add_known(mem, "max", u.memory_max);
+	add_known(mem, "limit", u.memory_limit);
+	add_known(cpu, "usage", u.cpu_ns);
+	add_known(pids, "current", u.pids);
+	json_object_object_add(h, "memory", mem);
+	json_object_object_add(h, "cpu", cpu);
+	json_object_object_add(h, "pids", pids);
+	json_object_object_add(d, "sandbox_host", h);
+	return d;
+}
+
 /* One event line on stdout; -1 when stdout is gone (a closed pipe ends the loop). */
 static int emit(const char *type, const char *id, json_object *data)
 {
@@ -236,7 +274,7 @@ int cmd_events(struct kx_config *cfg, int argc, char **argv)
 	if (once) {
 		if (!(r = get_stats(cfg, id, &err)))
 			return fail("events %s: %s", id, err.msg);
-		c = emit("stats", id, stats_json(r));
+		c = emit("stats", id, with_host(cfg, id, stats_json(r)));
 		katasbx__agent__v1__stats_container_response__free_unpacked(r, NULL);
 		return c ? fail("events: stdout: %m") : 0;
 	}
@@ -258,7 +296,7 @@ int cmd_events(struct kx_config *cfg, int argc, char **argv)
 			oom_kills = r->oom_kill;
 			first = false;
 			if (t >= next) {
-				if (emit("stats", id, stats_json(r)))
+				if (emit("stats", id, with_host(cfg, id, stats_json(r))))
 					break;
 				while (next <= t)
 					next += every;
