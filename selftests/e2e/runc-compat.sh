@@ -503,7 +503,7 @@ else
 fi
 
 # features: runc 1.1's document, of what this build takes: its keys are runc's, its
-# lists within runc's (the same capabilities), cgroup v1 left out
+# lists within runc's (the same capabilities), cgroup v1 and v2 (the host's), no systemd driver
 rt features >"$WORK/kf.json" 2>"$WORK/err"; krc=$?
 runc features >"$WORK/rf.json"
 keys='[paths | select(.[-1] | type == "string") | join(".")] | map(select(startswith("annotations.") | not)) | sort'
@@ -514,7 +514,7 @@ if [ "$krc" = 0 ] && [ ! -s "$WORK/err" ] &&
    sub '.linux.capabilities == $r[0].linux.capabilities' &&
    sub '(.linux.namespaces | index("user")) != null and (.linux.namespaces - $r[0].linux.namespaces) == []' &&
    sub '(.linux.seccomp.actions - $r[0].linux.seccomp.actions) == [] and (.linux.seccomp.archs | index("SCMP_ARCH_X86_64"))' &&
-   sub '.linux.cgroup == {"v1": false, "v2": true, "systemd": false, "systemdUser": false}' &&
+   sub '.linux.cgroup == {"v1": true, "v2": true, "systemd": false, "systemdUser": false}' &&
    sub '.hooks | length == 6' &&
    sub ".ociVersionMax == \"$("$RT" --version | sed -n 's/^spec: //p')\""; then
 	ok "features: runc's document, within runc's lists: $(jq -c '.linux.namespaces' "$WORK/kf.json")"

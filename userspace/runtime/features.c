@@ -61,9 +61,12 @@ int cmd_features(struct kx_config *cfg, int argc, char **argv)
 	for (int c = 0; kx_cap_name(c); c++)
 		json_object_array_add(a, json_object_new_string(kx_cap_name(c)));
 	json_object_object_add(lx, "capabilities", a);
-	/* the container's cgroup is in the guest, which has cgroup v2 alone */
+	/*
+	 * the sandbox's host cgroup on v1, hybrid and v2 hosts (hostcg.h); the
+	 * container's own is in the guest, which has cgroup v2 alone
+	 */
 	o = json_object_new_object();
-	json_object_object_add(o, "v1", json_object_new_boolean(false));
+	json_object_object_add(o, "v1", json_object_new_boolean(true));
 	json_object_object_add(o, "v2", json_object_new_boolean(true));
 	json_object_object_add(o, "systemd", json_object_new_boolean(false));
 	json_object_object_add(o, "systemdUser", json_object_new_boolean(false));
