@@ -291,12 +291,14 @@ else
 		"json: $kjson" "runc: $rjson" "state keys: $kst, runc's $rst"
 fi
 # events --stats: runc's document (its keys; memory and pids as runc gives them on a
-# cgroup v2 host) with the guest cgroup's numbers, the limits just set among them
+# cgroup v2 host) with the guest cgroup's numbers, the limits just set among them, and
+# one key more, sandbox_host: the sandbox's host cgroup (what the VM costs on the host)
 rt update --memory 48m --pids-limit 30 k-upd
 rt events --stats k-upd >"$WORK/ev.json" 2>"$WORK/err"; krc=$?
 runc --root "$WORK/runc" events --stats r-upd >"$WORK/rev.json"
 if [ "$krc" = 0 ] && [ ! -s "$WORK/err" ] &&
-   [ "$(jq -c '[.type, .id, (.data | keys)]' "$WORK/ev.json")" = "$(jq -c '[.type, "k-upd", (.data | keys)]' "$WORK/rev.json")" ] &&
+   [ "$(jq -c '[.type, .id, (.data | keys - ["sandbox_host"])]' "$WORK/ev.json")" = "$(jq -c '[.type, "k-upd", (.data | keys)]' "$WORK/rev.json")" ] &&
+   jq -e '.data.sandbox_host.memory.usage > .data.memory.usage.usage' "$WORK/ev.json" >/dev/null &&
    jq -e --slurpfile r "$WORK/rev.json" '(.data.memory.usage | keys) - ($r[0].data.memory.usage | keys) == [] and
 	.data.memory.usage.limit == 50331648 and .data.memory.usage.usage > 0 and
 	.data.pids == {"current": 1, "limit": 30} and .data.cpu.usage.total > 0 and
