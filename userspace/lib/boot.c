@@ -10,6 +10,7 @@
 
 #include "agent.pb-c.h"
 #include "fsutil.h"
+#include "kx_time.h"
 #include "log.h"
 #include "net/sandbox.h"
 #include "pool.h"
@@ -32,19 +33,40 @@ struct booting {
 	bool guest_silent;	/* the template's guest did not answer: a boot's would not */
 };
 
+/*
+ * A restored guest's vsock transport resets the connections that reached it
+ * before it took in the reset event of its restore (seen nested: a clone's
+ * first Check over vsock was "connection reset by peer"): connect again.
+ */
+static bool vsock_reset(const struct kx_vm *vm, const struct kx_err *err)
+{
+	return vm->channel == KX_CHANNEL_VSOCK &&
+	       (err->errnum == ECONNRESET || err->errnum == EPIPE || err->errnum == ECONNABORTED);
+}
+
 /* Connect to the agent and wait for its Check. */
 static int agent_up(struct booting *bt, int timeout_ms, struct kx_err *err)
 {
 	Katasbx__Agent__V1__Empty empty = KATASBX__AGENT__V1__EMPTY__INIT;
 	Katasbx__Agent__V1__CheckResponse *check = NULL;
-	int fd = kx_vm_connect_agent(&bt->b->vm, timeout_ms, err);
+	int64_t deadline = kx_now_ms() + timeout_ms;
+	int fd, left, failed;
 
-	if (fd < 0)
-		return -1;
-	ttrpc_conn_init(&bt->b->agent, fd);
-	if (ttrpc_call(&bt->b->agent, AGENT_SERVICE, "Check", &empty.base,
-		       &katasbx__agent__v1__check_response__descriptor,
-		       (ProtobufCMessage **)&check, timeout_ms, err)) {
+	for (;;) {
+		left = (int)(deadline - kx_now_ms());
+		fd = kx_vm_connect_agent(&bt->b->vm, left > 0 ? left : 1, err);
+		if (fd < 0)
+			return -1;
+		ttrpc_conn_init(&bt->b->agent, fd);
+		failed = ttrpc_call(&bt->b->agent, AGENT_SERVICE, "Check", &empty.base,
+				    &katasbx__agent__v1__check_response__descriptor,
+				    (ProtobufCMessage **)&check, left > 0 ? left : 1, err);
+		if (!failed || !vsock_reset(&bt->b->vm, err) || kx_now_ms() >= deadline)
+			break;
+		kx_debug("agent over vsock: %s; connecting again", err->msg);
+		ttrpc_conn_close(&bt->b->agent);
+	}
+	if (failed) {
 		char tail[300], qemu[300];
 
 		/*
@@ -146,7 +168,7 @@ static bool clone_boot(struct booting *bt, const struct kx_vm_config *base)
 	if (kx_vm_restore(&bt->b->vm, t.state_path, timeout, &err))
 		goto fail;
 	kx_debug("phase restored %.1f ms", kx_log_elapsed_ms());
-	if (agent_up(bt, timeout, &err) || (!bt->pool && set_identity(bt, vc.vsock_cid, &err)))
+	if (agent_up(bt, timeout, &err) || (!bt->pool && set_identity(bt, bt->b->vm.vsock_cid, &err)))
 		goto fail;
 	snprintf(bt->b->how, sizeof(bt->b->how), "clone:%s", t.key);
 	return true;

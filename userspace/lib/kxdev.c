@@ -231,3 +231,51 @@ int kx_dev_template_destroy(const char *tag, struct kx_err *err)
 				tag);
 	return kx_error(err, e, "destroying template '%s'", tag);
 }
+
+/* /dev/katasbx, open, when its module has the CID pool; else -1. */
+static int cid_dev_open(void)
+{
+	struct katasbx_version v;
+	int dev = open(KATASBX_DEVICE, O_RDWR | O_CLOEXEC);
+
+	if (dev < 0)
+		return -1;
+	memset(&v, 0, sizeof(v));
+	if (ioctl(dev, KATASBX_IOC_VERSION, &v) < 0 || !(v.features & KATASBX_FEAT_CID)) {
+		close(dev);
+		return -1;
+	}
+	return dev;
+}
+
+bool kx_dev_has_cids(void)
+{
+	int dev = cid_dev_open();
+
+	if (dev < 0)
+		return false;
+	close(dev);
+	return true;
+}
+
+int kx_dev_cid_lease(uint32_t *cid, int *fd, struct kx_err *err)
+{
+	struct katasbx_cid_reserve r;
+	int dev, e;
+
+	*fd = -1;
+	dev = cid_dev_open();
+	if (dev < 0)
+		return 1;
+	memset(&r, 0, sizeof(r));
+	if (ioctl(dev, KATASBX_IOC_CID_RESERVE, &r) < 0) {
+		e = errno;
+		close(dev);
+		return kx_error(err, e, "%s: reserve a vsock CID%s", KATASBX_DEVICE,
+				e == ENOSPC ? " (every CID of cid_min..cid_max is taken)" : "");
+	}
+	close(dev);
+	*cid = r.cid;
+	*fd = r.fd;
+	return 0;
+}

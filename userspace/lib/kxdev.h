@@ -49,4 +49,14 @@ int kx_dev_template_find(const char *tag, char *node_path, size_t len, struct kx
  */
 int kx_dev_template_destroy(const char *tag, struct kx_err *err);
 
+/*
+ * A vsock CID from the module's pool (KATASBX_IOC_CID_RESERVE): *cid set and
+ * *fd the lease that owns it (close-on-exec; closing it, or its process's
+ * death, frees the CID). 0 leased, 1 when there is no such pool (no
+ * /dev/katasbx, or a module without it), -1 on error (every CID taken).
+ */
+int kx_dev_cid_lease(uint32_t *cid, int *fd, struct kx_err *err);
+/* /dev/katasbx opens and has the CID pool kx_dev_cid_lease takes from. */
+bool kx_dev_has_cids(void);
+
 #endif

@@ -144,6 +144,9 @@ int cmd_check(struct kx_config *cfg, int argc, char **argv)
 	       caps.cgroup2 && caps.cgroup2_pure ? " (unified)" : "");
 	printf("accelerator:   %s (%s)\n", kx_accel_name(accel), why);
 	printf("channel:       %s\n", kx_channel_name(chan));
+	printf("vsock CIDs:    %s\n", chan != KX_CHANNEL_VSOCK ? "none needed (virtio-serial)" :
+	       kx_dev_has_cids() ? "leased from /dev/katasbx (freed when a monitor dies)" :
+	       "1000 + the monitor's pid (/dev/katasbx absent)");
 	if (guest_ok) {
 		printf("guest kernel:  %s\n", cfg->kernel);
 		printf("guest initrd:  %s\n", cfg->initrd);

@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "kx_time.h"
+#include "kxdev.h"
 #include "log.h"
 #include "net/netcheck.h"
 #include "sockets.h"
@@ -50,8 +51,8 @@ static const char KX_TCG_CLOCK[] = "tsc_early_khz=%u tsc=reliable";
 
 #define DEFAULT_MEM_MIB 256
 #define DEFAULT_TB_MIB 32
-#define QMP_WAIT_MS 10000
-#define QMP_HANDSHAKE_MS 5000
+#define QMP_WAIT_MS 30000	/* deadlines: a nested QEMU under TCG took 7 s to answer */
+#define QMP_HANDSHAKE_MS 30000
 
 static const char *qemu_name(const char *qemu)
 {
@@ -478,7 +479,7 @@ static void __attribute__((noreturn)) child_exec(char **argv, pid_t parent, int 
 	_exit(127);
 }
 
-int kx_vm_start(const struct kx_vm_config *given, struct kx_vm *vm, struct kx_err *err)
+static int start_once(const struct kx_vm_config *given, struct kx_vm *vm, struct kx_err *err)
 {
 	struct kx_vm_config c = *given, *cfg = &c;
 	const char *name = qemu_name(cfg->qemu);
@@ -496,6 +497,7 @@ int kx_vm_start(const struct kx_vm_config *given, struct kx_vm *vm, struct kx_er
 	vm->pid = -1;
 	vm->qmp_fd = -1;
 	vm->pidfd = -1;
+	vm->cid_lease_fd = -1;
 	if (cfg->qemu && *cfg->qemu &&
 	    (stat(cfg->qemu, &st) < 0 || !S_ISREG(st.st_mode) || access(cfg->qemu, X_OK) < 0))
 		return kx_error(err, ENOENT,
@@ -666,6 +668,59 @@ int kx_vm_connect_agent(struct kx_vm *vm, int timeout_ms, struct kx_err *err)
 	}
 }
 
+/*
+ * QEMU's words when vhost-vsock refuses a CID another user of vsock on the
+ * host holds, in the error or, when QEMU went while QMP was being set up
+ * (the error is then QMP's), the last line of its log
+ */
+static bool cid_in_use(const struct kx_vm *vm, const struct kx_err *err)
+{
+	char tail[512];
+
+	if (strstr(err->msg, "unable to set guest cid") && strstr(err->msg, strerror(EADDRINUSE)))
+		return true;
+	kx_file_last_line(vm->log_path, tail, sizeof(tail));
+	return strstr(tail, "unable to set guest cid") && strstr(tail, strerror(EADDRINUSE));
+}
+
+#define MAX_REFUSED_CIDS 8
+
+int kx_vm_start(const struct kx_vm_config *given, struct kx_vm *vm, struct kx_err *err)
+{
+	struct kx_vm_config c = *given;
+	int refused[MAX_REFUSED_CIDS], n_refused = 0, lease = -1, ret;
+
+	if (given->channel != KX_CHANNEL_VSOCK)
+		return start_once(given, vm, err);
+	for (;;) {
+		int r = kx_dev_cid_lease(&c.vsock_cid, &lease, err);
+
+		if (r < 0) {
+			ret = -1;
+			break;
+		}
+		ret = start_once(&c, vm, err);
+		if (!ret || r == 1 || !cid_in_use(vm, err) || n_refused == MAX_REFUSED_CIDS)
+			break;
+		/* held while the next is leased, so that the module does not hand it out again */
+		kx_debug("vsock CID %u is in use on the host (vhost-vsock refused it): the next lease",
+			 c.vsock_cid);
+		refused[n_refused++] = lease;
+		lease = -1;
+	}
+	for (int i = 0; i < n_refused; i++)
+		close(refused[i]);
+	if (ret) {
+		if (lease >= 0)
+			close(lease);
+		return -1;
+	}
+	vm->cid_lease_fd = lease;
+	if (lease >= 0)
+		kx_debug("vsock CID %u leased from /dev/katasbx", c.vsock_cid);
+	return 0;
+}
+
 void kx_vm_stop(struct kx_vm *vm, int timeout_ms)
 {
 	long long deadline = kx_now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
@@ -691,6 +746,10 @@ void kx_vm_stop(struct kx_vm *vm, int timeout_ms)
 		unlink(vm->qmp_path);
 	if (vm->agent_path[0])
 		unlink(vm->agent_path);
+	if (vm->cid_lease_fd >= 0) {
+		close(vm->cid_lease_fd);	/* QEMU is gone: its CID is free */
+		vm->cid_lease_fd = -1;
+	}
 	vm->live = false;
 	vm->pid = -1;
 	if (vm->pidfd >= 0)
@@ -705,6 +764,7 @@ int kx_vm_adopt(struct kx_vm *vm, pid_t pid, int pidfd, int qmp_fd, const char *
 	memset(vm, 0, sizeof(*vm));
 	vm->qmp_fd = -1;
 	vm->pidfd = -1;
+	vm->cid_lease_fd = -1;	/* the warm VM's lease stays with its holder, which outlives it */
 	if (set_paths(vm, rundir, err) < 0) {
 		/* nobody could stop it later */
 		syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);

@@ -104,6 +104,7 @@ struct kx_vm {
 	int exit_status;	/* waitpid status once reaped */
 	bool adopted;		/* started by another process (kx_vm_adopt): not ours to reap */
 	int pidfd;		/* of QEMU, -1 if none; waited on by kx_vm_stop */
+	int cid_lease_fd;	/* its vsock CID's lease from /dev/katasbx, -1 if none */
 };
 
 /* argv for QEMU, NULL-terminated, malloc'd (free with kx_argv_free). */
@@ -112,7 +113,11 @@ void kx_argv_free(char **argv);
 /*
  * Start QEMU as a child that dies with its parent (PR_SET_PDEATHSIG), wait
  * for its QMP socket and negotiate capabilities. On failure nothing is left
- * running and the error carries the tail of QEMU's stderr.
+ * running and the error carries the tail of QEMU's stderr. With the vsock
+ * channel and /dev/katasbx loaded, its CID is leased from the module (held
+ * until kx_vm_stop, freed by the kernel if this process dies) in place of
+ * cfg->vsock_cid; one the host's vhost-vsock refuses as in use by another
+ * (EADDRINUSE) is kept aside while the next is leased.
  */
 int kx_vm_start(const struct kx_vm_config *cfg, struct kx_vm *vm, struct kx_err *err);
 /* Connect to the agent channel (unix socket or vsock), retrying until timeout. */
