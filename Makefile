@@ -202,5 +202,24 @@ kselftest:
 	$(Q)KSFT_KO=$(KMOD_OUT)/katasbx.ko KSFT_DIR=$(KSFT_OUT) \
 		KSFT_CONFIG=$(KSFT_SRC)/config bash selftests/vm/run-kselftest.sh
 
+# The real-host profile: the test VM of kselftest (Debian's kernel, pure cgroup
+# v2, katasbx.ko) with vhost_vsock loaded runs selftests/vm/hosttest.sh, the
+# runtime's end-to-end tests on such a host, over the 9p host root. Nested QEMU
+# under TCG here: minutes. Ends with "hosttest: N passed, N failed, N skipped".
+HOSTTEST_OUT := $(BUILD)/hosttest
+.PHONY: hosttest
+hosttest:
+	$(Q)$(MAKE) --no-print-directory kmod || { \
+		echo "hosttest: the module did not build"; \
+		echo "hosttest: 0 passed, 1 failed, 0 skipped"; exit 1; }
+	$(Q)mkdir -p $(HOSTTEST_OUT)
+	$(Q)install -m 0755 selftests/vm/hosttest.sh $(HOSTTEST_OUT)/hosttest
+	$(Q)printf "KX_BUILD='/host%s'\nKX_SRC='/host%s'\n" "$(abspath $(BUILD))" "$(CURDIR)" \
+		>$(HOSTTEST_OUT)/hosttest.conf
+	$(Q)KSFT_NAME=hosttest KSFT_KO=$(KMOD_OUT)/katasbx.ko KSFT_DIR=$(HOSTTEST_OUT) \
+		KSFT_TESTS=hosttest KSFT_WORK=$(HOSTTEST_OUT)/vm KSFT_CONFIG=$(KSFT_SRC)/config \
+		KSFT_MODULES="vhost_iotlb vhost vsock vmw_vsock_virtio_transport_common vhost_vsock" \
+		KSFT_TEST_TIMEOUT=900 KSFT_TIMEOUT=1000 bash selftests/vm/run-kselftest.sh
+
 -include selftests/unit/unit.mk
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

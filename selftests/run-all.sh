@@ -43,6 +43,7 @@ suite hooks bash selftests/e2e/hooks.sh
 suite bench bash selftests/e2e/bench.sh
 suite shim bash selftests/shim/run.sh
 suite kselftest make --no-print-directory kselftest
+suite hosttest make --no-print-directory hosttest
 
 if [ "$total_skip" -gt 0 ]; then
 	echo "$total_pass passed, $total_fail failed, $total_skip skipped"

@@ -20,6 +20,9 @@
 #   KSFT_APPEND        extra kernel command line (e.g. loglevel=7 to see boot)
 #   KSFT_ENV           NAME=VALUE words exported to the test programs
 #                      (e.g. CLONE_QEMU_MEM=both)
+#   KSFT_NAME          the name on the summary lines [kselftest]
+#   KSFT_MODULES       more of the guest kernel's modules to load before the
+#                      tests, dependencies first (e.g. vhost_vsock's) []
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -36,10 +39,12 @@ MEM=${KSFT_MEM:-2048}
 SMP=${KSFT_SMP:-2}
 # Loaded in this order (modules.dep order for 9p over virtio-mmio).
 GUEST_MODULES="virtio_ring virtio virtio_mmio netfs fscache 9pnet 9pnet_virtio 9p"
+GUEST_MODULES="$GUEST_MODULES ${KSFT_MODULES:-}"
+NAME=${KSFT_NAME:-kselftest}
 
 fail_early() {
-	echo "kselftest: $*"
-	echo "kselftest: 0 passed, 1 failed, 0 skipped"
+	echo "$NAME: $*"
+	echo "$NAME: 0 passed, 1 failed, 0 skipped"
 	exit 1
 }
 
@@ -59,7 +64,7 @@ for t in $tests; do
 	case $t in */* | *@* | -*) fail_early "bad test name '$t'" ;; esac
 	[ -x "$TDIR/$t" ] || fail_early "selftest $TDIR/$t is missing or not executable"
 	if readelf -lW "$TDIR/$t" 2>/dev/null | grep -q 'INTERP'; then
-		echo "kselftest: note: $t is dynamically linked; it will use the host's libraries over 9p"
+		echo "$NAME: note: $t is dynamically linked; it will use the host's libraries over 9p"
 	fi
 done
 
@@ -190,8 +195,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'echo "kselftest: interrupted"; exit 130' INT TERM
 
-echo "kselftest: kernel $kver ($kernel), $why"
-echo "kselftest: module $KO, tests in $TDIR: $tests"
+echo "$NAME: kernel $kver ($kernel), $why"
+echo "$NAME: module $KO, tests in $TDIR: $tests"
 t_start=$(date +%s)
 qemu-system-x86_64 -M microvm,x-option-roms=off "${accel[@]}" -m "$MEM" -smp "$SMP" \
 	-nodefaults -no-user-config -display none -no-reboot \
@@ -289,6 +294,6 @@ elif grep -qE 'Kernel panic|Oops|BUG:|WARNING:|Call Trace' "$dmesg_log"; then
 	echo "# guest kernel log: $dmesg_log"
 fi
 [ "$timed_out" = 1 ] && echo "# no result after ${TIMEOUT}s (KSFT_TIMEOUT): QEMU was killed"
-echo "kselftest: VM ran ${elapsed}s; console log $log"
-echo "kselftest: $passed passed, $failed failed, $skipped skipped"
+echo "$NAME: VM ran ${elapsed}s; console log $log"
+echo "$NAME: $passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]
