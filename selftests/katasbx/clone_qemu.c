@@ -17,7 +17,6 @@
  * (clone from the template's RAM file, no module: the control), both (the
  * file clone, then the node clone).
  */
-#define _GNU_SOURCE
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
@@ -35,6 +34,7 @@
 
 #include "ktap.h"
 #include "kxdev.h"
+#include "vmm/qemu.h"	/* kx_host_tsc_khz: the rate the runtime tells a TCG guest */
 
 #define WORK		"/tmp/clone_qemu"
 #define MEM_MIB		256
@@ -53,22 +53,6 @@ static double now(void)
 }
 
 #define NOTE(...) do { printf("# " __VA_ARGS__); printf("\n"); fflush(stdout); } while (0)
-
-/* The guest's TSC rate as the runtime passes it (tsc_early_khz) under TCG. */
-static unsigned int tsc_khz(void)
-{
-	char line[256];
-	double mhz = 0;
-	FILE *f = fopen("/proc/cpuinfo", "r");
-
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "cpu MHz : %lf", &mhz) == 1 || sscanf(line, "cpu MHz\t: %lf", &mhz) == 1)
-			break;
-	fclose(f);
-	return (unsigned int)(mhz * 1000);
-}
 
 struct vm {
 	pid_t pid;
@@ -96,7 +80,7 @@ static int vm_start(struct vm *vm, const char *dir, const char *mem_path, bool s
 	/* As userspace/lib/vmm/qemu.c: KX_BASE_CMDLINE, KX_TCG_CLOCK, serial channel. */
 	snprintf(append, sizeof(append),
 		 "console=ttyS0 quiet panic=-1 no_timer_check cryptomgr.notests "
-		 "tsc_early_khz=%u tsc=reliable katasbx.channel=serial", tsc_khz());
+		 "tsc_early_khz=%u tsc=reliable katasbx.channel=serial", kx_host_tsc_khz());
 	snprintf(kernel, sizeof(kernel), "%s/vmlinux", guest);
 	snprintf(initrd, sizeof(initrd), "%s/initrd.img", guest);
 
@@ -546,7 +530,7 @@ static int t_clone_qemu(void)
 
 	/* The template: boot, wait for the agent, save the device state. */
 	t0 = now();
-	NOTE("template: tsc_early_khz=%u", tsc_khz());
+	NOTE("template: tsc_early_khz=%u", kx_host_tsc_khz());
 	CHECK(vm_start(&tpl, WORK "/template", WORK "/memory", true, false) == 0);
 	if (qmp_open(&tpl) < 0 || (a = agent_connect(&tpl)) < 0 ||
 	    agent_check(a, 1, boot_timeout) < 0) {
