@@ -36,6 +36,17 @@ struct mnt {
 	bool v2;
 };
 
+/* item is one of list's sep-separated words ("cpu,cpuacct", "cpu memory pids") */
+static bool list_has(const char *list, char sep, const char *item)
+{
+	size_t n = strlen(item);
+
+	for (const char *p = list; (p = strstr(p, item)); p += n)
+		if ((p == list || p[-1] == sep) && (p[n] == sep || p[n] == '\0' || p[n] == '\n'))
+			return true;
+	return false;
+}
+
 static void unescape(char *s)
 {
 	char *o = s;
@@ -75,7 +86,7 @@ static bool parse_mount(char *line, struct mnt *m)
 	unescape(f[4]);
 	if (snprintf(m->root, sizeof(m->root), "%s", f[3]) >= (int)sizeof(m->root) ||
 	    snprintf(m->point, sizeof(m->point), "%s", f[4]) >= (int)sizeof(m->point) ||
-	    snprintf(m->opts, sizeof(m->opts), ",%s,", opts ? opts : "") >= (int)sizeof(m->opts))
+	    snprintf(m->opts, sizeof(m->opts), "%s", opts ? opts : "") >= (int)sizeof(m->opts))
 		return false;
 	return true;
 }
@@ -83,14 +94,12 @@ static bool parse_mount(char *line, struct mnt *m)
 /* Every controller of the comma-separated list is among the mount's options. */
 static bool mount_has(const struct mnt *m, const char *ctrls)
 {
-	char list[64], *c, *save = NULL, want[80];
+	char list[64], *c, *save = NULL;
 
 	snprintf(list, sizeof(list), "%s", ctrls);
-	for (c = strtok_r(list, ",", &save); c; c = strtok_r(NULL, ",", &save)) {
-		snprintf(want, sizeof(want), ",%s,", c);
-		if (!strstr(m->opts, want))
+	for (c = strtok_r(list, ",", &save); c; c = strtok_r(NULL, ",", &save))
+		if (!list_has(m->opts, ',', c))
 			return false;
-	}
 	return true;
 }
 
@@ -245,16 +254,23 @@ int kx_hostcg_resolve_in(const char *self_cgroup, const char *mountinfo,
 	return 0;
 }
 
+/* This process's /proc/self/cgroup and mountinfo; free both. */
+static int read_self(char **self, char **mi, struct kx_err *err)
+{
+	*mi = NULL;
+	*self = kx_read_text_file("/proc/self/cgroup", TEXT_MAX, err);
+	if (!*self)
+		return -1;
+	*mi = kx_read_text_file("/proc/self/mountinfo", TEXT_MAX, err);
+	return *mi ? 0 : -1;
+}
+
 int kx_hostcg_resolve(const char *cgroups_path, const char *id, struct kx_hostcg *cg,
 		      struct kx_err *err)
 {
-	cleanup_free char *self = kx_read_text_file("/proc/self/cgroup", TEXT_MAX, err);
-	cleanup_free char *mi = NULL;
+	cleanup_free char *self = NULL, *mi = NULL;
 
-	if (!self)
-		return -1;
-	mi = kx_read_text_file("/proc/self/mountinfo", TEXT_MAX, err);
-	if (!mi)
+	if (read_self(&self, &mi, err))
 		return -1;
 	return kx_hostcg_resolve_in(self, mi, cgroups_path, id, cg, err);
 }
@@ -279,13 +295,7 @@ int kx_hostcg_systemd_check(const char *cgroups_path, struct kx_err *err)
 
 static bool is_v1(const struct kx_hostcg_dir *d, const char *ctrl)
 {
-	char list[80], want[80];
-
-	if (!d->name[0])
-		return false;
-	snprintf(list, sizeof(list), ",%s,", d->name);
-	snprintf(want, sizeof(want), ",%s,", ctrl);
-	return strstr(list, want) != NULL;
+	return d->name[0] && list_has(d->name, ',', ctrl);
 }
 
 static int write_file(const char *dir, const char *file, const char *value)
@@ -343,20 +353,33 @@ static bool holds_processes(const char *dir)
 	return line[0] != '\0';
 }
 
-/* v2: +ctrl for each wanted one the cgroup at dir offers; a needed one must take. */
-static int delegate(const char *dir, const char *const *ctrls, const bool *needed,
-		    const char *leaf, struct kx_err *err)
+/*
+ * The v2 controllers a sandbox's cgroup gets, each needed (it must be
+ * delegated) when the limits use it; the others serve its stats.
+ */
+enum { C_MEMORY, C_CPU, C_PIDS, C_CPUSET, N_CTRLS };
+static const char *const ctrls[N_CTRLS] = { "memory", "cpu", "pids", "cpuset" };
+
+static void needed_for(const struct kx_hostcg_limits *lim, bool needed[N_CTRLS])
 {
-	char have[512], list[520], want[80];
+	needed[C_MEMORY] = lim->memory > 0;
+	needed[C_CPU] = lim->cpu_quota > 0 || lim->cpu_shares;
+	needed[C_PIDS] = false;
+	needed[C_CPUSET] = lim->cpus[0] || lim->mems[0];
+}
+
+/* v2: +ctrl for each wanted one the cgroup at dir offers; a needed one must take. */
+static int delegate(const char *dir, const bool needed[N_CTRLS], const char *leaf,
+		    struct kx_err *err)
+{
+	char have[512], want[80];
 
 	read_line(dir, "cgroup.controllers", have, sizeof(have));
-	snprintf(list, sizeof(list), " %s ", have);
-	for (int i = 0; ctrls[i]; i++) {
+	for (int i = 0; i < N_CTRLS; i++) {
 		/* cpuset only for its limits: enabling it constrains every child */
-		if (!needed[i] && !strcmp(ctrls[i], "cpuset"))
+		if (!needed[i] && i == C_CPUSET)
 			continue;
-		snprintf(want, sizeof(want), " %s ", ctrls[i]);
-		if (!strstr(list, want)) {
+		if (!list_has(have, ' ', ctrls[i])) {
 			if (needed[i])
 				return kx_error_as(err, ENOTSUP, FIELD " %s: the host offers no %s "
 						   "controller in %s for its limits", leaf, ctrls[i],
@@ -406,10 +429,9 @@ static void unmake(const char *leaf, size_t made)
 }
 
 /* Make d's directory and the missing ones above; *made: length of the first made, 0 none. */
-static int make_dir(const struct kx_hostcg_dir *d, bool v2, const bool *needed,
+static int make_dir(const struct kx_hostcg_dir *d, bool v2, const bool needed[N_CTRLS],
 		    const char *inner, size_t *made, struct kx_err *err)
 {
-	static const char *const ctrls[] = { "memory", "cpu", "pids", "cpuset", NULL };
 	char path[1024];
 	size_t len = strlen(d->path);
 
@@ -424,7 +446,7 @@ static int make_dir(const struct kx_hostcg_dir *d, bool v2, const bool *needed,
 
 			snprintf(parent, sizeof(parent), "%s", path);
 			parent_of(parent);
-			if (delegate(parent, ctrls, needed, inner, err))
+			if (delegate(parent, needed, inner, err))
 				goto fail;
 		}
 		if (mkdir(path, 0755) == 0) {
@@ -521,16 +543,15 @@ int kx_hostcg_set_limits(const struct kx_hostcg *cg, const struct kx_hostcg_limi
 int kx_hostcg_create(const struct kx_hostcg *cg, const struct kx_hostcg_limits *lim,
 		     struct kx_err *err)
 {
-	bool needed[] = { lim->memory > 0, lim->cpu_quota > 0 || lim->cpu_shares, false,
-			  lim->cpus[0] || lim->mems[0] };
 	size_t made[KX_HOSTCG_MAX] = { 0 };
+	bool needed[N_CTRLS];
 	unsigned int i;
 
+	needed_for(lim, needed);
 	for (i = 0; i < cg->n; i++) {
 		const struct kx_hostcg_dir *d = &cg->d[i];
-		struct stat st;
 
-		if (stat(d->path, &st) == 0 && holds_processes(d->path)) {
+		if (holds_processes(d->path)) {
 			kx_error_as(err, EBUSY, FIELD " %s: cgroup %s exists and holds processes "
 				    "(a sandbox needs a cgroup of its own)", cg->inner, d->path);
 			goto fail;
@@ -572,12 +593,11 @@ static bool joined;
 
 int kx_hostcg_join(const struct kx_hostcg *cg, struct kx_err *err)
 {
-	cleanup_free char *self = kx_read_text_file("/proc/self/cgroup", TEXT_MAX, err);
-	cleanup_free char *mi = NULL;
+	cleanup_free char *self = NULL, *mi = NULL;
 	struct hier h[KX_HOSTCG_MAX];
 	int n;
 
-	if (!self || !(mi = kx_read_text_file("/proc/self/mountinfo", TEXT_MAX, err)))
+	if (read_self(&self, &mi, err))
 		return -1;
 	n = hierarchies(self, mi, h, err);
 	if (n < 0)

@@ -24,6 +24,15 @@ void kx_placement_limits(const struct kx_config *cfg, const struct kx_hostcg_lim
 	}
 }
 
+/* ROOT/ID's record of the sandbox's host cgroup */
+static int record_path(char *path, size_t len, const char *root, const char *id,
+		       struct kx_err *err)
+{
+	if (kx_state_path(path, len, root, id, KX_HOSTCG_RECORD))
+		return kx_error(err, ENAMETOOLONG, "state directory of %s", id);
+	return 0;
+}
+
 int kx_placement_setup(const struct kx_config *cfg, const char *id, const struct kx_spec *spec,
 		       struct kx_err *err)
 {
@@ -36,9 +45,8 @@ int kx_placement_setup(const struct kx_config *cfg, const char *id, const struct
 		return 0;
 	if (cfg->systemd_cgroup)
 		return kx_hostcg_systemd_check(spec->cgroups_path, err);
-	if (kx_state_path(path, sizeof(path), cfg->root, id, KX_HOSTCG_RECORD))
-		return kx_error(err, ENAMETOOLONG, "state directory of %s", id);
-	if (kx_hostcg_resolve(spec->cgroups_path, id, &cg, err))
+	if (record_path(path, sizeof(path), cfg->root, id, err) ||
+	    kx_hostcg_resolve(spec->cgroups_path, id, &cg, err))
 		return -1;
 	kx_placement_limits(cfg, &spec->host_limits, &lim);
 	if (kx_hostcg_create(&cg, &lim, err))
@@ -55,8 +63,8 @@ int kx_placement_cgroup(const char *root, const char *id, struct kx_hostcg *cg,
 {
 	char path[4096];
 
-	if (kx_state_path(path, sizeof(path), root, id, KX_HOSTCG_RECORD))
-		return kx_error(err, ENAMETOOLONG, "state directory of %s", id);
+	if (record_path(path, sizeof(path), root, id, err))
+		return -1;
 	return kx_hostcg_load(path, cg, err);
 }
 

@@ -669,16 +669,14 @@ int kx_vm_connect_agent(struct kx_vm *vm, int timeout_ms, struct kx_err *err)
 }
 
 /*
- * QEMU's words when vhost-vsock refuses a CID another user of vsock on the
- * host holds, in the error or, when QEMU went while QMP was being set up
- * (the error is then QMP's), the last line of its log
+ * QEMU's words, the last line of its log, when vhost-vsock refused a CID
+ * another user of vsock on the host holds (read there, not in the error:
+ * QEMU may go while QMP is set up, and the error is then QMP's)
  */
-static bool cid_in_use(const struct kx_vm *vm, const struct kx_err *err)
+static bool cid_in_use(const struct kx_vm *vm)
 {
 	char tail[512];
 
-	if (strstr(err->msg, "unable to set guest cid") && strstr(err->msg, strerror(EADDRINUSE)))
-		return true;
 	kx_file_last_line(vm->log_path, tail, sizeof(tail));
 	return strstr(tail, "unable to set guest cid") && strstr(tail, strerror(EADDRINUSE));
 }
@@ -700,7 +698,7 @@ int kx_vm_start(const struct kx_vm_config *given, struct kx_vm *vm, struct kx_er
 			break;
 		}
 		ret = start_once(&c, vm, err);
-		if (!ret || r == 1 || !cid_in_use(vm, err) || n_refused == MAX_REFUSED_CIDS)
+		if (!ret || r == 1 || !cid_in_use(vm) || n_refused == MAX_REFUSED_CIDS)
 			break;
 		/* held while the next is leased, so that the module does not hand it out again */
 		kx_debug("vsock CID %u is in use on the host (vhost-vsock refused it): the next lease",
