@@ -44,6 +44,15 @@ export HOME=/tmp KATASBX_KO="$KSFT_KO"
 section_begin() { echo "@@KSFT-BEGIN $1@@"; t0=$(date +%s); }
 section_end() { echo "@@KSFT-END $1 rc=$2 secs=$(($(date +%s) - t0))@@"; }
 
+# What a test that ran out of time left running, and the blocked tasks' stacks
+# (sysrq w), on the console before it is killed
+stalled() {
+	echo "# $1: no end after ${KSFT_TEST_TIMEOUT}s; running:"
+	ps -eo pid,ppid,stat,wchan:20,args 2>/dev/null | cut -c1-160 | sed 's/^/#   /'
+	grep -E '^(MemFree|MemAvailable|Shmem):' /proc/meminfo | sed 's/^/#   /'
+	echo w >/proc/sysrq-trigger
+}
+
 run_test() { # NAME PATH
 	section_begin "$1"
 	rm -f /tmp/.ksft-timeout
@@ -53,8 +62,9 @@ run_test() { # NAME PATH
 	(
 		sleep "$KSFT_TEST_TIMEOUT"
 		touch /tmp/.ksft-timeout
+		stalled "$1" >&3 2>&1
 		kill -KILL -"$pid" "$pid"
-	) >/dev/null 2>&1 &
+	) 3>&1 >/dev/null 2>&1 &
 	wd=$!
 	wait "$pid"
 	rc=$?
