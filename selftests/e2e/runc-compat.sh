@@ -56,6 +56,21 @@ same no-network-namespace ".linux.namespaces |= map(select(.type != \"network\")
 	"a container in a VM cannot share the host's network"
 same pid1-ignores-term "$A = [\"sh\", \"-c\", \"kill -TERM \$\$; echo survived\"]"
 same no-pid-namespace ".linux.namespaces |= map(select(.type != \"pid\")) | $A = [\"sh\", \"-c\", \"kill -TERM \$\$; echo survived\"]"
+# without a pid namespace, a process the init leaves behind keeps stdout open: runc's
+# run ends with the init (it kills the rest at delete); the VM's does too
+d=$(mkcase orphan-holds-stdout ".linux.namespaces |= map(select(.type != \"pid\")) | $A = [\"sh\", \"-c\", \"sleep 1000 & echo init exits; exit 3\"]")
+(cd "$d" && timeout 120 runc --root "$WORK/runc" run r-orphan >"$WORK/r.out" 2>"$WORK/runc.err" </dev/null)
+rrc=$?
+runc --root "$WORK/runc" delete -f r-orphan >/dev/null 2>&1
+timeout 120 "$RT" --root "$ROOT" run --bundle "$d" k-orphan >"$WORK/k.out" 2>"$WORK/kx.err" </dev/null
+krc=$?
+rt delete -f k-orphan >/dev/null 2>&1
+if [ "$rrc" = 3 ] && [ "$krc" = 3 ] && [ "$(cat "$WORK/k.out")" = "$(cat "$WORK/r.out")" ]; then
+	ok "an orphan holding stdout: run ends with the init, exit 3 and its output, as runc"
+else
+	not_ok "an orphan holding stdout: run ends with the init" "runc: exit $rrc, $(cat "$WORK/r.out")" \
+		"katasbx: exit $krc (124: still running after 120 s), $(cat "$WORK/k.out") $(tail -n 2 "$WORK/kx.err")"
+fi
 same no-ipc-namespace ".linux.namespaces |= map(select(.type != \"ipc\")) | $A = [\"echo\", \"ipc shared\"]"
 refused args-not-found "$A = [\"nope\"]" 'exec: "nope": executable file not found in $PATH'
 refused args-absent "$A = [\"/nope\"]" 'exec: "/nope": stat /nope: No such file or directory'

@@ -244,12 +244,13 @@ static void serve(struct mon *m)
 			pfd[F_CLIENT0 + i].fd = m->clients[i].used ? m->clients[i].conn.fd : -1;
 			pfd[F_CLIENT0 + i].events = POLLIN;
 		}
-		if (poll(pfd, F_CLIENT0 + MAX_CLIENTS, -1) < 0) {
+		if (poll(pfd, F_CLIENT0 + MAX_CLIENTS, drain_timeout(m)) < 0) {
 			if (errno == EINTR)
 				continue;
 			kx_log(KX_LOG_ERROR, "poll: %s", strerror(errno));
 			break;
 		}
+		end_drains(m);
 		if (pfd[F_SIG].revents)
 			on_signal(m);
 		if (pfd[F_AGENT].revents) {

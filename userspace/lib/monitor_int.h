@@ -21,6 +21,13 @@
 #define MAX_PENDING 64
 #define MAX_PROCS 32		/* the init (index 0), further containers' inits, execs */
 #define MAX_WAITERS 4		/* WaitExec calls parked per exec */
+/*
+ * How long a process's output is still relayed after it exited, when
+ * processes it left behind (a shared pid namespace, or none) hold its stdout
+ * or stderr open: its exit is then reported without their EOF, as runc's shim
+ * reports an init's exit at once; they are killed with the container.
+ */
+#define KX_EXIT_DRAIN_MS 1000
 
 enum pending_kind {
 	P_NONE = 0,
@@ -61,6 +68,7 @@ struct proc {
 	bool started, starting;		/* starting: a further container's StartContainer */
 	bool removing;			/* a further container's RemoveContainer is out */
 	bool out_eof, err_eof, waited;
+	int64_t drain_deadline;		/* waited, output open: relayed until then (ms) */
 	bool stdin_open, stdin_busy;
 	int exit_status;
 	struct { int client; uint32_t stream; } waiter[MAX_WAITERS];	/* client -1: free */
@@ -109,6 +117,8 @@ void request_signal(struct mon *m, const char *cid, const char *exec_id, uint32_
 void close_proc_fds(struct proc *pr);
 void check_exec_done(struct mon *m, int pi);
 void free_proc(struct mon *m, int pi);
+int drain_timeout(const struct mon *m);
+void end_drains(struct mon *m);
 int handle_agent_frames(struct mon *m);
 int find_proc(struct mon *m, const char *cid, const char *exec_id);
 int alloc_proc(struct mon *m);

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "agent.pb-c.h"
+#include "kx_time.h"
 #include "log.h"
 #include "monitor.pb-c.h"
 
@@ -215,6 +216,45 @@ void check_exec_done(struct mon *m, int pi)
 	}
 }
 
+/* Milliseconds until the next drain ends (end_drains); -1: none runs. */
+int drain_timeout(const struct mon *m)
+{
+	int64_t next = -1, now = kx_now_ms();
+	int i;
+
+	for (i = 0; i < MAX_PROCS; i++) {
+		const struct proc *pr = &m->procs[i];
+
+		if (pr->used && pr->waited && !(pr->out_eof && pr->err_eof) &&
+		    (next < 0 || pr->drain_deadline < next))
+			next = pr->drain_deadline;
+	}
+	return next < 0 ? -1 : next <= now ? 0 : (int)(next - now);
+}
+
+/*
+ * Processes that exited KX_EXIT_DRAIN_MS ago with their stdout or stderr
+ * still open (held by what they left behind): done without that EOF.
+ */
+void end_drains(struct mon *m)
+{
+	int64_t now = kx_now_ms();
+	int i;
+
+	for (i = 0; i < MAX_PROCS; i++) {
+		struct proc *pr = &m->procs[i];
+
+		if (!pr->used || !pr->waited || (pr->out_eof && pr->err_eof) ||
+		    pr->drain_deadline > now)
+			continue;
+		kx_debug("%s%s of container %s exited; processes it left hold its output open: "
+			 "no longer relayed", *pr->exec_id ? "exec " : "the init", pr->exec_id,
+			 pr->cid);
+		pr->out_eof = pr->err_eof = true;
+		check_exec_done(m, i);
+	}
+}
+
 void free_proc(struct mon *m, int pi)
 {
 	int i;
@@ -394,7 +434,9 @@ static void on_agent_response(struct mon *m, struct pending *p, Ttrpc__Response 
 		if (code == TTRPC_OK)
 			rr = katasbx__agent__v1__read_stream_response__unpack(NULL,
 					r->payload.len, r->payload.data);
-		if (!rr || rr->eof) {
+		if (is_err ? pr->err_eof : pr->out_eof) {
+			/* its drain ended (end_drains): what is left is not relayed */
+		} else if (!rr || rr->eof) {
 			if (!rr && code != TTRPC_OK)
 				kx_debug("read %s of \"%s\": %s", is_err ? "stderr" : "stdout",
 					 pr->exec_id, emsg);
@@ -420,6 +462,7 @@ static void on_agent_response(struct mon *m, struct pending *p, Ttrpc__Response 
 					r->payload.len, r->payload.data);
 		pr->waited = true;
 		pr->exit_status = wr ? wr->status : 255;
+		pr->drain_deadline = kx_now_ms() + KX_EXIT_DRAIN_MS;
 		if (!wr)
 			kx_log(KX_LOG_ERROR, "wait for %s%s of container %s: %s",
 			       *pr->exec_id ? "exec " : "the init", pr->exec_id, pr->cid, emsg);
