@@ -42,6 +42,7 @@ suite hostcg bash selftests/e2e/hostcg.sh
 suite hooks bash selftests/e2e/hooks.sh
 suite bench bash selftests/e2e/bench.sh
 suite shim bash selftests/shim/run.sh
+suite cri bash selftests/cri/run.sh
 suite kselftest make --no-print-directory kselftest
 suite hosttest make --no-print-directory hosttest
 

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fsutil.h"
 #include "hookexec.h"
 #include "hooks.h"
 #include "log.h"
@@ -114,7 +115,7 @@ int pod_setup(struct task *t, const struct kx_spec *spec, pid_t *sb_pid,
 	} else if (type && !strcmp(type, "sandbox")) {
 		snprintf(pods, sizeof(pods), "%s/.pods", cfg.root);
 		if (shim_pod_share(t->share_dir, sizeof(t->share_dir), cfg.root, t->id) ||
-		    (mkdir(pods, 0700) && errno != EEXIST) ||
+		    kx_mkdir_p(pods, 0700) ||
 		    (mkdir(t->share_dir, 0700) && errno != EEXIST)) {
 			ttrpc_reply_error(rp, TTRPC_INTERNAL, "task %s: pod share: %s", t->id,
 					  strerror(errno ? errno : ENAMETOOLONG));
