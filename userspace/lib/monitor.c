@@ -107,9 +107,13 @@ static int boot(struct mon *m, struct kx_err *err)
 	if (spec->unknown_caps[0])
 		kx_warn(KX_UNKNOWN_CAPS_WARNING, spec->unknown_caps);
 	kx_warn_lines(spec->warnings);
-	/* the VM sized for the container's limits (a pod's for its sandbox's) */
-	kx_vm_size(m->a->cfg, spec->cgroup, spec->n_cgroup, &sized.mem_mib, &sized.vcpus,
-		   warn, sizeof(warn));
+	/* the VM sized for the container's limits (a pod's for all its containers') */
+	if (m->a->n_size_for)
+		kx_vm_size(m->a->cfg, m->a->size_for, m->a->n_size_for, &sized.mem_mib,
+			   &sized.vcpus, warn, sizeof(warn));
+	else
+		kx_vm_size(m->a->cfg, spec->cgroup, spec->n_cgroup, &sized.mem_mib, &sized.vcpus,
+			   warn, sizeof(warn));
 	kx_warn_lines(warn);
 	/*
 	 * The task's pid is ours: its network namespace is where CNI (ctr run

@@ -40,6 +40,13 @@ struct kx_monitor_args {
 	 */
 	const char *share_dir;
 	const char *rootfs_subdir;
+	/*
+	 * What the VM is sized for instead of the spec's limits (as its
+	 * cgroup's writes): a pod's, the sum of its containers' limits that
+	 * containerd's CRI gives the sandbox (shim_pod_size). None: the spec's.
+	 */
+	Katasbx__Agent__V1__CgroupWrite *const *size_for;
+	size_t n_size_for;
 };
 
 /*

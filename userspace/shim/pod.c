@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -252,4 +253,50 @@ void pod_free(struct task *t)
 	t->poststart = NULL;
 	t->n_poststart = 0;
 	t->poststart_state = NULL;
+}
+
+/* A decimal annotation of the pod's size; 0 when absent, empty or not a number. */
+static unsigned long long size_annotation(const char *json, const char *key)
+{
+	char *v = shim_annotation(json, key), *end = NULL;
+	unsigned long long n = 0;
+
+	if (v && *v >= '0' && *v <= '9') {
+		errno = 0;
+		n = strtoull(v, &end, 10);
+		if (errno || *end)
+			n = 0;
+	}
+	if (v && !n && strcmp(v, "0"))
+		kx_warn("annotation %s: \"%s\" is not a number of the pod's size: ignored", key, v);
+	free(v);
+	return n;
+}
+
+size_t shim_pod_size(const char *annotations_json, struct shim_pod_size *s)
+{
+	unsigned long long mem = size_annotation(annotations_json, SHIM_ANN_POD_MEMORY);
+	unsigned long long quota = size_annotation(annotations_json, SHIM_ANN_POD_CPU_QUOTA);
+	unsigned long long period = size_annotation(annotations_json, SHIM_ANN_POD_CPU_PERIOD);
+	size_t n = 0;
+
+	if (mem) {
+		snprintf(s->mem, sizeof(s->mem), "%llu", mem);
+		s->w[n] = (Katasbx__Agent__V1__CgroupWrite)KATASBX__AGENT__V1__CGROUP_WRITE__INIT;
+		s->w[n].file = "memory.max";
+		s->w[n].value = s->mem;
+		s->w[n].field = "annotation " SHIM_ANN_POD_MEMORY;
+		n++;
+	}
+	if (quota) {
+		snprintf(s->cpu, sizeof(s->cpu), "%llu %llu", quota, period ? period : 100000);
+		s->w[n] = (Katasbx__Agent__V1__CgroupWrite)KATASBX__AGENT__V1__CGROUP_WRITE__INIT;
+		s->w[n].file = "cpu.max";
+		s->w[n].value = s->cpu;
+		s->w[n].field = "annotation " SHIM_ANN_POD_CPU_QUOTA;
+		n++;
+	}
+	for (size_t i = 0; i < n; i++)
+		s->p[i] = &s->w[i];
+	return n;
 }

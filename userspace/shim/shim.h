@@ -13,6 +13,7 @@
 
 #include <protobuf-c/protobuf-c.h>
 
+#include "agent.pb-c.h"
 #include "config.h"
 #include "kx_error.h"
 
@@ -73,8 +74,23 @@ void shim_pod_unbind_mounts(const char *share, const char *id);
  */
 #define SHIM_ANN_TYPE "io.kubernetes.cri.container-type"
 #define SHIM_ANN_SANDBOX "io.kubernetes.cri.sandbox-id"
+#define SHIM_ANN_POD_MEMORY "io.kubernetes.cri.sandbox-memory"
+#define SHIM_ANN_POD_CPU_QUOTA "io.kubernetes.cri.sandbox-cpu-quota"
+#define SHIM_ANN_POD_CPU_PERIOD "io.kubernetes.cri.sandbox-cpu-period"
 int shim_pod_share(char *buf, size_t len, const char *root, const char *sandbox_id);
 /* The value of annotation key in the annotations' JSON text; NULL if none. Free it. */
 char *shim_annotation(const char *json, const char *key);
+/*
+ * A pod's size: containerd's CRI (1.6.7 and later) gives the sandbox the sum
+ * of its containers' limits as annotations (kubelet's
+ * PodSandboxConfig.linux.resources), which size its VM. Fills w[0..1]
+ * (memory.max, cpu.max) with their values in bufs; returns how many.
+ */
+struct shim_pod_size {
+	Katasbx__Agent__V1__CgroupWrite w[2];
+	Katasbx__Agent__V1__CgroupWrite *p[2];
+	char mem[32], cpu[64];
+};
+size_t shim_pod_size(const char *annotations_json, struct shim_pod_size *s);
 
 #endif

@@ -127,9 +127,13 @@ static void monitor_child(struct task *t, struct kx_spec *spec, int ready_fd)
 	struct kx_monitor_args a = { .cfg = &cfg, .id = t->id, .spec = spec,
 				     .ready_fd = ready_fd, .late_net = true };
 
+	struct shim_pod_size size;
+
 	if (t->is_sandbox) {
 		a.share_dir = t->share_dir;
 		a.rootfs_subdir = t->id;
+		a.n_size_for = shim_pod_size(spec->annotations_json, &size);
+		a.size_for = size.p;
 	}
 	struct kx_err err;
 	int ret;
