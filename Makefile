@@ -122,7 +122,8 @@ $(BUILD)/bin/katasbx-agent: $(AGENT_OBJS)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(CFLAGS) $(AGENT_LDFLAGS) -o $@ $^ $(AGENT_LIBS)
 
-$(GUEST)/initrd.img: $(BUILD)/bin/katasbx-agent guest/mkguest.sh guest/modules.list
+$(GUEST)/initrd.img: $(BUILD)/bin/katasbx-agent guest/mkguest.sh guest/modules.list \
+		guest/modules-ondemand.list
 	@echo "  GUEST   $(GUEST)"
 	$(Q)sh guest/mkguest.sh $(BUILD)/bin/katasbx-agent $(GUEST) $(GUEST_KERNEL_VERSION)
 

@@ -98,6 +98,8 @@ void defer_free(void (*fn)(void *), void *p);
 /* ---- modules.c ---- */
 
 void modules_load(int rootfd);
+/* The agent run as /sbin/modprobe by the kernel: the modules on demand. */
+int modprobe_main(int argc, char **argv);
 
 /* ---- net.c: container networks ---- */
 

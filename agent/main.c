@@ -225,6 +225,39 @@ static void free_initramfs(int old)
 	rm_tree(old, st.st_dev, 0);
 }
 
+/*
+ * The kernel runs /sbin/modprobe (request_module) in the root it has, which
+ * is PID 1's after the move: when the initramfs has modules on demand, it
+ * stays, bound read-only on /initramfs, with its /sbin (modprobe: this
+ * agent), the agent and the libraries at their paths through symlinks.
+ */
+static bool keep_for_modprobe(int old)
+{
+	static const char *const names[] = { "init", "sbin", "lib", "lib64", "usr" };
+	char src[64], dst[64];
+
+	if (faccessat(old, "lib/modules/ondemand/deps", F_OK, 0))
+		return false;
+	snprintf(src, sizeof(src), "/proc/self/fd/%d", old);
+	if ((mkdir("/initramfs", 0755) < 0 && errno != EEXIST) ||
+	    mount(src, "/initramfs", NULL, MS_BIND, NULL) < 0) {
+		log_err("modules on demand: bind the initramfs: %s", strerror(errno));
+		return false;
+	}
+	if (mount(NULL, "/initramfs", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0)
+		log_err("modules on demand: the initramfs read-only: %s", strerror(errno));
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (faccessat(old, names[i], F_OK, AT_SYMLINK_NOFOLLOW))
+			continue;
+		snprintf(src, sizeof(src), "initramfs/%s", names[i]);
+		snprintf(dst, sizeof(dst), "/%s", names[i]);
+		if (symlink(src, dst) < 0)
+			log_err("modules on demand: symlink %s: %s", dst, strerror(errno));
+	}
+	log_dbg("modules on demand: the initramfs kept on /initramfs for /sbin/modprobe");
+	return true;
+}
+
 static void mount_basics(void)
 {
 	for (size_t i = 0; i < sizeof(boot_mounts) / sizeof(boot_mounts[0]); i++) {
@@ -304,6 +337,10 @@ int main(int argc, char **argv)
 {
 	int old;
 
+	const char *self = strrchr(argv[0], '/');
+
+	if (!strcmp(self ? self + 1 : argv[0], "modprobe"))
+		return modprobe_main(argc, argv);
 	if (getpid() != 1) {
 		fprintf(stderr, "katasbx-agent: must run as PID 1 of a guest\n");
 		return 1;
@@ -318,7 +355,8 @@ int main(int argc, char **argv)
 	log_dbg("starting, version %s", AGENT_VERSION);
 	if (old >= 0) {
 		modules_load(old);
-		free_initramfs(old);
+		if (!keep_for_modprobe(old))
+			free_initramfs(old);
 		close(old);
 	}
 	net_init();

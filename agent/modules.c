@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -34,28 +35,37 @@ static bool module_name(const char *file, char *name, size_t len)
 	return *ko && ko[3] == '.';
 }
 
-static void load_one(int dirfd, const char *file)
+/* finit_module of dirfd/file: 0 when loaded (or loaded already), else an errno. */
+static int insmod_at(int dirfd, const char *file, char *name, size_t name_len)
 {
-	char name[128], params[1024];
+	char params[1024];
 	bool compressed;
-	int fd, flags = 0;
+	int fd, flags = 0, ret = 0;
 
 	if (strchr(file, '/') || file[0] == '.')
-		return;
-	compressed = module_name(file, name, sizeof(name));
+		return EINVAL;
+	compressed = module_name(file, name, name_len);
 	if (compressed)
 		flags |= MODULE_INIT_COMPRESSED_FILE;
 	cmdline_module_params(name, params, sizeof(params));
 	fd = openat(dirfd, file, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		log_err("module %s: %s", file, strerror(errno));
-		return;
-	}
+	if (fd < 0)
+		return errno;
 	if (syscall(SYS_finit_module, fd, params, flags) < 0 && errno != EEXIST)
-		log_err("load module %s: %s", file, strerror(errno));
-	else
-		log_dbg("module %s loaded%s%s", name, *params ? " with " : "", params);
+		ret = errno;
 	close(fd);
+	return ret;
+}
+
+static void load_one(int dirfd, const char *file)
+{
+	char name[128];
+	int err = insmod_at(dirfd, file, name, sizeof(name));
+
+	if (err)
+		log_err("load module %s: %s", file, strerror(err));
+	else
+		log_dbg("module %s loaded", name);
 }
 
 void modules_load(int rootfd)
@@ -85,4 +95,94 @@ void modules_load(int rootfd)
 			load_one(dirfd, line);
 	}
 	close(dirfd);
+}
+
+/*
+ * What request_module() asks for (a module's name or one of its aliases:
+ * "rtnl-link-bridge", "fs-overlay"): the name, with underscores, of the
+ * module on demand it names, else want itself with underscores, in mod.
+ */
+static void ondemand_module(int odfd, const char *want, char *mod, size_t len)
+{
+	char line[512], norm[128], pat[400], name[128];
+	bool found = false;
+	size_t i;
+	FILE *f;
+	int fd;
+
+	for (i = 0; want[i] && i < sizeof(norm) - 1; i++)
+		norm[i] = want[i] == '-' ? '_' : want[i];
+	norm[i] = '\0';
+	fd = openat(odfd, "aliases", O_RDONLY | O_CLOEXEC);
+	f = fd >= 0 ? fdopen(fd, "r") : NULL;
+	while (f && !found && fgets(line, sizeof(line), f))
+		if (sscanf(line, "%399s %127s", pat, name) == 2 &&
+		    (!strcmp(name, norm) || !fnmatch(pat, want, 0))) {
+			snprintf(mod, len, "%s", name);
+			found = true;
+		}
+	if (f)
+		fclose(f);
+	else if (fd >= 0)
+		close(fd);
+	if (!found)
+		snprintf(mod, len, "%s", norm);
+}
+
+/*
+ * The agent as /sbin/modprobe, run by the kernel (request_module: "modprobe
+ * -q -- NAME") in the initramfs's root, which the agent keeps when it has
+ * modules on demand: NAME's files from lib/modules/ondemand/deps, its
+ * dependencies first. Exit 0 once loaded, 1 when it is not there or fails.
+ */
+int modprobe_main(int argc, char **argv)
+{
+	char line[4096], mod[128], name[128], *tok, *save;
+	const char *want = NULL;
+	bool quiet = false, found = false;
+	int odfd, err = 0;
+	FILE *f;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--")) {
+			want = i + 1 < argc ? argv[i + 1] : NULL;
+			break;
+		}
+		if (argv[i][0] != '-') {
+			want = argv[i];
+			break;
+		}
+		if (!strcmp(argv[i], "-q") || !strcmp(argv[i], "--quiet"))
+			quiet = true;
+	}
+	if (!want) {
+		fprintf(stderr, "modprobe (katasbx-agent): usage: modprobe [-q] [--] MODULE\n");
+		return 1;
+	}
+	odfd = open("/lib/modules/ondemand", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (odfd < 0) {
+		if (!quiet)
+			fprintf(stderr, "modprobe: %s: the guest has no modules on demand\n", want);
+		return 1;
+	}
+	ondemand_module(odfd, want, mod, sizeof(mod));
+	f = fdopen(openat(odfd, "deps", O_RDONLY | O_CLOEXEC), "r");
+	while (f && !found && fgets(line, sizeof(line), f)) {
+		tok = strtok_r(line, " \n", &save);
+		if (!tok || strcmp(tok, mod))
+			continue;
+		found = true;
+		while (!err && (tok = strtok_r(NULL, " \n", &save)))
+			err = insmod_at(odfd, tok, name, sizeof(name));
+	}
+	if (f)
+		fclose(f);
+	close(odfd);
+	if (!found || err) {
+		if (!quiet || err)
+			fprintf(stderr, "modprobe: %s (%s): %s\n", want, mod,
+				found ? strerror(err) : "not among the guest's modules");
+		return 1;
+	}
+	return 0;
 }

@@ -68,8 +68,53 @@ grep -v '^#' "$here/modules.list" | while read -r m; do
 	add_module "$rel"
 done
 
+# Modules on demand: in lib/modules/ondemand with what they need (not loaded at
+# boot), "deps" naming each one's files in load order (what the boot loaded left
+# out) and "aliases" the kernel's aliases of them (modules.alias: what
+# request_module asks for, e.g. rtnl-link-bridge); the agent is /sbin/modprobe.
+od=$stage/lib/modules/ondemand
+mkdir -p "$od"
+: > "$od/deps"
+: > "$od/aliases"
+od_order() { # relpath: its files, dependencies first, once each, not the boot's
+	local rel name d
+	rel=$1
+	name=$(basename "$rel")
+	grep -qx "$name" "$stage/lib/modules/load-order" && return 0
+	case " $od_files " in *" $name "*) return 0 ;; esac
+	for d in $(grep "^$rel:" "$moddir/modules.dep" | cut -d: -f2); do od_order "$d"; done
+	od_files="$od_files $name"
+	[ -e "$od/$name" ] || cp "$moddir/$rel" "$od/$name"
+}
+grep -v '^#' "$here/modules-ondemand.list" | while read -r m; do
+	[ -n "$m" ] || continue
+	rel=$(grep -E "/$m\.ko(\.xz|\.zst)?:" "$moddir/modules.dep" | head -n 1 | cut -d: -f1)
+	if [ -z "$rel" ]; then
+		grep -qE "/$m\.ko" "$moddir/modules.builtin" 2>/dev/null && continue
+		echo "mkguest: module $m not found for $kver" >&2
+		exit 1
+	fi
+	od_files=
+	od_order "$rel"
+	echo "$(echo "$m" | tr - _)$od_files" >> "$od/deps"
+done
+# a line for the dependencies too (nfnetlink is asked for by its alias)
+for f in "$od"/*.ko*; do
+	m=$(basename "$f" | sed 's/\.ko.*//; s/-/_/g')
+	grep -q "^$m " "$od/deps" && continue
+	od_files=
+	od_order "$(grep -E "/$(basename "$f"):" "$moddir/modules.dep" | head -n 1 | cut -d: -f1)"
+	echo "$m$od_files" >> "$od/deps"
+done
+# every module there, by its name with underscores, and the aliases of each
+cut -d' ' -f1 "$od/deps" | sort -u > "$od/names"
+awk 'NR == FNR { want[$1] = 1; next } $1 == "alias" && ($3 in want) { print $2, $3 }' \
+	"$od/names" "$moddir/modules.alias" > "$od/aliases"
+rm -f "$od/names"
+
 cp "$agent" "$stage/init"
 chmod 0755 "$stage/init"
+ln -sf /init "$stage/sbin/modprobe"
 
 # A dynamic agent: its ELF interpreter and libraries where it finds them, at
 # the same absolute paths (the loader's own directories: no ld.so.cache).

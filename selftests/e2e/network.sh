@@ -268,6 +268,18 @@ w=$(wired 1)
 [ -z "$w" ] && ok "after the failures the namespace holds what it held" || not_ok "left in the namespace" "$w"
 for i in 1 2 3 4; do ip -n "$NS-1-near" link del "x$i"; done
 
+# --- what a node's kernel loads on demand: a privileged container (no capabilities
+# named: all of them, as under runc) makes a bridge and a veth (rtnl-link-* aliases) and
+# mounts overlay (fs-overlay) in its guest; this host's own kernel cannot load modules,
+# so there is no runc to compare with here
+b=$(bundle modules '"sh", "-c", "ip link add kxbr0 type bridge && ip link add kxv0 type veth peer name kxv1 && ip link set kxv0 master kxbr0 && ip -o link show kxv0 | grep -o \"master kxbr0\" && cd /dev/shm && mkdir l u w m && echo in-lower >l/f && mount -t overlay ov -o lowerdir=l,upperdir=u,workdir=w m && cat m/f && cut -d\" \" -f1 /proc/modules | grep -x -e bridge -e veth -e overlay | sort | tr \"\\n\" \" \""')
+out=$(rt run --bundle "$b" modules 2>"$WORK/err" </dev/null); rc=$?
+if [ $rc -eq 0 ] && [ "$(echo $out)" = "master kxbr0 in-lower bridge overlay veth" ]; then
+	ok "modules on demand: a bridge with a veth on it, an overlay mount in the guest ($(echo $out))"
+else
+	not_ok "modules on demand (bridge, veth, overlay)" "rc=$rc out='$(echo $out)'" "$(tail -n 3 "$WORK/err")"
+fi
+
 # --- Documentation/networking.md's example, as written but for its root, paths and names --
 doc=$WORK/doc-example.sh
 sed -n '/^## Trying it by hand/,/^## containerd/p' "$here/Documentation/networking.md" |

@@ -12,7 +12,8 @@
 /*
  * Measured with this build's guest (Debian's 6.1 kernel, the initrd in
  * build/guest), MemAvailable in an idle container: 167 MiB of a 256 MiB VM,
- * 414 of 512, a kernel's page structures growing with the memory. 96 MiB and
+ * 414 of 512, a kernel's page structures growing with the memory; 162 of 256
+ * since the initramfs stays for its modules on demand (5 MiB). 96 MiB and
  * 1/64 of the VM is a little more than that at both sizes.
  */
 unsigned int kx_guest_overhead_mib(unsigned int mem_mib)
