@@ -165,7 +165,7 @@ def run_all():
 NS = pb.NamespaceOption
 
 
-def pod_config(name, hostname, pid=pb.CONTAINER, ports=()):
+def pod_config(name, hostname, pid=pb.CONTAINER, ports=(), resources=None, privileged=False):
     uid = f"{A.cgroup_tag}-{name}"
     logdir = os.path.join(WORK, "logs", f"default_{name}_{uid}")
     os.makedirs(logdir, exist_ok=True)  # kubelet makes the pod's log directory
@@ -181,8 +181,9 @@ def pod_config(name, hostname, pid=pb.CONTAINER, ports=()):
         annotations={"kxtest/pod": name},
         linux=pb.LinuxPodSandboxConfig(
             cgroup_parent=f"/kubepods/pod{uid}",
+            resources=resources,
             security_context=pb.LinuxSandboxSecurityContext(
-                namespace_options=NS(network=pb.POD, pid=pid, ipc=pb.POD))),
+                namespace_options=NS(network=pb.POD, pid=pid, ipc=pb.POD), privileged=privileged)),
     )
 
 
@@ -193,7 +194,7 @@ def run_pod(key, cfg):
     return r.pod_sandbox_id
 
 
-def container(pod, name, cmd, mem=0, pid=pb.CONTAINER, tty=False):
+def container(pod, name, cmd, mem=0, pid=pb.CONTAINER, tty=False, privileged=False):
     """Create and start a busybox container in pod (a STATE entry); its id."""
     cfg = pod["cfg"]
     os.makedirs(os.path.join(cfg.log_directory, name), exist_ok=True)
@@ -208,7 +209,8 @@ def container(pod, name, cmd, mem=0, pid=pb.CONTAINER, tty=False):
         linux=pb.LinuxContainerConfig(
             resources=pb.LinuxContainerResources(memory_limit_in_bytes=mem),
             security_context=pb.LinuxContainerSecurityContext(
-                namespace_options=NS(network=pb.POD, pid=pid, ipc=pb.POD))),
+                namespace_options=NS(network=pb.POD, pid=pid, ipc=pb.POD),
+                privileged=privileged)),
     )
     cid = RT.CreateContainer(pb.CreateContainerRequest(
         pod_sandbox_id=pod["id"], config=cc, sandbox_config=cfg), timeout=120).container_id
@@ -672,10 +674,12 @@ def t_hostport():
     check(got == b"hello-from-web\n", f"{url}: {got!r}")
 
 
-@test("a second pod at once (shared pid namespace): its container sees the pod's pause as pid 1",
-      300, needs=["web"])
+@test("a second pod at once (shared pid namespace, sized by its limits): pid 1 is the pod's "
+      "pause, the VM is the sum's", 300, needs=["web"])
 def t_run_shared():
-    cfg = pod_config("shared", "cri-shared", pid=pb.POD)
+    # kubelet's sum of the pod's limits: its VM is sized for it
+    cfg = pod_config("shared", "cri-shared", pid=pb.POD, resources=pb.LinuxContainerResources(
+        memory_limit_in_bytes=600 * MiB, cpu_period=100000, cpu_quota=200000), privileged=True)
     run_pod("shared", cfg)
     pod = STATE["shared"]
     pod["ip"] = RT.PodSandboxStatus(pb.PodSandboxStatusRequest(pod_sandbox_id=pod["id"]),
@@ -688,7 +692,19 @@ def t_run_shared():
           "sleep 111111" in out, f"rc={rc} {out!r} {err!r}")
     check(pod["ip"] != STATE["web"]["ip"] and pod["ip"].startswith(A.subnet + "."),
           f"IPs: {pod['ip']} {STATE['web']['ip']}")
-    return f"IP {pod['ip']}"
+    # containerd passes the sum as io.kubernetes.cri.sandbox-memory and -cpu-quota: a VM
+    # of 1 GiB (600 MiB and the guest's own do not fit 512) and 2 vCPUs; web's has the
+    # settings' 256 MiB and 1 vCPU
+    sized = []
+    for c in (cid, STATE["httpd"]):
+        rc, out, err = sh(c, "sed -n 's/^MemTotal: *\\([0-9]*\\) kB/\\1/p' /proc/meminfo; nproc")
+        check(rc == 0 and len(out.split()) == 2, f"rc={rc} {out!r} {err!r}")
+        sized.append([int(x) for x in out.split()])
+    (mem, cpus), (web_mem, web_cpus) = sized
+    check(900 * 1024 < mem <= 1024 * 1024 and cpus == 2,
+          f"the sized pod's VM: MemTotal {mem} kB, {cpus} CPUs", *shim_log(4))
+    check(web_mem <= 256 * 1024 and web_cpus == 1, f"web's VM: {web_mem} kB, {web_cpus} CPUs")
+    return f"IP {pod['ip']}, a VM of {mem // 1024} MiB and {cpus} vCPUs (web's {web_mem // 1024} MiB)"
 
 
 @test("pod to pod over the bridge: the shared pod's container fetches from web's httpd at its IP",
@@ -697,6 +713,22 @@ def t_pod_to_pod():
     url = f"http://{STATE['web']['ip']}:8080/index.html"
     rc, out, err = exec_sync(STATE["twosleeps"], WGET + [url])
     check(rc == 0 and out == "hello-from-web\n", f"wget {url}: rc={rc} {out!r} {err!r}")
+
+
+@test("a privileged container: the guest's kernel loads what it asks for (a bridge, a veth, "
+      "overlay)", 60, needs=["twosleeps"])
+def t_privileged():
+    cid = container(STATE["shared"], "privileged", ["sleep", "100000"], pid=pb.POD,
+                    privileged=True)
+    STATE["privileged"] = cid
+    rc, out, err = sh(cid, "ip link add kxbr0 type bridge && ip link add kxv0 type veth peer "
+                      "name kxv1 && ip link set kxv0 master kxbr0 && ip -o link show kxv0 | "
+                      "grep -o 'master kxbr0' && cd /tmp && mkdir l u w m && echo low >l/f && "
+                      "mount -t overlay ov -o lowerdir=l,upperdir=u,workdir=w m && cat m/f && "
+                      "umount m && ip link del kxv0 && ip link del kxbr0")
+    check(rc == 0 and out.split() == ["master", "kxbr0", "low"], f"rc={rc} {out!r} {err!r}",
+          *shim_log(4))
+    return "a bridge with a veth on it, an overlay mount"
 
 
 @test("StopContainer (timeout 3) of a container ignoring TERM: killed after the grace period, "
