@@ -219,8 +219,8 @@ hosttest:
 		>$(HOSTTEST_OUT)/hosttest.conf
 	$(Q)KSFT_NAME=hosttest KSFT_KO=$(KMOD_OUT)/katasbx.ko KSFT_DIR=$(HOSTTEST_OUT) \
 		KSFT_TESTS=hosttest KSFT_WORK=$(HOSTTEST_OUT)/vm KSFT_CONFIG=$(KSFT_SRC)/config \
-		KSFT_MODULES="vhost_iotlb vhost vsock vmw_vsock_virtio_transport_common vhost_vsock" \
-		KSFT_TEST_TIMEOUT=720 KSFT_TIMEOUT=820 KSFT_MEM=3072 bash selftests/vm/run-kselftest.sh
+		KSFT_MODULES="vhost_iotlb vhost vsock vmw_vsock_virtio_transport_common vhost_vsock tun" \
+		KSFT_TEST_TIMEOUT=900 KSFT_TIMEOUT=1000 KSFT_MEM=3072 bash selftests/vm/run-kselftest.sh
 
 # The shim under containerd's CRI plugin, driven over CRI's gRPC API as kubelet
 # drives it (selftests/cri/). Ends with "cri: N passed, N failed, N skipped".

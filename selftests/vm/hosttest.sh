@@ -184,6 +184,54 @@ else
 fi
 kill "$foreign"; wait "$foreign" 2>/dev/null
 
+# the shim under a private containerd: a task with a cgroups path runs over vsock with a
+# CID leased from the module, from the runtime's template, in its cgroup v2; delete
+# frees both
+note "the shim under containerd"
+SH=$WORK/shim
+mkdir -p "$SH"
+cat >"$SH/config.toml" <<TOML
+version = 2
+root = "$SH/root"
+state = "$SH/state"
+disabled_plugins = ["io.containerd.grpc.v1.cri"]
+[grpc]
+  address = "$SH/c.sock"
+[ttrpc]
+  address = ""
+TOML
+printf 'accel = tcg\nboot_timeout_ms = 300000\ntemplate_dir = %s\n' "$ROOT/.templates" >"$SH/katasbx.conf"
+PATH=$KX_BUILD/bin:$PATH KATASBX_CONFIG=$SH/katasbx.conf KATASBX_SHIM_SOCKET_DIR=$SH/s \
+	KATASBX_SHIM_ROOT=$SH/k containerd --config "$SH/config.toml" >"$SH/containerd.log" 2>&1 &
+cpid=$!
+c() { timeout -k 10 400 ctr --address "$SH/c.sock" "$@"; }
+for _ in $(seq 100); do c version >/dev/null 2>&1 && break; sleep 0.2; done
+d5=$(mkcase shimtask "$A = [\"sleep\", \"600\"]")
+c run -d --runtime io.containerd.katasbx.v2 --cgroup /kx/shimtask --rootfs "$d5/rootfs" shimtask \
+	sleep 600 >"$SH/run.out" 2>&1
+qs=$(jq -r .qemu_pid "$SH/k/default/shimtask/state.json" 2>/dev/null)
+out=$(c task exec --exec-id e1 shimtask sh -c 'echo exec over vsock' 2>&1)
+if [ "$out" = "exec over vsock" ] && [ "$(cat "/proc/$qs/cgroup" 2>&1)" = "0::/kx/shimtask" ] &&
+	[ "$(counter cids_in_use)" = 1 ] && [ "$(jq -r .channel "$SH/k/default/shimtask/state.json")" = vsock ]; then
+	ok "the shim: a task over vsock, its CID leased, QEMU in its cgroup v2 (0::/kx/shimtask), exec"
+else
+	not_ok "the shim's task on this host" "run: $(tail -n 2 "$SH/run.out")" "exec: $out" \
+		"QEMU $qs: $(cat "/proc/$qs/cgroup" 2>&1)" "CIDs leased: $(counter cids_in_use)" \
+		"$(grep -i katasbx "$SH/containerd.log" | tail -n 4 | cut -c1-200)" "$(diag)"
+fi
+c task kill -s SIGKILL shimtask >/dev/null 2>&1
+for _ in $(seq 100); do kill -0 "$qs" 2>/dev/null || break; sleep 0.2; done
+c task delete shimtask >/dev/null 2>&1
+c container rm shimtask >/dev/null 2>&1
+if ! kill -0 "$qs" 2>/dev/null && [ ! -d /sys/fs/cgroup/kx/shimtask ] && [ "$(counter cids_in_use)" = 0 ]; then
+	ok "the shim's task deleted: QEMU gone, its cgroup removed, its CID freed"
+else
+	not_ok "the shim's task deleted leaves nothing" "QEMU: $(kill -0 "$qs" 2>&1 && echo running)" \
+		"$(ls -d /sys/fs/cgroup/kx/shimtask 2>&1)" "CIDs leased: $(counter cids_in_use)"
+fi
+kill "$cpid"; wait "$cpid" 2>/dev/null
+rmdir /sys/fs/cgroup/kx 2>/dev/null
+
 # the module's templates go, so that it can be unloaded after the tests
 rt template destroy --all >/dev/null 2>&1
 [ "$(counter templates)" = 0 ] && ok "template destroy --all: none left in the module" ||
