@@ -56,16 +56,21 @@ add_module() { # relpath
 	cp "$moddir/$rel" "$stage/lib/modules/$name"
 	echo "$name" >> "$stage/lib/modules/load-order"
 }
+# module_rel NAME: its path in modules.dep; nothing for one built into the kernel
+# (nothing to load); fails when the kernel has neither
+module_rel() {
+	local rel
+	rel=$(grep -E "/$1\.ko(\.xz|\.zst)?:" "$moddir/modules.dep" | head -n 1 | cut -d: -f1)
+	if [ -z "$rel" ] && ! grep -qE "/$1\.ko" "$moddir/modules.builtin" 2>/dev/null; then
+		echo "mkguest: module $1 not found for $kver" >&2
+		return 1
+	fi
+	echo "$rel"
+}
 grep -v '^#' "$here/modules.list" | while read -r m; do
 	[ -n "$m" ] || continue
-	rel=$(grep -E "/$m\.ko(\.xz|\.zst)?:" "$moddir/modules.dep" | head -n 1 | cut -d: -f1)
-	if [ -z "$rel" ]; then
-		# built into the kernel: nothing to load
-		grep -qE "/$m\.ko" "$moddir/modules.builtin" 2>/dev/null && continue
-		echo "mkguest: module $m not found for $kver" >&2
-		exit 1
-	fi
-	add_module "$rel"
+	rel=$(module_rel "$m") || exit 1
+	[ -z "$rel" ] || add_module "$rel"
 done
 
 # Modules on demand: in lib/modules/ondemand with what they need (not loaded at
@@ -88,12 +93,8 @@ od_order() { # relpath: its files, dependencies first, once each, not the boot's
 }
 grep -v '^#' "$here/modules-ondemand.list" | while read -r m; do
 	[ -n "$m" ] || continue
-	rel=$(grep -E "/$m\.ko(\.xz|\.zst)?:" "$moddir/modules.dep" | head -n 1 | cut -d: -f1)
-	if [ -z "$rel" ]; then
-		grep -qE "/$m\.ko" "$moddir/modules.builtin" 2>/dev/null && continue
-		echo "mkguest: module $m not found for $kver" >&2
-		exit 1
-	fi
+	rel=$(module_rel "$m") || exit 1
+	[ -n "$rel" ] || continue
 	od_files=
 	od_order "$rel"
 	echo "$(echo "$m" | tr - _)$od_files" >> "$od/deps"

@@ -22,19 +22,10 @@ PAUSE_IMAGE=localhost/katasbx-selftest/pause:1
 BUSYBOX_IMAGE=localhost/katasbx-selftest/busybox:1
 # the pods' cgroup_parent is /kubepods/pod$CG_TAG-NAME (kubelet makes /kubepods/podUID)
 CG_TAG=kxcri$$
-pass=0
-fail=0
-skip=0
-n=0
 cpid=
 netns_made=
 
-ok() { n=$((n + 1)); pass=$((pass + 1)); echo "ok $n - $1"; }
-not_ok() {
-	n=$((n + 1)); fail=$((fail + 1)); echo "not ok $n - $1"
-	shift
-	for l in "$@"; do echo "#   $l"; done
-}
+. "$here/selftests/lib/tap.sh"
 summary() { echo "cri: $pass passed, $fail failed, $skip skipped"; }
 
 # processes of this run: shims and QEMUs name $WORK in their command lines

@@ -440,15 +440,6 @@ def t_run_web():
             diag.append(f"the retry (attempt 1), as kubelet's, made pod {sid[:12]}")
         except grpc.RpcError as e2:
             diag.append(f"the retry (attempt 1) failed too: {rpc_error(e2)}")
-            if not os.path.exists(SHIM_NS):
-                # an operator's workaround, so that the other tests still run
-                os.makedirs(SHIM_NS, 0o700)
-                cfg.metadata.attempt = 2
-                try:
-                    sid = run_pod("web", cfg)
-                    diag.append(f"with {SHIM_NS} made by hand, attempt 2 made pod {sid[:12]}")
-                except grpc.RpcError as e3:
-                    diag.append(f"with {SHIM_NS} made by hand, attempt 2 failed: {rpc_error(e3)}")
         raise Fail(*diag)
     check(fresh, f"{SHIM_ROOT} existed before the first pod: the fresh-root case is not tested")
     return sid[:12]

@@ -6,9 +6,7 @@ RT=${RT:-$here/build/bin/katasbx-runtime}
 GUEST_RELEASE=$(cat "$here/build/guest/kernel-release")
 WORK=$(mktemp -d "/tmp/katasbx-${SUITE:-e2e}.XXXXXX")
 ROOT=$WORK/state
-pass=0
-fail=0
-n=0
+. "$here/selftests/lib/tap.sh"
 
 rt() { "$RT" --root "$ROOT" "$@"; }
 
@@ -18,13 +16,6 @@ cleanup() {
 	rm -rf "$WORK"
 }
 trap cleanup EXIT
-
-ok() { n=$((n + 1)); pass=$((pass + 1)); echo "ok $n - $1"; }
-not_ok() {
-	n=$((n + 1)); fail=$((fail + 1)); echo "not ok $n - $1"
-	shift
-	for l in "$@"; do echo "#   $l"; done
-}
 
 # boot_of ID: how ID's sandbox started, from its state.json ("clone:KEY", "warm:KEY", "cold")
 boot_of() { sed -n 's/.*"boot":"\([^"]*\)".*/\1/p' "$ROOT/$1/state.json" 2>/dev/null; }

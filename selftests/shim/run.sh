@@ -10,18 +10,10 @@ RUNTIME=io.containerd.katasbx.v2
 GUEST_RELEASE=$(cat "$here/build/guest/kernel-release" 2>/dev/null)
 WORK=$(mktemp -d /tmp/katasbx-shim.XXXXXX)
 SOCK=$WORK/containerd.sock
-pass=0
-fail=0
-n=0
 cpid=
 
-ok() { n=$((n + 1)); pass=$((pass + 1)); echo "ok $n - $1"; }
-not_ok() {
-	n=$((n + 1)); fail=$((fail + 1)); echo "not ok $n - $1"
-	shift
-	for l in "$@"; do echo "#   $l"; done
-}
-summary() { echo "shim: $pass passed, $fail failed${skip:+, $skip skipped}"; }
+. "$here/selftests/lib/tap.sh"
+summary() { echo "shim: $pass passed, $fail failed$([ "$skip" -gt 0 ] && echo ", $skip skipped")"; }
 
 # processes of this run: shims and QEMUs name $WORK in their command lines
 leftovers() { pgrep -f "(containerd-shim-katasbx-v2|qemu-system).*$WORK" 2>/dev/null; }
@@ -548,7 +540,7 @@ inhost() { nsenter --net="/run/netns/$NETNS-host" "$@"; }
 # machine has no CNI setup of its own (which this test leaves alone).
 if [ -e /etc/cni/net.d ] || { [ -e /opt/cni/bin ] && [ ! -x /opt/cni/bin/bridge ]; }; then
 	echo "ok $((n + 1)) - ctr run --cni # SKIP this machine has a CNI setup of its own (/etc/cni/net.d or /opt/cni/bin)"
-	n=$((n + 1)); skip=$((${skip:-0} + 1))
+	n=$((n + 1)); skip=$((skip + 1))
 elif [ ! -x /usr/lib/cni/bridge ]; then
 	not_ok "ctr run --cni" "Debian's containernetworking-plugins are missing: sh scripts/install-deps.sh test"
 else
