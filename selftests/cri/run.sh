@@ -63,7 +63,7 @@ cleanup() {
 trap cleanup EXIT
 
 bail() { not_ok "$@"; summary; exit 1; }
-for tool in containerd ctr gcc ip nsenter; do
+for tool in containerd ctr gcc ip jq nsenter; do
 	command -v $tool >/dev/null || bail "$tool is installed" "run: sh scripts/install-deps.sh test"
 done
 $PY -c 'import grpc, grpc_tools.protoc' 2>/dev/null ||
@@ -98,15 +98,14 @@ ip -n "$NETNS" link set lo up
 innet() { nsenter --net="/run/netns/$NETNS" "$@"; }
 STREAM_PORT=$(innet $PY -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 mkdir -p "$WORK/cni" "$WORK/ipam" "$WORK/logs"
-cat >"$WORK/cni/10-kxcri.conflist" <<JSON
-{ "cniVersion": "1.0.0", "name": "kxcri",
-  "plugins": [
-    { "type": "bridge", "bridge": "kxcri0", "isGateway": true, "ipMasq": false, "hairpinMode": true,
-      "ipam": { "type": "host-local", "dataDir": "$WORK/ipam",
-                "ranges": [ [ { "subnet": "$SUBNET.0/24" } ] ],
-                "routes": [ { "dst": "0.0.0.0/0" } ] } },
-    { "type": "portmap", "capabilities": { "portMappings": true } } ] }
-JSON
+# Documentation/kubernetes.md's conflist (after its cri-cni marker), with this run's
+# network name, bridge, subnet and host-local data directory
+sed -n '/^<!-- cri-cni/,/^```$/p' "$here/Documentation/kubernetes.md" | sed '1,2d;$d' |
+	jq --arg s "$SUBNET.0/24" --arg d "$WORK/ipam" '.name = "kxcri" |
+		.plugins[0].bridge = "kxcri0" | .plugins[0].ipam.ranges = [[{"subnet": $s}]] |
+		.plugins[0].ipam.dataDir = $d' >"$WORK/cni/10-kxcri.conflist" 2>"$WORK/err" &&
+	jq -e '.plugins[1].type == "portmap"' "$WORK/cni/10-kxcri.conflist" >/dev/null ||
+	bail "Documentation/kubernetes.md has the CNI conflist (after <!-- cri-cni)" "$(cat "$WORK/err")"
 
 # The runtimes as Documentation/kubernetes.md tells an operator to configure them:
 # its block after the cri-config marker, as it is (runc stays the default, katasbx
