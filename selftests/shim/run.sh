@@ -317,6 +317,17 @@ else
 	not_ok "ctr run --memory-limit on the host" "limit: $lim" "$(cat "$WORK/out")"
 fi
 kill_and_remove memcg
+# a systemd driver's cgroupsPath (containerd's CRI forms it under a .slice parent): refused,
+# naming it, with nothing made
+run --cgroup=kubepods-pod1.slice:cri-containerd:sd sd true >"$WORK/out" 2>&1; rc=$?
+c container rm sd >/dev/null 2>&1
+if [ $rc -ne 0 ] && grep -q "systemd's slice:prefix:name" "$WORK/out" &&
+	[ -z "$(find /sys/fs/cgroup -maxdepth 6 -name '*slice:cri-containerd:sd')" ] &&
+	[ ! -e "$WORK/shim/default/sd" ] && [ -z "$(pgrep -f "qemu-system.*$WORK/shim/default/sd/")" ]; then
+	ok "a systemd cgroupsPath is refused with a clear error, nothing made ($(grep -o "is systemd's slice:prefix:name ([^)]*)" "$WORK/out"))"
+else
+	not_ok "a systemd cgroupsPath refused" "rc=$rc $(tail -n 2 "$WORK/out")"
+fi
 sleep 1
 kill "$epid" 2>/dev/null
 wait "$epid" 2>/dev/null

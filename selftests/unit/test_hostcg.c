@@ -126,6 +126,15 @@ static void test_bad_paths(void **state)
 	assert_non_null(strstr(err.msg, "\"slice:prefix:name\""));
 	assert_int_equal(kx_hostcg_systemd_check("system.slice:kx:c1", &err), -1);
 	assert_non_null(strstr(err.msg, "--systemd-cgroup"));
+	/* containerd's CRI under a kubelet with the systemd driver: what the shim refuses */
+	assert_true(kx_hostcg_is_systemd_path("kubepods-burstable-pod1.slice:cri-containerd:c1"));
+	assert_false(kx_hostcg_is_systemd_path("/kubepods/pod1/c1"));
+	assert_false(kx_hostcg_is_systemd_path("a:b:c"));
+	assert_false(kx_hostcg_is_systemd_path("x.slice:a:b:c"));
+	assert_false(kx_hostcg_is_systemd_path("k/x.slice:a:b"));
+	assert_false(kx_hostcg_is_systemd_path("x.slice:a:"));
+	assert_false(kx_hostcg_is_systemd_path(".slice:a:b"));
+	assert_false(kx_hostcg_is_systemd_path(NULL));
 }
 
 static void test_record(void **state)

@@ -293,6 +293,15 @@ int kx_hostcg_systemd_check(const char *cgroups_path, struct kx_err *err)
 			   "not supported yet; leave the flag out for a cgroupfs path");
 }
 
+bool kx_hostcg_is_systemd_path(const char *cgroups_path)
+{
+	const char *p = cgroups_path ? cgroups_path : "";
+	const char *c1 = strchr(p, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+
+	return c2 && !strchr(c2 + 1, ':') && !strchr(p, '/') && c1 - p > 6 &&
+	       !strncmp(c1 - 6, ".slice", 6) && c2[1];
+}
+
 static bool is_v1(const struct kx_hostcg_dir *d, const char *ctrl)
 {
 	return d->name[0] && list_has(d->name, ',', ctrl);

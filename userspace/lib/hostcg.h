@@ -69,6 +69,12 @@ int kx_hostcg_resolve(const char *cgroups_path, const char *id, struct kx_hostcg
  * placing a sandbox through systemd needs it.
  */
 int kx_hostcg_systemd_check(const char *cgroups_path, struct kx_err *err);
+/*
+ * Whether a cgroupsPath is systemd's "NAME.slice:prefix:name", as
+ * containerd's CRI forms it under a kubelet with the systemd driver
+ * (cgroup_parent a .slice): the shim, told no driver, refuses it.
+ */
+bool kx_hostcg_is_systemd_path(const char *cgroups_path);
 
 /*
  * Make the cgroup with @lim: missing parents made, controllers enabled on the

@@ -214,6 +214,13 @@ void m_create(void *ctx, const struct ttrpc_request_info *rq, struct ttrpc_reply
 		goto fail;
 	}
 	have_spec = true;
+	if (cfg.host_cgroups && kx_hostcg_is_systemd_path(spec.cgroups_path)) {
+		ttrpc_reply_error(rp, TTRPC_INVALID_ARGUMENT, "task %s: linux.cgroupsPath \"%s\" is "
+				  "systemd's slice:prefix:name (a systemd cgroup driver): the shim "
+				  "places sandboxes by cgroupfs paths; run kubelet and containerd with "
+				  "the cgroupfs driver", r->id, kx_quoted(spec.cgroups_path, q, sizeof(q)));
+		goto fail;
+	}
 	/* a terminal: a pty in the guest, its output on stdout; stderr stays empty */
 	if (r->terminal)
 		spec.process->terminal = true;
