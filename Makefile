@@ -40,10 +40,10 @@ SHIM_SRCS := $(wildcard userspace/shim/*.c)
 BENCH_SRCS := $(wildcard userspace/bench/*.c)
 AGENT_SRCS := $(wildcard agent/*.c)
 # The agent shares the wire code, the Network check, paths in a root, the hook
-# runner, the cgroup file rule and the mount options with the host.
+# runner, the cgroup file rule, the mount options and the id rule with the host.
 AGENT_SHARED := userspace/lib/ttrpc.c userspace/lib/kx_error.c userspace/lib/net/netcheck.c \
 		userspace/lib/rootpath.c userspace/lib/hookexec.c userspace/lib/cgfile.c \
-		userspace/lib/mountopt.c
+		userspace/lib/mountopt.c userspace/lib/kx_id.c
 
 HOST_LIBS  := -ljson-c -lprotobuf-c -lmnl -linih
 AGENT_LIBS := -lseccomp -lprotobuf-c -lmnl

@@ -14,12 +14,13 @@
 
 #include "agent.pb-c.h"
 #include "kx_error.h"
+#include "kx_id.h"
 #include "ttrpc.h"
 
 #define AGENT_VERSION "0.1"
 #define AGENT_RUN_DIR "/run/katasbx/c"
 #define AGENT_CGROUP_DIR "/sys/fs/cgroup/katasbx"
-#define AGENT_ID_MAX 128
+#define AGENT_ID_MAX KX_ID_MAX
 
 /* Short names for the generated protobuf types. */
 typedef Katasbx__Agent__V1__Process pb_process;
@@ -45,7 +46,6 @@ const char *cmdline_get(const char *key);
 /* "mod.param=value" words as a finit_module parameter string (- and _ equal). */
 size_t cmdline_module_params(const char *mod, char *out, size_t outlen);
 
-bool valid_id(const char *id);
 int64_t now_ms(void);
 int write_file(const char *path, const char *data);
 /* Reads up to len-1 bytes of a small file and NUL-terminates; -1 on error. */

@@ -46,7 +46,7 @@ struct container *container_get(const struct call *call, const char *id, int *re
 {
 	struct container *c;
 
-	if (!valid_id(id)) {
+	if (!kx_id_valid(id)) {
 		*ret = reply_err(call, TTRPC_INVALID_ARGUMENT, "container id invalid");
 		return NULL;
 	}
@@ -439,7 +439,7 @@ static int join_namespaces(const pb_create_req *r, int fd[N_JOIN], char *msg, si
 
 	if (!r->ns_container[0] || !(want[0] || want[1] || want[2] || want[3]))
 		return 0;
-	s = valid_id(r->ns_container) ? container_find(r->ns_container) : NULL;
+	s = kx_id_valid(r->ns_container) ? container_find(r->ns_container) : NULL;
 	if (!s || !s->init || s->init->pid <= 0 || s->init->state == PROC_EXITED)
 		return snprintf(msg, len, "container %.140s, whose namespaces to join, is not running",
 				r->ns_container), -1;
@@ -468,7 +468,7 @@ int container_create(const struct call *call, const pb_create_req *r)
 	int sv[2] = { -1, -1 }, nsfd[N_JOIN] = { -1, -1, -1, -1 }, netns = -1, ret;
 	void *filter = NULL;
 
-	if (!valid_id(r->container_id))
+	if (!kx_id_valid(r->container_id))
 		return reply_err(call, TTRPC_INVALID_ARGUMENT, "container id \"%.140s\" invalid",
 				 r->container_id);
 	if (container_find(r->container_id))
@@ -664,7 +664,7 @@ int container_exec(const struct call *call, const char *id, const char *exec_id,
 
 	for (size_t i = 0; i < N_EXEC_NS; i++)
 		nsfd[i] = -1;
-	if (!valid_id(id) || !valid_id(exec_id))
+	if (!kx_id_valid(id) || !kx_id_valid(exec_id))
 		return reply_err(call, TTRPC_INVALID_ARGUMENT, "container or exec id invalid");
 	c = container_find(id);
 	if (!c)
@@ -912,7 +912,7 @@ int container_signal(const struct call *call, const char *id, const char *exec_i
 	struct container *c;
 	struct process *p;
 
-	if (!valid_id(id) || (*exec_id && !valid_id(exec_id)))
+	if (!kx_id_valid(id) || (*exec_id && !kx_id_valid(exec_id)))
 		return reply_err(call, TTRPC_INVALID_ARGUMENT, "container or exec id invalid");
 	if (sig > 64)
 		return reply_err(call, TTRPC_INVALID_ARGUMENT, "signal %u invalid", sig);

@@ -39,7 +39,7 @@ static struct process *lookup(const struct call *call, const char *cid, const ch
 	struct container *c;
 	struct process *p;
 
-	if (!valid_id(cid) || (*eid && !valid_id(eid))) {
+	if (!kx_id_valid(cid) || (*eid && !kx_id_valid(eid))) {
 		reply_err(call, TTRPC_INVALID_ARGUMENT, "container or exec id invalid");
 		return NULL;
 	}

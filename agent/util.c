@@ -170,25 +170,6 @@ size_t cmdline_module_params(const char *mod, char *out, size_t outlen)
 
 /* ---- misc ---- */
 
-bool valid_id(const char *id)
-{
-	size_t n;
-
-	if (!id || !((id[0] >= 'A' && id[0] <= 'Z') || (id[0] >= 'a' && id[0] <= 'z') ||
-		     (id[0] >= '0' && id[0] <= '9')))
-		return false;
-	for (n = 1; id[n]; n++) {
-		char ch = id[n];
-
-		if (n >= AGENT_ID_MAX)
-			return false;
-		if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
-		      (ch >= '0' && ch <= '9') || ch == '_' || ch == '.' || ch == '-'))
-			return false;
-	}
-	return true;
-}
-
 int64_t now_ms(void)
 {
 	struct timespec ts;

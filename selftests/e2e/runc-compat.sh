@@ -71,6 +71,8 @@ else
 	not_ok "an orphan holding stdout: run ends with the init" "runc: exit $rrc, $(cat "$WORK/r.out")" \
 		"katasbx: exit $krc (124: still running after 120 s), $(cat "$WORK/k.out") $(tail -n 2 "$WORK/kx.err")"
 fi
+# runc's id characters, + among them, on both sides of the channel (the agent took fewer)
+same "id+plus.dot_under" "$A = [\"echo\", \"an id with + . _\"]"
 same no-ipc-namespace ".linux.namespaces |= map(select(.type != \"ipc\")) | $A = [\"echo\", \"ipc shared\"]"
 refused args-not-found "$A = [\"nope\"]" 'exec: "nope": executable file not found in $PATH'
 refused args-absent "$A = [\"/nope\"]" 'exec: "/nope": stat /nope: No such file or directory'

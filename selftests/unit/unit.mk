@@ -28,7 +28,7 @@ endef
 
 $(eval $(call unit_test,oci,$(wildcard userspace/lib/oci*.c) userspace/lib/vmsize.c userspace/lib/cgfile.c userspace/lib/fsutil.c userspace/lib/log.c userspace/lib/kx_error.c))
 $(eval $(call unit_test,ttrpc,userspace/lib/ttrpc.c userspace/lib/kx_error.c))
-$(eval $(call unit_test,state,userspace/lib/state.c userspace/lib/hostcg.c userspace/lib/hooks.c userspace/lib/hookexec.c $(wildcard userspace/lib/oci*.c) userspace/lib/cgfile.c userspace/lib/fsutil.c userspace/lib/signals.c userspace/lib/config.c userspace/lib/log.c userspace/lib/vmm/hostcaps.c $(wildcard userspace/lib/net/*.c) userspace/lib/kx_error.c))
+$(eval $(call unit_test,state,userspace/lib/state.c userspace/lib/kx_id.c userspace/lib/hostcg.c userspace/lib/hooks.c userspace/lib/hookexec.c $(wildcard userspace/lib/oci*.c) userspace/lib/cgfile.c userspace/lib/fsutil.c userspace/lib/signals.c userspace/lib/config.c userspace/lib/log.c userspace/lib/vmm/hostcaps.c $(wildcard userspace/lib/net/*.c) userspace/lib/kx_error.c))
 $(eval $(call unit_test,vmm,$(LIB_SRCS)))
 $(eval $(call unit_test,kxdev,userspace/lib/kxdev.c userspace/lib/kx_error.c))
 $(eval $(call unit_test,ttrpc_server,userspace/lib/ttrpc_server.c userspace/lib/ttrpc.c userspace/lib/sockets.c userspace/lib/kx_error.c))

@@ -26,25 +26,6 @@ static const char *const status_names[] = {
 	[KX_STATUS_PAUSED] = "paused",
 };
 
-bool kx_id_valid(const char *id)
-{
-	size_t i, n = id ? strlen(id) : 0;
-
-	if (n == 0 || n > KX_ID_MAX || !strcmp(id, ".") || !strcmp(id, ".."))
-		return false;
-	for (i = 0; i < n; i++) {
-		char c = id[i];
-		bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-			     (c >= '0' && c <= '9');
-
-		if (alnum)
-			continue;
-		if (i == 0 || !strchr("_.+-", c))
-			return false;
-	}
-	return true;
-}
-
 bool kx_status_live(enum kx_status s)
 {
 	return s == KX_STATUS_CREATED || s == KX_STATUS_RUNNING || s == KX_STATUS_PAUSED;

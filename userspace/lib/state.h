@@ -14,8 +14,8 @@
 
 #include "fsutil.h"
 #include "kx_error.h"
+#include "kx_id.h"
 
-#define KX_ID_MAX 128
 #define KX_DEFAULT_ROOT "/run/katasbx"
 
 enum kx_status {
@@ -46,9 +46,6 @@ struct kx_state {
 	char *annotations_json;		/* owned; "{}" when none */
 };
 
-/* [A-Za-z0-9][A-Za-z0-9_.+-]{0,127}, not "." or "..". */
-#define KX_ID_RULE "use 1-128 of [A-Za-z0-9_.+-], starting with a letter or digit"
-bool kx_id_valid(const char *id);
 const char *kx_status_name(enum kx_status s);
 /* created, running or paused: its monitor runs, and its VM holds the container */
 bool kx_status_live(enum kx_status s);
