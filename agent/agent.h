@@ -100,6 +100,14 @@ void defer_free(void (*fn)(void *), void *p);
 void modules_load(int rootfd);
 /* The agent run as /sbin/modprobe by the kernel: the modules on demand. */
 int modprobe_main(int argc, char **argv);
+/*
+ * The files that load want (a module's name, or an alias of one as the kernel
+ * asks: "rtnl-link-bridge") among the modules on demand in the directory
+ * odfd (its "aliases" and "deps"), in load order, space-separated in files;
+ * the module's name in mod. 0, ENOENT when it is not there.
+ */
+int ondemand_files(int odfd, const char *want, char *mod, size_t mod_len, char *files,
+		   size_t files_len);
 
 /* ---- net.c: container networks ---- */
 

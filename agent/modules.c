@@ -129,19 +129,50 @@ static void ondemand_module(int odfd, const char *want, char *mod, size_t len)
 		snprintf(mod, len, "%s", norm);
 }
 
+int ondemand_files(int odfd, const char *want, char *mod, size_t mod_len, char *files,
+		   size_t files_len)
+{
+	char line[4096], *tok, *save;
+	int ret = ENOENT;
+	FILE *f;
+	int fd;
+
+	ondemand_module(odfd, want, mod, mod_len);
+	fd = openat(odfd, "deps", O_RDONLY | O_CLOEXEC);
+	f = fd >= 0 ? fdopen(fd, "r") : NULL;
+	if (!f && fd >= 0)
+		close(fd);
+	while (f && ret && fgets(line, sizeof(line), f)) {
+		tok = strtok_r(line, " \n", &save);
+		if (!tok || strcmp(tok, mod))
+			continue;
+		ret = 0;
+		files[0] = '\0';
+		while ((tok = strtok_r(NULL, " \n", &save))) {
+			size_t used = strlen(files);
+
+			if (snprintf(files + used, files_len - used, "%s%s", used ? " " : "", tok) >=
+			    (int)(files_len - used))
+				ret = ENAMETOOLONG;
+		}
+	}
+	if (f)
+		fclose(f);
+	return ret;
+}
+
 /*
  * The agent as /sbin/modprobe, run by the kernel (request_module: "modprobe
- * -q -- NAME") in the initramfs's root, which the agent keeps when it has
- * modules on demand: NAME's files from lib/modules/ondemand/deps, its
- * dependencies first. Exit 0 once loaded, 1 when it is not there or fails.
+ * -q -- NAME") in PID 1's root, where the agent keeps the initramfs when it
+ * has modules on demand: NAME's files (ondemand_files), loaded in order.
+ * Exit 0 once loaded, 1 when it is not there or fails.
  */
 int modprobe_main(int argc, char **argv)
 {
-	char line[4096], mod[128], name[128], *tok, *save;
+	char mod[128], name[128], files[4096], *tok, *save;
 	const char *want = NULL;
-	bool quiet = false, found = false;
-	int odfd, err = 0;
-	FILE *f;
+	bool quiet = false;
+	int odfd, err;
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--")) {
@@ -165,23 +196,19 @@ int modprobe_main(int argc, char **argv)
 			fprintf(stderr, "modprobe: %s: the guest has no modules on demand\n", want);
 		return 1;
 	}
-	ondemand_module(odfd, want, mod, sizeof(mod));
-	f = fdopen(openat(odfd, "deps", O_RDONLY | O_CLOEXEC), "r");
-	while (f && !found && fgets(line, sizeof(line), f)) {
-		tok = strtok_r(line, " \n", &save);
-		if (!tok || strcmp(tok, mod))
-			continue;
-		found = true;
-		while (!err && (tok = strtok_r(NULL, " \n", &save)))
-			err = insmod_at(odfd, tok, name, sizeof(name));
+	err = ondemand_files(odfd, want, mod, sizeof(mod), files, sizeof(files));
+	if (err == ENOENT) {
+		if (!quiet)
+			fprintf(stderr, "modprobe: %s (%s): not among the guest's modules\n", want, mod);
+		close(odfd);
+		return 1;
 	}
-	if (f)
-		fclose(f);
+	for (tok = err ? NULL : strtok_r(files, " ", &save); tok && !err;
+	     tok = strtok_r(NULL, " ", &save))
+		err = insmod_at(odfd, tok, name, sizeof(name));
 	close(odfd);
-	if (!found || err) {
-		if (!quiet || err)
-			fprintf(stderr, "modprobe: %s (%s): %s\n", want, mod,
-				found ? strerror(err) : "not among the guest's modules");
+	if (err) {
+		fprintf(stderr, "modprobe: %s (%s): %s\n", want, mod, strerror(err));
 		return 1;
 	}
 	return 0;

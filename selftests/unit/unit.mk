@@ -38,6 +38,7 @@ $(eval $(call unit_test,hostcg,$(LIB_SRCS)))
 $(eval $(call unit_test,netcheck,userspace/lib/net/netcheck.c))
 $(eval $(call unit_test,net_late,$(wildcard userspace/lib/net/*.c) userspace/lib/log.c userspace/lib/kx_error.c))
 $(eval $(call unit_test,agent_net,agent/net.c userspace/lib/net/netcheck.c))
+$(eval $(call unit_test,agent_modules,agent/modules.c))
 
 $(BUILD)/obj/san/%.o: %.c $(GEN_HDRS)
 	@mkdir -p $(dir $@)
