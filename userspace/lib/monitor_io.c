@@ -25,6 +25,7 @@
 
 #define READ_CHUNK (64 * 1024)
 
+/* A slot for a request's answer; its index, -1 when all are taken. */
 static int add_pending(struct mon *m, enum pending_kind kind, int proc, uint32_t stream,
 		       int client, uint32_t client_stream)
 {
@@ -33,7 +34,7 @@ static int add_pending(struct mon *m, enum pending_kind kind, int proc, uint32_t
 	for (i = 0; i < MAX_PENDING; i++) {
 		if (m->pend[i].kind == P_NONE) {
 			m->pend[i] = (struct pending){ kind, proc, stream, client, client_stream };
-			return 0;
+			return i;
 		}
 	}
 	return -1;
@@ -44,14 +45,18 @@ int agent_send_proc(struct mon *m, const char *method, const ProtobufCMessage *m
 {
 	struct kx_err err;
 	uint32_t stream = m->b.agent.next_stream;
+	int slot;
 
 	m->b.agent.next_stream += 2;
-	if (add_pending(m, kind, proc, stream, client, client_stream)) {
+	slot = add_pending(m, kind, proc, stream, client, client_stream);
+	if (slot < 0) {
 		kx_log(KX_LOG_ERROR, "too many outstanding agent requests");
 		return -1;
 	}
 	if (ttrpc_send_request(&m->b.agent, stream, KX_AGENT_SERVICE, method, msg, 0, &err)) {
 		kx_log(KX_LOG_ERROR, "%s: %s", method, err.msg);
+		/* no answer comes to a request that was not sent: its slot is free again */
+		m->pend[slot].kind = P_NONE;
 		return -1;
 	}
 	return 0;
