@@ -282,8 +282,9 @@ static void report_ready(int fd, const char *msg)
 	if (fd < 0)
 		return;
 	n = snprintf(line, sizeof(line), "%s\n", msg);
+	/* a creator gone before the line is read: nothing to tell, the pipe closed all the same */
 	if (write(fd, line, n) < 0)
-		return;
+		kx_debug("report to the creator: %s", strerror(errno));
 	close(fd);
 }
 

@@ -151,9 +151,15 @@ static int wait_forwarding(const struct kx_config *cfg, const char *id, const ch
 		return fail("exec: pipe: %s", strerror(errno));
 	}
 	sfd = signalfd(-1, mask, SFD_CLOEXEC);	/* the thread inherits the mask */
-	if (sfd < 0 || pthread_create(&th, NULL, wait_exec, &w)) {
+	if (sfd < 0 || (errno = pthread_create(&th, NULL, wait_exec, &w))) {
+		int e = errno;
+
+		if (sfd >= 0)
+			close(sfd);
+		close(w.done[0]);
+		close(w.done[1]);
 		sigprocmask(SIG_SETMASK, old, NULL);
-		return fail("exec: wait: %s", strerror(errno));
+		return fail("exec: wait: %s", strerror(e));
 	}
 	if (tty_fd >= 0)
 		resize(cfg, id, exec_id, tty_fd);
