@@ -275,8 +275,12 @@ int cmd_start(struct kx_config *cfg, int argc, char **argv)
 	if (kx_state_read(cfg->root, argv[1], &st, &err))
 		return fail("%s", err.msg);
 	lock = kx_state_lock(cfg->root, argv[1], &err);
-	if (lock < 0) {
-		kx_state_clear(&st);
+	kx_state_clear(&st);
+	if (lock < 0)
+		return fail("%s", err.msg);
+	/* read again under the lock: a start or delete before it got it changed it */
+	if (kx_state_read(cfg->root, argv[1], &st, &err)) {
+		close(lock);
 		return fail("%s", err.msg);
 	}
 	s = kx_state_effective(&st);
