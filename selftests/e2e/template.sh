@@ -47,13 +47,13 @@ rt delete --force c4
 # --- invalidation -----------------------------------------------------------------
 cp "$here/build/guest/initrd.img" "$WORK/initrd.img"
 b=$(bundle inv '"true"')
-rt --initrd "$WORK/initrd.img" run --keep --bundle "$b" inv1 </dev/null >/dev/null 2>&1
+rt --initrd "$WORK/initrd.img" run --keep --bundle "$b" inv1 </dev/null >/dev/null 2>"$WORK/inv1.err"
 k1=$(boot_of inv1)
 touch -d '+1 minute' "$WORK/initrd.img"
-rt --initrd "$WORK/initrd.img" run --keep --bundle "$b" inv2 </dev/null >/dev/null 2>&1
+rt --initrd "$WORK/initrd.img" run --keep --bundle "$b" inv2 </dev/null >/dev/null 2>"$WORK/inv2.err"
 k2=$(boot_of inv2)
 [ -n "$k1" ] && [ "${k1#clone:}" != "$k1" ] && [ "${k2#clone:}" != "$k2" ] && [ "$k1" != "$k2" ] \
-	&& ok "a changed initrd makes a new template" || not_ok "initrd invalidation" "$k1 $k2"
+	&& ok "a changed initrd makes a new template" || not_ok "initrd invalidation" "$k1 $k2" "$(cat "$WORK/inv1.err" "$WORK/inv2.err")"
 cp "$here/build/guest/$(basename "$(rt check | sed -n 's/^guest kernel: *//p')")" "$WORK/kernel"
 rt --kernel "$WORK/kernel" --initrd "$WORK/initrd.img" run --keep --bundle "$b" inv3 </dev/null >/dev/null 2>&1
 k3=$(boot_of inv3)
