@@ -383,6 +383,33 @@ else
 	not_ok "a detached pod container" "status=$st boot=$pc2_boot init=$pc2_init" \
 		"binds=$binds shims=$shims" "$(cat "$WORK/out")"
 fi
+# Stats: the sandbox's task answers with its cgroup on the host (the whole VM:
+# its CPU time read before and after brackets the one reported), a pod's
+# container with its cgroup in the guest (a sleep's memory, not the VM's)
+host_cpu_usec() {
+	local f
+	if grep -qw cpu /sys/fs/cgroup/cgroup.controllers 2>/dev/null; then
+		awk '$1 == "usage_usec" { print $2 }' "/sys/fs/cgroup$1/cpu.stat"
+	else
+		f=$(find /sys/fs/cgroup -maxdepth 4 -path "*$1/cpuacct.usage" | head -n 1)
+		echo $(($(cat "$f") / 1000))
+	fi
+}
+before=$(host_cpu_usec /default/pod1 2>/dev/null)
+sb=$(c task metrics --format json pod1 2>&1 | jq -c '[.cpu.usage_usec, .memory.usage]' 2>&1)
+after=$(host_cpu_usec /default/pod1 2>/dev/null)
+pc=$(c task metrics --format json pc2 2>&1 | jq -c '[.cpu.usage_usec, .memory.usage]' 2>&1)
+sb_cpu=$(echo "$sb" | jq '.[0]' 2>/dev/null)
+sb_mem=$(echo "$sb" | jq '.[1]' 2>/dev/null)
+pc_mem=$(echo "$pc" | jq '.[1]' 2>/dev/null)
+if [ -n "$before" ] && [ -n "$after" ] && [ "${sb_cpu:-0}" -ge "$before" ] &&
+	[ "${sb_cpu:-0}" -le "$after" ] && [ "${sb_mem:-0}" -gt $((16 << 20)) ] &&
+	[ "${pc_mem:-0}" -gt 0 ] && [ "${pc_mem:-0}" -lt $((16 << 20)) ]; then
+	ok "Stats: the sandbox's from its host cgroup (cpu $before <= $sb_cpu <= $after usec, memory $sb_mem), its container's from the guest (memory $pc_mem)"
+else
+	not_ok "Stats: the sandbox's host cgroup, the container's guest cgroup" \
+		"host cpu before=$before after=$after" "sandbox: $sb" "container: $pc"
+fi
 # A pod's container with a bind mount of a host directory (CRI's volumes, /etc/hosts ...):
 # bound on the pod's share under .mounts-ID, read-only here, gone with the task.
 out=$(run --rm --annotation=$T=container --annotation=$S=pod1 \

@@ -36,6 +36,10 @@ $(eval $(call unit_test,netlink,userspace/lib/net/netlink.c userspace/lib/net/nl
 $(eval $(call unit_test,pool,$(LIB_SRCS)))
 $(eval $(call unit_test,monitor_io,$(LIB_SRCS)))
 $(eval $(call unit_test,hostcg,$(LIB_SRCS)))
+$(eval $(call unit_test,metrics,userspace/shim/metrics.c $(SHIM_GEN_SRCS) userspace/lib/hostcg.c userspace/lib/fsutil.c userspace/lib/log.c userspace/lib/kx_error.c))
+# the shim's own generated code (containerd's messages) is made before these compile
+$(call obj,host,$(UNIT_DIR)/test_metrics.c userspace/shim/metrics.c) \
+$(call obj,san,$(UNIT_DIR)/test_metrics.c userspace/shim/metrics.c $(SHIM_GEN_SRCS)): $(SHIM_GEN_HDRS)
 $(eval $(call unit_test,netcheck,userspace/lib/net/netcheck.c))
 $(eval $(call unit_test,net_late,$(wildcard userspace/lib/net/*.c) userspace/lib/log.c userspace/lib/kx_error.c))
 $(eval $(call unit_test,agent_net,agent/net.c userspace/lib/net/netcheck.c))

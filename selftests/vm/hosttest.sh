@@ -207,8 +207,11 @@ cpid=$!
 c() { timeout -k 10 400 ctr --address "$SH/c.sock" "$@"; }
 for _ in $(seq 100); do c version >/dev/null 2>&1 && break; sleep 0.2; done
 d5=$(mkcase shimtask "$A = [\"sleep\", \"600\"]")
-c run -d --runtime io.containerd.katasbx.v2 --cgroup /kx/shimtask --rootfs "$d5/rootfs" shimtask \
-	sleep 600 >"$SH/run.out" 2>&1
+# a pod's sandbox (CRI's annotations), whose Stats are its host cgroup's
+c run -d --runtime io.containerd.katasbx.v2 --cgroup /kx/shimtask \
+	--annotation io.kubernetes.cri.container-type=sandbox \
+	--annotation io.kubernetes.cri.sandbox-id=shimtask \
+	--rootfs "$d5/rootfs" shimtask sleep 600 >"$SH/run.out" 2>&1
 qs=$(jq -r .qemu_pid "$SH/k/default/shimtask/state.json" 2>/dev/null)
 out=$(c task exec --exec-id e1 shimtask sh -c 'echo exec over vsock' 2>&1)
 if [ "$out" = "exec over vsock" ] && [ "$(cat "/proc/$qs/cgroup" 2>&1)" = "0::/kx/shimtask" ] &&
@@ -218,6 +221,19 @@ else
 	not_ok "the shim's task on this host" "run: $(tail -n 2 "$SH/run.out")" "exec: $out" \
 		"QEMU $qs: $(cat "/proc/$qs/cgroup" 2>&1)" "CIDs leased: $(counter cids_in_use)" \
 		"$(grep -i katasbx "$SH/containerd.log" | tail -n 4 | cut -c1-200)" "$(diag)"
+fi
+cpu_usec() { awk '$1 == "usage_usec" { print $2 }' /sys/fs/cgroup/kx/shimtask/cpu.stat; }
+before=$(cpu_usec)
+m=$(c task metrics --format json shimtask 2>&1)
+after=$(cpu_usec)
+got=$(echo "$m" | jq -c '[.cpu.usage_usec, .memory.usage, .memory.anon, .pids.current]' 2>&1)
+if [ -n "$before" ] && [ "$(echo "$m" | jq --argjson b "$before" --argjson a "$after" \
+	'.cpu.usage_usec >= $b and .cpu.usage_usec <= $a and .memory.anon > 1048576 and
+	 .memory.usage >= .memory.anon and .pids.current > 1' 2>&1)" = true ]; then
+	ok "the sandbox task's Stats: its host cgroup v2 (cpu $before <= usec <= $after; usage, anon, pids: $got)"
+else
+	not_ok "the sandbox task's Stats from its host cgroup" "host cpu $before .. $after" "$got" \
+		"$(echo "$m" | head -c 400)"
 fi
 c task kill -s SIGKILL shimtask >/dev/null 2>&1
 for _ in $(seq 100); do kill -0 "$qs" 2>/dev/null || break; sleep 0.2; done

@@ -798,7 +798,8 @@ int kx_hostcg_remove(const struct kx_hostcg *cg, struct kx_err *err)
 
 void kx_hostcg_usage(const struct kx_hostcg *cg, struct kx_hostcg_usage *u)
 {
-	u->memory = u->memory_max = u->memory_limit = u->cpu_ns = u->pids = -1;
+	u->memory = u->memory_max = u->memory_limit = u->cpu_ns = u->pids = u->pids_limit = -1;
+	u->swap = u->swap_limit = -1;
 	for (unsigned int i = 0; i < cg->n; i++) {
 		const struct kx_hostcg_dir *d = &cg->d[i];
 		char line[128];
@@ -808,6 +809,9 @@ void kx_hostcg_usage(const struct kx_hostcg *cg, struct kx_hostcg_usage *u)
 			u->memory_max = read_int(d->path, "memory.peak");
 			u->memory_limit = read_int(d->path, "memory.max");
 			u->pids = read_int(d->path, "pids.current");
+			u->pids_limit = read_int(d->path, "pids.max");
+			u->swap = read_int(d->path, "memory.swap.current");
+			u->swap_limit = read_int(d->path, "memory.swap.max");
 			read_line(d->path, "cpu.stat", line, sizeof(line));
 			if (!strncmp(line, "usage_usec ", 11))
 				u->cpu_ns = strtoll(line + 11, NULL, 10) * 1000;
@@ -819,7 +823,29 @@ void kx_hostcg_usage(const struct kx_hostcg *cg, struct kx_hostcg_usage *u)
 		}
 		if (is_v1(d, "cpuacct"))
 			u->cpu_ns = read_int(d->path, "cpuacct.usage");
-		if (is_v1(d, "pids"))
+		if (is_v1(d, "pids")) {
 			u->pids = read_int(d->path, "pids.current");
+			u->pids_limit = read_int(d->path, "pids.max");
+		}
 	}
+}
+
+int kx_hostcg_each(const struct kx_hostcg *cg, const char *file,
+		   void (*fn)(void *ctx, const char *key, uint64_t value), void *ctx)
+{
+	char path[1200], line[256], key[128];
+	unsigned long long v;
+	FILE *f;
+
+	if (!cg->unified || !cg->n)
+		return -1;
+	snprintf(path, sizeof(path), "%s/%s", cg->d[0].path, file);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%127s %llu", key, &v) == 2)
+			fn(ctx, key, v);
+	fclose(f);
+	return 0;
 }

@@ -129,14 +129,27 @@ int kx_hostcg_load(const char *path, struct kx_hostcg *cg, struct kx_err *err);
  */
 int kx_hostcg_remove(const struct kx_hostcg *cg, struct kx_err *err);
 
-/* What the cgroup has used: memory in bytes, CPU in nanoseconds; -1: unknown. */
+/*
+ * What the cgroup has used: memory in bytes, CPU in nanoseconds; -1: unknown,
+ * INT64_MAX: a limit of "max".
+ */
 struct kx_hostcg_usage {
 	int64_t memory;
 	int64_t memory_max;	/* the peak (v1's max_usage_in_bytes, v2's memory.peak) */
 	int64_t memory_limit;
 	int64_t cpu_ns;
 	int64_t pids;
+	int64_t pids_limit;
+	int64_t swap;		/* v2's memory.swap.current, .max */
+	int64_t swap_limit;
 };
 void kx_hostcg_usage(const struct kx_hostcg *cg, struct kx_hostcg_usage *u);
+/*
+ * On a cgroup v2 host, @fn for each "KEY VALUE" line of the cgroup's @file
+ * (memory.stat, cpu.stat, memory.events): 0, or -1 where there is no such
+ * file (a v1 or hybrid host, a controller not enabled).
+ */
+int kx_hostcg_each(const struct kx_hostcg *cg, const char *file,
+		   void (*fn)(void *ctx, const char *key, uint64_t value), void *ctx);
 
 #endif

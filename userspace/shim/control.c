@@ -13,6 +13,7 @@
 #include "containerd/events/task.pb-c.h"
 #include "containerd/task/v2/shim.pb-c.h"
 #include "log.h"
+#include "metrics.h"
 #include "monitor.h"
 #include "monitor.pb-c.h"
 #include "placement.h"
@@ -133,39 +134,28 @@ void m_resume(void *ctx, const struct ttrpc_request_info *rq, struct ttrpc_reply
 }
 
 /*
- * memory.stat's counters into MemoryStat's fields of the same names
- * (containerd's numbers 1 to 31 are memory.stat's keys; the rest are not).
+ * Containerd's cgroups v2 Metrics in an Any. A pod's sandbox task answers
+ * with its sandbox's cgroup on the host, what the whole VM costs (the pause
+ * process in the guest costs nothing); any other task with its container's
+ * cgroup in the guest, what the container uses against its own limits (CRI's
+ * ContainerStats, Update's limits). CRI reads the pod's cgroup on the host
+ * itself (PodSandboxStats), which holds the VM's.
  */
-static void memory_stat(Io__Containerd__Cgroups__V2__MemoryStat *mem,
-			const Katasbx__Agent__V1__StatsContainerResponse *sr)
-{
-	for (size_t i = 0; i < sr->n_memory_stat; i++) {
-		const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field_by_name(
-			mem->base.descriptor, sr->memory_stat[i]->key);
-
-		if (f && f->id <= 31 && f->type == PROTOBUF_C_TYPE_UINT64)
-			*(uint64_t *)((char *)mem + f->offset) = sr->memory_stat[i]->value;
-	}
-}
-
-/* The guest cgroup's counters, as containerd's cgroups v2 Metrics in an Any. */
 void m_stats(void *ctx, const struct ttrpc_request_info *rq, struct ttrpc_reply *rp)
 {
 	Containerd__Task__V2__StatsRequest *r = UNPACK(Containerd__Task__V2__StatsRequest,
 						       containerd__task__v2__stats_request, rq, rp);
 	Containerd__Task__V2__StatsResponse resp = CONTAINERD__TASK__V2__STATS_RESPONSE__INIT;
-	Io__Containerd__Cgroups__V2__Metrics mt = IO__CONTAINERD__CGROUPS__V2__METRICS__INIT;
-	Io__Containerd__Cgroups__V2__PidsStat pids = IO__CONTAINERD__CGROUPS__V2__PIDS_STAT__INIT;
-	Io__Containerd__Cgroups__V2__CPUStat cpu = IO__CONTAINERD__CGROUPS__V2__CPUSTAT__INIT;
-	Io__Containerd__Cgroups__V2__MemoryStat mem = IO__CONTAINERD__CGROUPS__V2__MEMORY_STAT__INIT;
-	Io__Containerd__Cgroups__V2__MemoryEvents ev = IO__CONTAINERD__CGROUPS__V2__MEMORY_EVENTS__INIT;
 	Katasbx__Monitor__V1__ContainerRequest cq = KATASBX__MONITOR__V1__CONTAINER_REQUEST__INIT;
 	Katasbx__Agent__V1__StatsContainerResponse *sr = NULL;
 	Google__Protobuf__Any any = GOOGLE__PROTOBUF__ANY__INIT;
 	char tid[KX_ID_MAX + 1], cid[KX_ID_MAX + 1];
+	struct kx_metrics m;
+	struct kx_hostcg cg;
 	struct task *t;
 	struct kx_err err;
 	uint8_t *buf = NULL;
+	bool sandbox;
 
 	if (!r || !(t = get_task(r->id, NULL, rp)))
 		goto out;
@@ -176,46 +166,28 @@ void m_stats(void *ctx, const struct ttrpc_request_info *rq, struct ttrpc_reply 
 	}
 	snprintf(tid, sizeof(tid), "%s", MON_ID(t));
 	snprintf(cid, sizeof(cid), "%s", MON_CID(t));
+	sandbox = t->is_sandbox;
 	cq.container_id = cid;
 	pthread_mutex_unlock(&lock);
-	if (kx_monitor_call_resp(cfg.root, tid, "Stats", &cq.base,
-				 &katasbx__agent__v1__stats_container_response__descriptor,
-				 (ProtobufCMessage **)&sr, 30000, &err)) {
+	if (sandbox && !kx_placement_cgroup(cfg.root, tid, &cg, &err)) {
+		kx_metrics_from_host(&m, &cg);
+	} else if (kx_monitor_call_resp(cfg.root, tid, "Stats", &cq.base,
+					&katasbx__agent__v1__stats_container_response__descriptor,
+					(ProtobufCMessage **)&sr, 30000, &err)) {
 		ttrpc_reply_error(rp, err.code ? err.code : TTRPC_UNKNOWN, "stats %s: %s", tid,
 				  err.msg);
 		goto out;
+	} else {
+		kx_metrics_from_guest(&m, sr);
 	}
-	pids.current = sr->pids_current;
-	pids.limit = kx_stats_limit(sr->pids_max);
-	cpu.usage_usec = sr->cpu_usage_usec;
-	cpu.user_usec = sr->cpu_user_usec;
-	cpu.system_usec = sr->cpu_system_usec;
-	cpu.nr_periods = sr->cpu_nr_periods;
-	cpu.nr_throttled = sr->cpu_nr_throttled;
-	cpu.throttled_usec = sr->cpu_throttled_usec;
-	memory_stat(&mem, sr);
-	mem.usage = sr->memory_current;
-	mem.usage_limit = kx_stats_limit(sr->memory_max);
-	mem.swap_usage = sr->swap_current;
-	mem.swap_limit = kx_stats_limit(sr->swap_max);
-	mem.max_usage = sr->memory_peak;
-	ev.low = sr->memory_events_low;
-	ev.high = sr->memory_events_high;
-	ev.max = sr->memory_events_max;
-	ev.oom = sr->memory_events_oom;
-	ev.oom_kill = sr->oom_kill;
-	mt.pids = &pids;
-	mt.cpu = &cpu;
-	mt.memory = &mem;
-	mt.memory_events = &ev;
 	any.type_url = "io.containerd.cgroups.v2.Metrics";
-	any.value.len = io__containerd__cgroups__v2__metrics__get_packed_size(&mt);
+	any.value.len = io__containerd__cgroups__v2__metrics__get_packed_size(&m.mt);
 	buf = malloc(any.value.len ? any.value.len : 1);
 	if (!buf) {
 		ttrpc_reply_error(rp, TTRPC_INTERNAL, "out of memory");
 		goto out;
 	}
-	io__containerd__cgroups__v2__metrics__pack(&mt, buf);
+	io__containerd__cgroups__v2__metrics__pack(&m.mt, buf);
 	any.value.data = buf;
 	resp.stats = &any;
 	ttrpc_reply_set(rp, &resp.base);
