@@ -293,6 +293,17 @@ else
 	not_ok "QEMU and monitor in /default/sleeper" "QEMU $q: $(cat "/proc/$q/cgroup" 2>&1 | tr '\n' ' ')" \
 		"monitor $m: $(cat "/proc/$m/cgroup" 2>&1 | tr '\n' ' ')"
 fi
+# the monitor is exec'd (a forked copy of the threaded shim could inherit a held lock)
+mcmd=$(tr '\0' ' ' <"/proc/$m/cmdline" 2>&1)
+mppid=$(awk '{ print $4 }' "/proc/$m/stat" 2>&1)
+if echo "$mcmd" | grep -Eq '^containerd-shim-katasbx-v2 -namespace default (-debug )?monitor sleeper ' &&
+	[ "$(stat -Lc %i "/proc/$m/exe")" = "$(stat -Lc %i "$SHIM")" ] &&
+	tr '\0' ' ' <"/proc/$mppid/cmdline" | grep -q "containerd-shim-katasbx-v2 .*-id sleeper "; then
+	ok "the task's monitor: the shim's child, exec'd as its monitor command ($mcmd)"
+else
+	not_ok "the monitor is exec'd by the shim" "monitor $m: $mcmd" \
+		"parent $mppid: $(tr '\0' ' ' <"/proc/$mppid/cmdline" 2>&1)"
+fi
 c task kill -s SIGKILL sleeper
 for _ in $(seq 100); do
 	st=$(c task ls 2>/dev/null | awk '$1 == "sleeper" { print $3 }')

@@ -55,10 +55,25 @@ static int mount_point(const char *src, const char *path, struct kx_err *err)
 	return 0;
 }
 
+/* share_source "SUBDIR/N" of bind mount N, where kx_share_bind_mounts binds it */
+static int name_mount(const char *subdir, Katasbx__Agent__V1__Mount *m, size_t i,
+		      struct kx_err *err)
+{
+	char rel[300];
+
+	snprintf(rel, sizeof(rel), "%s/%zu", subdir, i);
+	if (*m->share_source)
+		free(m->share_source);
+	m->share_source = strdup(rel);
+	if (!m->share_source)
+		return kx_error(err, ENOMEM, "mount %s", m->destination);
+	return 0;
+}
+
 int kx_share_bind_mounts(const char *share, const char *subdir, const struct kx_spec *spec,
 			 struct kx_err *err)
 {
-	char path[4400], rel[300];
+	char path[4400];
 
 	if (!spec->n_binds)
 		return 0;
@@ -70,17 +85,21 @@ int kx_share_bind_mounts(const char *share, const char *subdir, const struct kx_
 
 		if (!kx_mount_is_bind(m))
 			continue;
-		snprintf(rel, sizeof(rel), "%s/%zu", subdir, i);
-		snprintf(path, sizeof(path), "%s/%s", share, rel);
+		snprintf(path, sizeof(path), "%s/%s/%zu", share, subdir, i);
 		if (mount_point(m->source, path, err) ||
 		    bind_at(m->source, path, kx_mount_has_option(m, "ro"), err))
 			return kx_error_wrap(err, "mount %s", m->destination);
-		if (*m->share_source)
-			free(m->share_source);
-		m->share_source = strdup(rel);
-		if (!m->share_source)
-			return kx_error(err, ENOMEM, "mount %s", m->destination);
+		if (name_mount(subdir, m, i, err))
+			return -1;
 	}
+	return 0;
+}
+
+int kx_share_name_mounts(const char *subdir, const struct kx_spec *spec, struct kx_err *err)
+{
+	for (size_t i = 0; i < spec->n_mounts; i++)
+		if (kx_mount_is_bind(spec->mounts[i]) && name_mount(subdir, spec->mounts[i], i, err))
+			return -1;
 	return 0;
 }
 

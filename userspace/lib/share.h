@@ -28,5 +28,11 @@ int kx_share_setup(const char *vmdir, const struct kx_spec *spec, struct kx_err 
  */
 int kx_share_bind_mounts(const char *share, const char *subdir, const struct kx_spec *spec,
 			 struct kx_err *err);
+/*
+ * Only the names: each bind mount's share_source as kx_share_bind_mounts
+ * sets it, for a spec read again by a process that did not bind them (the
+ * shim's monitor, exec'd after the shim bound its sandbox's).
+ */
+int kx_share_name_mounts(const char *subdir, const struct kx_spec *spec, struct kx_err *err);
 
 #endif

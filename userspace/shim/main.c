@@ -2,6 +2,8 @@
 /*
  * containerd-shim-katasbx-v2 [-namespace NS] [-address A] [-publish-binary B]
  *                            [-id ID] [-bundle DIR] [-debug] start|delete
+ * containerd-shim-katasbx-v2 [-namespace NS] [-debug] monitor ...: a task's
+ * monitor, which the shim execs (task.c).
  * Flags take one or two dashes, as Go's flag package does.
  */
 #include <stdio.h>
@@ -73,6 +75,8 @@ int main(int argc, char **argv)
 		return shim_cmd_start(&o);
 	if (cmd && !strcmp(cmd, "delete"))
 		return shim_cmd_delete(&o);
+	if (cmd && !strcmp(cmd, "monitor"))
+		return shim_cmd_monitor(&o, argc - i - 1, argv + i + 1);
 	fprintf(stderr, "usage: containerd-shim-katasbx-v2 -namespace NS -address A "
 			"-publish-binary B -id ID [-debug] start|delete\n");
 	return 2;

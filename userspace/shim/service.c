@@ -16,7 +16,7 @@
 #include "service.h"
 #include "shim.h"
 
-static const struct shim_opts *opts;
+const struct shim_opts *shim_opts;
 struct kx_config cfg;
 struct task *tasks;
 pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -128,7 +128,7 @@ int shim_serve(const struct shim_opts *o, int listen_fd)
 	struct ttrpc_server *s;
 	struct kx_err err;
 
-	opts = o;
+	shim_opts = o;
 	signal(SIGPIPE, SIG_IGN);
 	if (shim_load_config(&cfg, o->namespace, &err) || kx_config_find_guest(&cfg, &err)) {
 		kx_log(KX_LOG_ERROR, "%s", err.msg);

@@ -79,6 +79,7 @@ struct task {
 
 /* service.c: the table of tasks, under lock; changed is broadcast on each change. */
 extern struct kx_config cfg;
+extern const struct shim_opts *shim_opts;	/* the flags it serves with */
 extern struct task *tasks;
 extern pthread_mutex_t lock;
 extern pthread_cond_t changed;

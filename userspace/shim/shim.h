@@ -35,6 +35,8 @@ int shim_cmd_delete(const struct shim_opts *o);
 /* ROOT for a namespace: $KATASBX_SHIM_ROOT or /run/katasbx-shim, then /NS. */
 int shim_state_root(char *buf, size_t len, const char *ns);
 int shim_load_config(struct kx_config *cfg, const char *ns, struct kx_err *err);
+/* task.c: the "monitor" command, which Create execs for each task (ARGS: see there). */
+int shim_cmd_monitor(const struct shim_opts *o, int argc, char **argv);
 
 /* service.c: serve listen_fd until Shutdown with no task left; the exit status. */
 int shim_serve(const struct shim_opts *o, int listen_fd);

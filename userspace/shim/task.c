@@ -6,9 +6,12 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -19,6 +22,7 @@
 #include "monitor.pb-c.h"
 #include "placement.h"
 #include "service.h"
+#include "share.h"
 #include "shim.h"
 
 static void task_free(struct task *t)
@@ -121,35 +125,100 @@ static int open_stdio(struct task *t)
 	return 0;
 }
 
-static void monitor_child(struct task *t, struct kx_spec *spec, int ready_fd)
+/* In the forked child: "WHAT: the error's description" for Create, with write(2) alone. */
+static void child_say(int fd, const char *what, int e)
 {
-	/* late_net: ctr run --cni configures the task pid's namespace after Create */
-	struct kx_monitor_args a = { .cfg = &cfg, .id = t->id, .spec = spec,
-				     .ready_fd = ready_fd, .late_net = true };
+	const char *desc = strerrordesc_np(e);	/* a constant table, no locale, no lock */
+	struct iovec v[] = { { (void *)what, strlen(what) }, { ": ", 2 },
+			     { (void *)(desc ? desc : "unknown error"), 0 }, { "\n", 1 } };
 
-	struct shim_pod_size size;
+	v[2].iov_len = strlen(v[2].iov_base);
+	if (writev(fd, v, 4) < 0)
+		_exit(255);
+}
 
-	if (t->is_sandbox) {
-		a.share_dir = t->share_dir;
-		a.rootfs_subdir = t->id;
-		a.n_size_for = shim_pod_size(spec->annotations_json, &size);
-		a.size_for = size.p;
-	}
-	struct kx_err err;
-	int ret;
+/*
+ * The task's monitor is a program of its own, this binary's "monitor"
+ * command: the shim's other threads may hold a lock (malloc's, json-c's, the
+ * logger's) when it forks, and such a lock stays taken in the child for ever.
+ * So the child makes only async-signal-safe calls (its session, its signal
+ * mask, its stdio and descriptors) and execs; argv was made before the fork.
+ */
+static void monitor_child(struct task *t, char *const *argv, int ready_fd)
+{
+	sigset_t none;
 
 	setsid();
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);	/* the shim's threads' mask is not the monitor's */
 	/* the shim's sockets (containerd's connections, the listener) are not the monitor's */
 	if (ready_fd > 3)
 		close_range(3, ready_fd - 1, 0);
 	close_range(ready_fd + 1, ~0U, 0);
 	if (open_stdio(t)) {
-		dprintf(ready_fd, "open the task's stdio: %s\n", strerror(errno));
+		child_say(ready_fd, "open the task's stdio", errno);
 		_exit(255);
 	}
+	fcntl(ready_fd, F_SETFD, 0);
+	execv("/proc/self/exe", argv);
+	child_say(ready_fd, "exec the monitor (/proc/self/exe)", errno);
+	_exit(255);
+}
+
+/*
+ * containerd-shim-katasbx-v2 [-namespace NS] [-debug] monitor ID BUNDLE
+ * READY-FD TERMINAL SHARE-DIR: a task's monitor, exec'd by Create with the
+ * task's stdio as its own. The settings and the spec are read again as the
+ * shim read them; TERMINAL is containerd's (1: a pty in the guest), SHARE-DIR
+ * a pod sandbox's share ("" for a standalone task).
+ */
+int shim_cmd_monitor(const struct shim_opts *o, int argc, char **argv)
+{
+	/* late_net: ctr run --cni configures the task pid's namespace after Create */
+	struct kx_monitor_args a = { .cfg = &cfg, .late_net = true };
+	struct shim_pod_size size;
+	struct kx_spec spec;
+	struct kx_err err;
+	char *end;
+	long fd;
+	int ret;
+
+	if (argc != 5 || (fd = strtol(argv[2], &end, 10)) < 3 || *end || fd > INT_MAX) {
+		fprintf(stderr, "usage: containerd-shim-katasbx-v2 [-namespace NS] monitor ID BUNDLE "
+				"READY-FD TERMINAL SHARE-DIR (run by the shim itself)\n");
+		return 2;
+	}
+	a.id = argv[0];
+	a.ready_fd = (int)fd;
+	fcntl(a.ready_fd, F_SETFD, FD_CLOEXEC);
 	kx_log_quiet_stderr();
+	if (shim_load_config(&cfg, o->namespace, &err) || kx_config_find_guest(&cfg, &err) ||
+	    kx_spec_load(argv[1], &spec, &err)) {
+		dprintf(a.ready_fd, "%s\n", err.msg);
+		return 255;
+	}
+	if (!strcmp(argv[3], "1"))
+		spec.process->terminal = true;
+	a.spec = &spec;
+	if (*argv[4]) {
+		char sub[KX_ID_MAX + 16];
+
+		a.share_dir = argv[4];
+		a.rootfs_subdir = a.id;
+		a.n_size_for = shim_pod_size(spec.annotations_json, &size);
+		a.size_for = size.p;
+		/* the shim bound the sandbox's host paths on the share (pod_setup) */
+		if ((shim_pod_mounts(sub, sizeof(sub), NULL, a.id) &&
+		     kx_error(&err, ENAMETOOLONG, "task %s: its mounts' directory", a.id)) ||
+		    kx_share_name_mounts(sub, &spec, &err)) {
+			dprintf(a.ready_fd, "%s\n", err.msg);
+			kx_spec_free(&spec);
+			return 255;
+		}
+	}
 	ret = kx_monitor_run(&a, &err);
-	_exit(ret < 0 ? 255 : ret);
+	kx_spec_free(&spec);
+	return ret < 0 ? 255 : ret;
 }
 
 void m_create(void *ctx, const struct ttrpc_request_info *rq, struct ttrpc_reply *rp)
@@ -161,12 +230,13 @@ void m_create(void *ctx, const struct ttrpc_request_info *rq, struct ttrpc_reply
 	struct kx_spec spec;
 	bool have_spec = false;
 	struct kx_err err;
-	char msg[1200];
+	char msg[1200], ready_s[16], *argv[12];
 	char q[400];
 	void *(*watcher)(void *) = watch_task;
 	int ready[2];
 	pthread_t th;
 	pid_t pid, sb_pid = 0;
+	int n = 0;
 
 	r = containerd__task__v2__create_task_request__unpack(NULL, rq->req->payload.len,
 							      rq->req->payload.data);
@@ -248,10 +318,23 @@ void m_create(void *ctx, const struct ttrpc_request_info *rq, struct ttrpc_reply
 		kx_state_remove(cfg.root, r->id, &err);
 		goto fail;
 	}
+	snprintf(ready_s, sizeof(ready_s), "%d", ready[1]);
+	argv[n++] = "containerd-shim-katasbx-v2";
+	argv[n++] = "-namespace";
+	argv[n++] = (char *)shim_opts->namespace;
+	if (kx_log_debug_enabled())
+		argv[n++] = "-debug";
+	argv[n++] = "monitor";
+	argv[n++] = t->id;
+	argv[n++] = t->bundle;
+	argv[n++] = ready_s;
+	argv[n++] = r->terminal ? "1" : "0";
+	argv[n++] = t->is_sandbox ? t->share_dir : "";
+	argv[n] = NULL;
 	pid = fork();
 	if (pid == 0) {
 		close(ready[0]);
-		monitor_child(t, &spec, ready[1]);
+		monitor_child(t, argv, ready[1]);
 	}
 	close(ready[1]);
 	if (pid < 0) {
