@@ -350,6 +350,11 @@ static void test_unknown_caps(void **state)
 					  "{\"ambient\": [\"CAP_NEW\"]}}", &p, unknown, &err), 0);
 	assert_string_equal(unknown, "CAP_NEW");
 	katasbx__agent__v1__process__free_unpacked(p, NULL);
+	/* an empty name after an unknown one (fuzz_oci found it looping for ever) */
+	assert_int_equal(kx_process_parse("{\"args\": [\"x\"], \"cwd\": \"/\", \"capabilities\": "
+					  "{\"ambient\": [\"CAP_NEW\", \"\"]}}", &p, unknown, &err), 0);
+	assert_string_equal(unknown, "CAP_NEW");
+	katasbx__agent__v1__process__free_unpacked(p, NULL);
 }
 
 /* The request both fronts send: what the spec says, and the namespaces it lacks. */

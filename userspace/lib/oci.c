@@ -171,6 +171,8 @@ static void add_unknown(char list[256], const char *name)
 {
 	size_t n = strlen(list), k = strlen(name);
 
+	if (!k)
+		return;	/* "": nothing to name (and strstr would find it everywhere) */
 	for (const char *p = list; (p = strstr(p, name)); p += k)
 		if ((p == list || p[-1] == ' ') && (p[k] == ' ' || !p[k]))
 			return;
