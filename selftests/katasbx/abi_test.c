@@ -1,13 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Selftests of /dev/katasbx: the ABI (version and features, unknown ioctls,
- * counters) and a bounded loop of random ioctls that must leave no kernel
- * warning behind. Runs inside the test VM as root with the module loaded.
+ * counters) and random ioctls from several threads at once, with clones
+ * mapped and unmapped meanwhile, that must leave no kernel warning behind. Runs inside the test VM as root with the module loaded.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 
 #include "katasbx_util.h"
@@ -116,20 +119,29 @@ static int kmsg_bad(void)
 	return hits;
 }
 
-static int t_random_ioctls(void)
-{
-	const long calls = 100000;
-	struct katasbx_template_create t;
-	uint64_t buf[32], seed = 0x12345678;
-	int kfd = kopen(), base, fd, i;
-	long n;
+#define FUZZ_THREADS 4
+#define FUZZ_CALLS 25000	/* each: 10^5 in all */
+#define FUZZ_PAGES 16
 
-	CHECK(kfd >= 0);
-	CHECK(kmsg_bad() >= 0);
-	CHECK(tpl_create(kfd, 16 * PAGE, 43, &t) == 0);
-	base = dup(0);
-	close(base);
-	for (n = 0; n < calls; n++) {
+struct fuzz_arg {
+	int kfd, tfd, base;
+	uint64_t seed;
+	long maps;		/* the mapper's: clones mapped, written and unmapped */
+	int open_err, tpl_err, map_err;	/* its last failures' errno, said at the end */
+	int slots[3];		/* its fds: the template's, a clone's, the template's source */
+};
+
+static volatile int fuzz_done;
+
+/* Random ioctls on the device and on the template, as t_random_ioctls describes. */
+static void *fuzz_calls(void *p)
+{
+	struct fuzz_arg *a = p;
+	uint64_t buf[32], seed = a->seed;
+	long n;
+	int i, fd;
+
+	for (n = 0; n < FUZZ_CALLS; n++) {
 		unsigned long cmd;
 
 		seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
@@ -151,16 +163,115 @@ static int t_random_ioctls(void)
 		default:
 			cmd = fuzz_cmds[(seed >> 8) % (sizeof(fuzz_cmds) / sizeof(fuzz_cmds[0]))];
 		}
-		fd = (seed >> 16) & 1 ? t.fd : kfd;
+		fd = (seed >> 16) & 1 ? a->tfd : a->kfd;
 		if ((seed >> 17) % 64 == 0)
 			ioctl(fd, cmd, (void *)(uintptr_t)(seed & ~0xfffULL));
 		else
 			ioctl(fd, cmd, buf);
+		/*
+		 * The fds the calls made (templates, leases, clones) go now and
+		 * then, the other threads' with them: a clone closed while
+		 * another thread maps it is part of the test.
+		 */
 		if (n % 256 == 255)
-			syscall(SYS_close_range, base, ~0U, 0);
+			syscall(SYS_close_range, a->base, ~0U, 0);
 	}
-	syscall(SYS_close_range, base, ~0U, 0);
-	printf("# %ld ioctl calls\n", calls);
+	return NULL;
+}
+
+/*
+ * A new fd moved to @slot, one of the mapper's below the others' close_range
+ * (which may close it before the move: then -1, and the caller tries again).
+ */
+static int to_slot(int fd, int slot)
+{
+	if (fd < 0 || dup2(fd, slot) < 0)
+		return -1;
+	close(fd);
+	return slot;
+}
+
+/*
+ * Clones opened, mapped, written (copy-on-write) and unmapped, until done.
+ * Of a template of its own, made again whenever the others' calls take it
+ * away (a random TEMPLATE_DESTROY); its fds live in slots of its own.
+ */
+static void *fuzz_maps(void *p)
+{
+	struct fuzz_arg *a = p;
+	struct katasbx_template_create t;
+	bool have = false;
+
+	while (!fuzz_done) {
+		int cl = have ? to_slot(clone_open(&t, O_RDWR), a->slots[1]) : -1;
+		char *m;
+
+		if (cl < 0) {
+			if (have)
+				a->open_err = errno;
+			memset(&t, 0, sizeof(t));
+			t.src_fd = a->slots[2];
+			t.size = FUZZ_PAGES * PAGE;
+			have = ioctl(a->kfd, KATASBX_IOC_TEMPLATE_CREATE, &t) == 0 &&
+			       (t.fd = to_slot(t.fd, a->slots[0])) >= 0;
+			if (!have)
+				a->tpl_err = errno;
+			continue;
+		}
+		m = mmap(NULL, FUZZ_PAGES * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE, cl, 0);
+		if (m == MAP_FAILED) {
+			a->map_err = errno;
+			continue;
+		}
+		for (int i = 0; i < FUZZ_PAGES; i++)
+			m[i * PAGE] ^= 1;
+		munmap(m, FUZZ_PAGES * PAGE);
+		a->maps++;
+	}
+	return NULL;
+}
+
+/*
+ * Random ioctls that must leave no kernel warning behind: FUZZ_THREADS
+ * threads at once on the device and a template, while another thread maps
+ * and unmaps clones of it.
+ */
+static int t_random_ioctls(void)
+{
+	struct fuzz_arg args[FUZZ_THREADS + 1];
+	pthread_t th[FUZZ_THREADS + 1];
+	struct katasbx_template_create t;
+	int kfd = kopen(), base, slots[3], i;
+
+	CHECK(kfd >= 0);
+	CHECK(kmsg_bad() >= 0);
+	CHECK(tpl_create(kfd, FUZZ_PAGES * PAGE, 43, &t) == 0);
+	slots[0] = dup(0);	/* held for the mapper, below what the calls close */
+	slots[1] = dup(0);
+	slots[2] = make_source(FUZZ_PAGES * PAGE, 44);
+	CHECK(slots[2] >= 0);
+	base = dup(0);
+	close(base);
+	fuzz_done = 0;
+	for (i = 0; i <= FUZZ_THREADS; i++) {
+		args[i] = (struct fuzz_arg){ .kfd = kfd, .tfd = t.fd, .base = base,
+					     .seed = 0x12345678 + 977 * (uint64_t)i,
+					     .slots = { slots[0], slots[1], slots[2] } };
+		CHECK(pthread_create(&th[i], NULL, i < FUZZ_THREADS ? fuzz_calls : fuzz_maps,
+				     &args[i]) == 0);
+	}
+	for (i = 0; i < FUZZ_THREADS; i++)
+		pthread_join(th[i], NULL);
+	fuzz_done = 1;
+	pthread_join(th[FUZZ_THREADS], NULL);
+	syscall(SYS_close_range, slots[0], ~0U, 0);
+	printf("# %d ioctl calls from %d threads at once, %ld clones mapped and unmapped meanwhile\n",
+	       FUZZ_THREADS * FUZZ_CALLS, FUZZ_THREADS, args[FUZZ_THREADS].maps);
+	if (!args[FUZZ_THREADS].maps)
+		printf("# the mapper's last errors: clone open %s, template %s, mmap %s\n",
+		       strerror(args[FUZZ_THREADS].open_err), strerror(args[FUZZ_THREADS].tpl_err),
+		       strerror(args[FUZZ_THREADS].map_err));
+	CHECK(args[FUZZ_THREADS].maps > 0);
 	/* A persistent template the calls made would outlive this case. */
 	CHECK(destroy_all_persistent(kfd) == 0);
 	CHECK(kmsg_bad() == 0);
@@ -171,7 +282,7 @@ static const struct kt_case cases[] = {
 	{ "version_features", t_version, 0 },
 	{ "unknown_ioctl_enotty", t_unknown_ioctl, 0 },
 	{ "counters", t_counters, 0 },
-	{ "random_ioctls_100k", t_random_ioctls, 600 },
+	{ "random_ioctls_100k_4_threads_clones_mapped", t_random_ioctls, 600 },
 };
 
 KT_MAIN(cases, kx_skip_reason())
