@@ -229,4 +229,5 @@ cri: all
 	bash selftests/cri/run.sh
 
 -include selftests/unit/unit.mk
+-include selftests/fuzz/fuzz.mk
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

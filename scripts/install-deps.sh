@@ -7,7 +7,7 @@ build="make gcc libc6-dev pkg-config protobuf-c-compiler libprotobuf-c-dev libjs
 libseccomp-dev qemu-system-x86 linux-image-amd64 busybox-static cpio xz-utils gzip
 linux-headers-amd64"
 test="$build libcmocka-dev procps sparse runc gnuplot-nox jq containerd python3 bsdutils
-iproute2 containernetworking-plugins iperf3 strace python3-grpcio python3-grpc-tools"
+iproute2 containernetworking-plugins iperf3 strace python3-grpcio python3-grpc-tools clang libclang-rt-14-dev"
 
 case "${1:-build}" in
 build) want=$build ;;

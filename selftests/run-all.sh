@@ -33,6 +33,7 @@ suite() { # NAME CMD...: run it, take its "NAME: N passed, N failed" line
 }
 
 suite unit make --no-print-directory WERROR=1 unit
+suite fuzz make --no-print-directory fuzz FUZZ_SECS=10 FUZZ_SEED=1
 suite e2e bash selftests/e2e/run.sh
 suite template bash selftests/e2e/template.sh
 suite pool bash selftests/e2e/pool.sh
