@@ -224,9 +224,13 @@ hosttest:
 
 # The shim under containerd's CRI plugin, driven over CRI's gRPC API as kubelet
 # drives it (selftests/cri/). Ends with "cri: N passed, N failed, N skipped".
-.PHONY: cri
+.PHONY: cri soak
 cri: all
 	bash selftests/cri/run.sh
+
+# The kill storm (reliability.md): 20 lifecycles in make check, 100 here.
+soak: all
+	bash selftests/stress/killstorm.sh 100
 
 -include selftests/unit/unit.mk
 -include selftests/fuzz/fuzz.mk

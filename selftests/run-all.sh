@@ -42,6 +42,7 @@ suite runc-compat bash selftests/e2e/runc-compat.sh
 suite hostcg bash selftests/e2e/hostcg.sh
 suite hooks bash selftests/e2e/hooks.sh
 suite bench bash selftests/e2e/bench.sh
+suite killstorm bash selftests/stress/killstorm.sh 20
 suite shim bash selftests/shim/run.sh
 suite cri bash selftests/cri/run.sh
 suite kselftest make --no-print-directory kselftest
