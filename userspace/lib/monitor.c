@@ -222,12 +222,18 @@ static void serve(struct mon *m)
 	struct pollfd pfd[F_CLIENT0 + MAX_CLIENTS];
 	struct proc *init = INIT(m);
 	struct kx_err err;
-	int i;
+	char why[4200];
+	int i, timeout;
 
+	snprintf(why, sizeof(why), "container %s has stopped", m->a->id);
 	while (!(init->waited && init->out_eof && init->err_eof)) {
 		if (m->vm_gone || m->b.agent.eof) {
-			kx_log(KX_LOG_ERROR, "container %s: the VM exited unexpectedly (see %s)",
-			       m->a->id, m->b.vm.console_path);
+			snprintf(why, sizeof(why), "container %s has stopped: %s (see %s)", m->a->id,
+				 m->vm_gone ? "its VM exited" :
+				 "the channel to its guest agent failed (a malformed or "
+				 "oversize frame, or a hang-up)",
+				 m->b.vm.console_path);
+			kx_log(KX_LOG_ERROR, "%s", why);
 			if (!init->waited)
 				init->exit_status = 255;
 			break;
@@ -248,13 +254,17 @@ static void serve(struct mon *m)
 			pfd[F_CLIENT0 + i].fd = m->clients[i].used ? m->clients[i].conn.fd : -1;
 			pfd[F_CLIENT0 + i].events = POLLIN;
 		}
-		if (poll(pfd, F_CLIENT0 + MAX_CLIENTS, drain_timeout(m)) < 0) {
+		timeout = drain_timeout(m);
+		if (kill_timeout(m) >= 0 && (timeout < 0 || kill_timeout(m) < timeout))
+			timeout = kill_timeout(m);
+		if (poll(pfd, F_CLIENT0 + MAX_CLIENTS, timeout) < 0) {
 			if (errno == EINTR)
 				continue;
 			kx_log(KX_LOG_ERROR, "poll: %s", strerror(errno));
 			break;
 		}
 		end_drains(m);
+		end_kill(m);
 		if (pfd[F_SIG].revents)
 			on_signal(m);
 		if (pfd[F_AGENT].revents) {
@@ -272,6 +282,7 @@ static void serve(struct mon *m)
 			if (m->clients[i].used && pfd[F_CLIENT0 + i].revents)
 				on_client_readable(m, i);
 	}
+	answer_pending(m, why);
 }
 
 static void report_ready(int fd, const char *msg)

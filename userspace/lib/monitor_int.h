@@ -28,6 +28,13 @@
  * reports an init's exit at once; they are killed with the container.
  */
 #define KX_EXIT_DRAIN_MS 1000
+/*
+ * How long the agent has to carry out a SIGKILL of the container's init
+ * before the monitor stops the VM instead: a guest that hangs, or does not
+ * answer, must not make kill -9 fail (the container then exits 137, as the
+ * signal would have made it).
+ */
+#define KX_KILL_GRACE_MS 2000
 
 enum pending_kind {
 	P_NONE = 0,
@@ -95,6 +102,7 @@ struct mon {
 	struct proc procs[MAX_PROCS];	/* [0]: the init, on fds 0, 1, 2 */
 	bool vm_gone;
 	bool paused;		/* the VM's vCPUs are stopped (QMP stop) */
+	int64_t kill_deadline;	/* a SIGKILL of the init asked for: the VM goes then; 0: none */
 	char sock_path[4096];
 };
 
@@ -119,6 +127,16 @@ void check_exec_done(struct mon *m, int pi);
 void free_proc(struct mon *m, int pi);
 int drain_timeout(const struct mon *m);
 void end_drains(struct mon *m);
+/* Milliseconds until KX_KILL_GRACE_MS after a SIGKILL ends (-1: none); then the VM is stopped. */
+int kill_timeout(const struct mon *m);
+void end_kill(struct mon *m);
+/*
+ * The container has ended, its VM with it, however: what callers still wait
+ * for the agent to answer is answered before the monitor goes. A kill is
+ * done (kill -9 then waits for the state to say stopped); the rest fail
+ * with @why.
+ */
+void answer_pending(struct mon *m, const char *why);
 int handle_agent_frames(struct mon *m);
 int find_proc(struct mon *m, const char *cid, const char *exec_id);
 int alloc_proc(struct mon *m);

@@ -260,6 +260,46 @@ void end_drains(struct mon *m)
 	}
 }
 
+int kill_timeout(const struct mon *m)
+{
+	int64_t now = kx_now_ms();
+
+	if (!m->kill_deadline || INIT(m)->waited)
+		return -1;
+	return m->kill_deadline <= now ? 0 : (int)(m->kill_deadline - now);
+}
+
+void end_kill(struct mon *m)
+{
+	struct proc *init = INIT(m);
+
+	if (kill_timeout(m) != 0)
+		return;
+	m->kill_deadline = 0;
+	kx_warn("container %s: SIGKILL not carried out by the guest within %d ms: "
+	       "the VM is stopped instead", m->a->id, KX_KILL_GRACE_MS);
+	if (m->b.vm.pid > 0 && !m->vm_gone)
+		kill(m->b.vm.pid, SIGKILL);
+	init->waited = true;
+	init->exit_status = 128 + SIGKILL;
+	init->out_eof = init->err_eof = true;
+}
+
+void answer_pending(struct mon *m, const char *why)
+{
+	for (int i = 0; i < MAX_PENDING; i++) {
+		struct pending *p = &m->pend[i];
+
+		if (p->kind == P_NONE || p->client < 0)
+			continue;
+		if (p->kind == P_KILL)
+			reply_client(m, p->client, p->client_stream, TTRPC_OK, NULL);
+		else
+			reply_client(m, p->client, p->client_stream, TTRPC_UNAVAILABLE, why);
+		p->kind = P_NONE;
+	}
+}
+
 void free_proc(struct mon *m, int pi)
 {
 	int i;

@@ -7,12 +7,14 @@
  */
 #include "monitor_int.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "agent.pb-c.h"
+#include "kx_time.h"
 #include "log.h"
 #include "monitor.pb-c.h"
 #include "vmm/qemu.h"
@@ -293,9 +295,13 @@ static void on_client_request(struct mon *m, int ci, struct ttrpc_frame *f)
 		else if (*k->exec_id && find_proc(m, m->procs[pi].cid, k->exec_id) < 0)
 			ttrpc_send_response(&c->conn, f->stream_id, TTRPC_NOT_FOUND,
 					    "no such exec", NULL, &err);
-		else
+		else {
+			/* the init of the VM's own container: a hung guest must not keep it */
+			if (pi == 0 && !*k->exec_id && k->signal == SIGKILL && !m->kill_deadline)
+				m->kill_deadline = kx_now_ms() + KX_KILL_GRACE_MS;
 			request_signal(m, m->procs[pi].cid, k->exec_id, k->signal, k->all, P_KILL,
 				       ci, f->stream_id);
+		}
 		if (k)
 			katasbx__monitor__v1__kill_request__free_unpacked(k, NULL);
 	} else if (!strcmp(req->method, "Exec")) {
