@@ -122,6 +122,38 @@ $(BUILD)/bin/katasbx-agent: $(AGENT_OBJS)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(CFLAGS) $(AGENT_LDFLAGS) -o $@ $^ $(AGENT_LIBS)
 
+# The hostile-guest suite's image (selftests/e2e/hostile.sh): the agent with
+# its fault modes (KX_AGENT_FAULTS, katasbx.fault= on the kernel command line).
+AGENT_FAULT_OBJS := $(call obj,agent-faults,$(AGENT_SRCS) $(AGENT_SHARED) $(GEN_SRCS))
+$(BUILD)/obj/agent-faults/%.o: %.c $(GEN_HDRS)
+	@mkdir -p $(dir $@)
+	@echo "  CC      $< (faults)"
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -DKX_AGENT_FAULTS -MMD -MP -c -o $@ $<
+$(BUILD)/bin/katasbx-agent-faults: $(AGENT_FAULT_OBJS)
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(CFLAGS) $(AGENT_LDFLAGS) -o $@ $^ $(AGENT_LIBS)
+$(BUILD)/guest-faults/initrd.img: $(BUILD)/bin/katasbx-agent-faults guest/mkguest.sh \
+		guest/modules.list guest/modules-ondemand.list
+	@echo "  GUEST   $(BUILD)/guest-faults"
+	$(Q)sh guest/mkguest.sh $(BUILD)/bin/katasbx-agent-faults $(BUILD)/guest-faults \
+		$(GUEST_KERNEL_VERSION)
+guest-faults: $(BUILD)/guest-faults/initrd.img
+.PHONY: guest-faults
+
+# The runtime (and so its monitors) with ASan and UBSan, for the hostile-guest suite.
+RT_SAN_OBJS := $(call obj,san,$(RT_SRCS) $(LIB_SRCS) $(GEN_SRCS))
+$(BUILD)/obj/san/userspace/runtime/main.o $(BUILD)/obj/san/userspace/runtime/features.o: \
+	$(GEN)/commit.h
+$(BUILD)/san/bin/katasbx-runtime: $(RT_SAN_OBJS)
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(CFLAGS) $(SAN_FLAGS) -fno-sanitize-recover=all -o $@ $^ $(HOST_LIBS)
+
+hostile: all $(BUILD)/guest-faults/initrd.img $(BUILD)/san/bin/katasbx-runtime
+	bash selftests/e2e/hostile.sh
+.PHONY: hostile
+
 $(GUEST)/initrd.img: $(BUILD)/bin/katasbx-agent guest/mkguest.sh guest/modules.list \
 		guest/modules-ondemand.list
 	@echo "  GUEST   $(GUEST)"

@@ -33,6 +33,13 @@ struct agent_config {
 	bool debug;
 	bool vsock;
 	unsigned int port;
+	/*
+	 * A test image's agent only (built with KX_AGENT_FAULTS, for the
+	 * hostile-guest suite): katasbx.fault=MODE misbehaves on the wire
+	 * from the reply to the first katasbx.fault_on=METHOD on (channel.c).
+	 */
+	const char *fault;
+	const char *fault_on;
 };
 extern struct agent_config agent_cfg;
 
@@ -148,6 +155,7 @@ int net_setup_in(const Katasbx__Agent__V1__Network *n, int netns_fd, char *msg, 
 struct call {
 	uint64_t sid;
 	uint32_t stream;
+	const char *method;	/* its name (static), NULL before it is known */
 };
 
 void channel_init(void);

@@ -127,16 +127,72 @@ static void conn_flush(struct conn *c)
 	}
 }
 
+#ifdef KX_AGENT_FAULTS
+/*
+ * A hostile guest, for the test image only: from the reply to the first
+ * katasbx.fault_on=METHOD request on (all of them when it is not set), what
+ * katasbx.fault names instead:
+ *   garbage    4 KiB of pseudo-random bytes
+ *   oversize   a header announcing a payload over the 4 MiB cap
+ *   stall      a valid header, then never its payload
+ *   badstream  the reply, on a stream the host never opened
+ *   silent     nothing at all
+ * Returns the stream to reply on, or 0 when the reply was replaced.
+ */
+static uint32_t fault_reply(struct conn *c, const struct call *call)
+{
+	static uint32_t x = 2463534242u;
+	static bool armed;
+	const char *f = agent_cfg.fault, *on = agent_cfg.fault_on;
+	uint32_t stream = call->stream;
+	uint8_t *p;
+	size_t n = 0;
+
+	if (!f)
+		return stream;
+	if (!on || (call->method && !strcmp(call->method, on)))
+		armed = true;
+	if (!armed)
+		return stream;
+	if (!strcmp(f, "badstream"))
+		return stream + 1000;
+	if (!strcmp(f, "silent") || buf_reserve(&c->out, 4096))
+		return 0;
+	p = buf_tail(&c->out);
+	if (!strcmp(f, "garbage")) {
+		for (n = 0; n < 4096; n++) {
+			x ^= x << 13;
+			x ^= x >> 17;
+			x ^= x << 5;
+			p[n] = (uint8_t)x;
+		}
+	} else if (!strcmp(f, "oversize") || !strcmp(f, "stall")) {
+		ttrpc_encode_header(p, !strcmp(f, "stall") ? 64 : TTRPC_MAX_DATA + 1, stream,
+				    TTRPC_TYPE_RESPONSE, 0);
+		n = TTRPC_HEADER_LEN;
+	}
+	c->out.len += n;
+	conn_flush(c);
+	return 0;
+}
+#endif
+
 int reply(const struct call *call, int code, const char *msg, const ProtobufCMessage *m)
 {
 	Ttrpc__Response resp = TTRPC__RESPONSE__INIT;
 	Ttrpc__Status st = TTRPC__STATUS__INIT;
 	struct conn *c = conn_by_sid(call->sid);
+	uint32_t stream = call->stream;
 	uint8_t *payload = NULL;
 	size_t len;
 
 	if (!c)
 		return 0;
+#ifdef KX_AGENT_FAULTS
+	stream = fault_reply(c, call);
+	if (!stream)
+		return 0;
+#endif
 	st.code = code;
 	st.message = (char *)(msg ? msg : "");
 	resp.status = &st;
@@ -159,7 +215,7 @@ int reply(const struct call *call, int code, const char *msg, const ProtobufCMes
 		conn_drop(c, false, "response queue full");
 		return 0;
 	}
-	ttrpc_encode_header(buf_tail(&c->out), len, call->stream, TTRPC_TYPE_RESPONSE, 0);
+	ttrpc_encode_header(buf_tail(&c->out), len, stream, TTRPC_TYPE_RESPONSE, 0);
 	ttrpc__response__pack(&resp, buf_tail(&c->out) + TTRPC_HEADER_LEN);
 	c->out.len += TTRPC_HEADER_LEN + len;
 	free(payload);

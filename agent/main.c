@@ -319,6 +319,13 @@ static void read_config(void)
 		else
 			log_err("katasbx.port=%s invalid, using %u", v, agent_cfg.port);
 	}
+#ifdef KX_AGENT_FAULTS
+	agent_cfg.fault = cmdline_get("katasbx.fault");
+	agent_cfg.fault_on = cmdline_get("katasbx.fault_on");
+	if (agent_cfg.fault)
+		log_err("test image: katasbx.fault=%s from %s on", agent_cfg.fault,
+			agent_cfg.fault_on ? agent_cfg.fault_on : "the first reply");
+#endif
 }
 
 static int setup_signals(void)

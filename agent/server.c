@@ -416,6 +416,7 @@ int server_dispatch(uint64_t sid, const struct ttrpc_frame *f)
 		reply_err(&call, TTRPC_INVALID_ARGUMENT, "malformed %s request", m->name);
 		goto out;
 	}
+	call.method = m->name;
 	log_dbg("stream %u: %s", call.stream, m->name);
 	m->fn(&call, msg, &r->payload);
 	protobuf_c_message_free_unpacked(msg, NULL);

@@ -43,6 +43,7 @@ suite hostcg bash selftests/e2e/hostcg.sh
 suite hooks bash selftests/e2e/hooks.sh
 suite bench bash selftests/e2e/bench.sh
 suite killstorm bash selftests/stress/killstorm.sh 20
+suite hostile make --no-print-directory hostile
 suite shim bash selftests/shim/run.sh
 suite cri bash selftests/cri/run.sh
 suite kselftest make --no-print-directory kselftest
