@@ -260,9 +260,11 @@ hosttest:
 cri: all
 	bash selftests/cri/run.sh
 
-# The kill storm (reliability.md): 20 lifecycles in make check, 100 here.
+# The kill storm (reliability.md): 20 lifecycles in make check, 100 here;
+# then the soak, SOAK_LOOPS concurrent loops (50) for SOAK_SECS (600).
 soak: all
 	bash selftests/stress/killstorm.sh 100
+	bash selftests/stress/soak.sh
 
 -include selftests/unit/unit.mk
 -include selftests/fuzz/fuzz.mk
