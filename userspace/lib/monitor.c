@@ -223,7 +223,7 @@ static void serve(struct mon *m)
 	struct proc *init = INIT(m);
 	struct kx_err err;
 	char why[4200];
-	int i, timeout;
+	int i, timeout, kill_ms;
 
 	snprintf(why, sizeof(why), "container %s has stopped", m->a->id);
 	while (!(init->waited && init->out_eof && init->err_eof)) {
@@ -255,8 +255,9 @@ static void serve(struct mon *m)
 			pfd[F_CLIENT0 + i].events = POLLIN;
 		}
 		timeout = drain_timeout(m);
-		if (kill_timeout(m) >= 0 && (timeout < 0 || kill_timeout(m) < timeout))
-			timeout = kill_timeout(m);
+		kill_ms = kill_timeout(m);
+		if (kill_ms >= 0 && (timeout < 0 || kill_ms < timeout))
+			timeout = kill_ms;
 		if (poll(pfd, F_CLIENT0 + MAX_CLIENTS, timeout) < 0) {
 			if (errno == EINTR)
 				continue;
